@@ -1,0 +1,99 @@
+//! The Sipp engine on the same model, threads and sampler as the raw loop.
+
+use crate::Setup;
+use anyhow::Result;
+use futures_util::future::join_all;
+use sipp::engine::{
+    CacheRuntimeConfig, ContextRuntimeConfig, KvReuseMode, LogitBias, NativeRuntimeConfig, SamplingRuntimeConfig,
+    SchedulerRuntimeConfig,
+};
+use sipp::{EndpointDescriptor, EndpointRef, LocalTextOptions, SippClient, SippQueryRequest, SippTextOptions};
+use std::time::Instant;
+
+pub struct EngineResult {
+    pub prompt_tokens_per_second: f64,
+    pub decode_tokens_per_second: f64,
+    /// (streams, aggregate tok/s, max sequences per decode)
+    pub aggregate: Vec<(usize, f64, u64)>,
+}
+
+pub async fn run(setup: &Setup) -> Result<EngineResult> {
+    let client = SippClient::new();
+    let max_streams = setup.streams.iter().copied().max().unwrap_or(1);
+    let config = NativeRuntimeConfig {
+        context: ContextRuntimeConfig {
+            n_ctx: Some(setup.n_ctx),
+            n_batch: Some(512),
+            n_threads: Some(setup.threads),
+            n_threads_batch: Some(setup.threads),
+            ..Default::default()
+        },
+        scheduler: SchedulerRuntimeConfig { max_running_requests: Some(max_streams as u32), ..Default::default() },
+        // The raw loop recomputes every prompt; so does the engine here.
+        cache: CacheRuntimeConfig { mode: KvReuseMode::None, ..Default::default() },
+        ..Default::default()
+    };
+    let ep = client.add("bench", EndpointDescriptor::local(&setup.model, config)).await?;
+
+    let mut pp = Vec::new();
+    for round in 0..=setup.repeats {
+        let r = client.query(request(&ep, setup, &setup.long_prompt, 1)).await?;
+        if round > 0 {
+            pp.push(r.local_stats.map_or(0.0, |s| s.prefill_tokens_per_second));
+        }
+    }
+    let mut single = Vec::new();
+    for round in 0..=setup.repeats {
+        let r = client.query(request(&ep, setup, &setup.short_prompt, setup.gen_tokens)).await?;
+        anyhow::ensure!(r.usage.output_tokens == setup.gen_tokens, "stream ended early: {:?}", r.finish_reason);
+        if round > 0 {
+            single.push(r.local_stats.map_or(0.0, |s| s.decode_tokens_per_second));
+        }
+    }
+    let mut aggregate = Vec::new();
+    for &n in &setup.streams {
+        let mut rates = Vec::new();
+        let mut shared = 0;
+        for round in 0..=setup.repeats {
+            let t0 = Instant::now();
+            let runs = (0..n).map(|i| {
+                let prompt = format!("{} (variant {i})", setup.short_prompt);
+                client.query(request(&ep, setup, &prompt, setup.gen_tokens))
+            });
+            let results = join_all(runs.map(std::future::IntoFuture::into_future)).await;
+            let wall = t0.elapsed().as_secs_f64();
+            let mut tokens = 0u64;
+            for r in results {
+                let r = r?;
+                tokens += u64::from(r.usage.output_tokens);
+                shared = shared.max(r.local_stats.map_or(0, |s| u64::from(s.max_batch_sequences)));
+            }
+            if round > 0 {
+                rates.push(tokens as f64 / wall);
+            }
+        }
+        aggregate.push((n, crate::median(&mut rates), shared));
+    }
+    client.close();
+    Ok(EngineResult {
+        prompt_tokens_per_second: crate::median(&mut pp),
+        decode_tokens_per_second: crate::median(&mut single),
+        aggregate,
+    })
+}
+
+fn request(ep: &EndpointRef, setup: &Setup, prompt: &str, max_tokens: u32) -> SippQueryRequest {
+    SippQueryRequest {
+        endpoint: Some(ep.clone()),
+        prompt: prompt.to_string(),
+        options: SippTextOptions { max_tokens: Some(max_tokens), temperature: Some(0.0), ..Default::default() },
+        local: LocalTextOptions {
+            sampling: Some(SamplingRuntimeConfig {
+                logit_bias: Some(setup.banned.iter().map(|&token| LogitBias { token, bias: f32::NEG_INFINITY }).collect()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}

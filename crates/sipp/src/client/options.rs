@@ -1,0 +1,79 @@
+//! Request structs and option buckets, as named in the spec's Library API pages.
+
+use super::descriptor::EndpointRef;
+use crate::engine::{ChatMessage, SamplingRuntimeConfig};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Generation options every endpoint kind understands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SippTextOptions {
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+    /// Generation stops before any of these strings; they are not part of the text.
+    pub stop: Vec<String>,
+    pub seed: Option<u32>,
+}
+
+/// Options only local endpoints accept.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LocalTextOptions {
+    /// Names the conversation for KV prefix reuse.
+    pub context_key: Option<String>,
+    /// GBNF grammar (root rule `root`).
+    pub grammar: Option<String>,
+    /// JSON schema compiled to a grammar; exclusive with `grammar`.
+    pub json_schema: Option<Value>,
+    /// Per-request sampling overrides on top of the endpoint's `sampling` defaults.
+    pub sampling: Option<SamplingRuntimeConfig>,
+}
+
+/// Embedding options only local endpoints accept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LocalEmbedOptions {
+    pub context_key: Option<String>,
+    /// L2-normalize the vector.
+    pub normalize: Option<bool>,
+}
+
+/// `query`: a raw prompt, no chat template.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SippQueryRequest {
+    pub endpoint: Option<EndpointRef>,
+    pub prompt: String,
+    pub options: SippTextOptions,
+    pub local: LocalTextOptions,
+    pub endpoint_options: Map<String, Value>,
+    pub provider_options: Map<String, Value>,
+    /// Stream `TokenBatch` values through the run handle.
+    pub emit_tokens: bool,
+}
+
+/// `chat`: role messages rendered by the endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SippChatRequest {
+    pub endpoint: Option<EndpointRef>,
+    pub messages: Vec<ChatMessage>,
+    pub options: SippTextOptions,
+    pub local: LocalTextOptions,
+    pub endpoint_options: Map<String, Value>,
+    pub provider_options: Map<String, Value>,
+    pub emit_tokens: bool,
+}
+
+/// `embed`: one vector for one input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SippEmbedRequest {
+    pub endpoint: Option<EndpointRef>,
+    pub input: String,
+    pub local: LocalEmbedOptions,
+    pub endpoint_options: Map<String, Value>,
+    pub provider_options: Map<String, Value>,
+}

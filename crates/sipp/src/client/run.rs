@@ -1,0 +1,183 @@
+//! Run handles: what `query`, `chat` and `embed` return at once. Token batches stream
+//! from the handle; the final response is a future; `cancel` and dropping the handle
+//! take the same path (the engine frees the sequence on its next step).
+
+use crate::engine::{CancelToken, SippEmbeddingResponse, SippTextResponse, TextEvent, TokenBatch};
+use crate::error::{Result, SippError};
+use futures_core::Stream;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::sync::{mpsc, oneshot};
+
+/// A running `query` or `chat`.
+#[derive(Debug)]
+pub struct SippTextRun {
+    events: Option<mpsc::UnboundedReceiver<TextEvent>>,
+    cancel: Option<Arc<CancelToken>>,
+    outcome: Option<Result<SippTextResponse>>,
+    endpoint: String,
+}
+
+impl SippTextRun {
+    pub(crate) fn live(endpoint: &str, events: mpsc::UnboundedReceiver<TextEvent>, cancel: Arc<CancelToken>) -> Self {
+        Self { events: Some(events), cancel: Some(cancel), outcome: None, endpoint: endpoint.to_string() }
+    }
+
+    /// A run that failed before it started (unknown endpoint, bad options, …).
+    pub(crate) fn failed(error: SippError) -> Self {
+        Self { events: None, cancel: None, outcome: Some(Err(error)), endpoint: String::new() }
+    }
+
+    /// Stop generation; the response then ends with `finish_reason = cancelled`.
+    pub fn cancel(&self, reason: &str) {
+        if let Some(c) = &self.cancel {
+            c.cancel(reason);
+        }
+    }
+
+    /// The token shared with the engine, for front ends that cancel from elsewhere.
+    #[must_use]
+    pub fn cancel_token(&self) -> Option<Arc<CancelToken>> {
+        self.cancel.clone()
+    }
+
+    /// Poll for the next token batch; `Ready(None)` once the run has ended.
+    pub fn poll_next_batch(&mut self, cx: &mut Context<'_>) -> Poll<Option<TokenBatch>> {
+        loop {
+            let Some(rx) = self.events.as_mut() else { return Poll::Ready(None) };
+            match rx.poll_recv(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(TextEvent::Tokens(batch))) => return Poll::Ready(Some(batch)),
+                Poll::Ready(event) => self.settle(event),
+            }
+        }
+    }
+
+    /// Next token batch, or `None` once generation ended (then await the response).
+    pub async fn next_batch(&mut self) -> Option<TokenBatch> {
+        std::future::poll_fn(|cx| self.poll_next_batch(cx)).await
+    }
+
+    /// Blocking `next_batch` for threads outside any async runtime.
+    pub fn blocking_next_batch(&mut self) -> Option<TokenBatch> {
+        loop {
+            let rx = self.events.as_mut()?;
+            match rx.blocking_recv() {
+                Some(TextEvent::Tokens(batch)) => return Some(batch),
+                event => self.settle(event),
+            }
+        }
+    }
+
+    /// The final response (consumes any token batches not yet read).
+    pub async fn response(mut self) -> Result<SippTextResponse> {
+        while self.next_batch().await.is_some() {}
+        self.take_outcome()
+    }
+
+    /// Blocking `response` for threads outside any async runtime.
+    pub fn blocking_response(mut self) -> Result<SippTextResponse> {
+        while self.blocking_next_batch().is_some() {}
+        self.take_outcome()
+    }
+
+    fn settle(&mut self, event: Option<TextEvent>) {
+        self.outcome = Some(match event {
+            Some(TextEvent::Done(response)) => Ok(response),
+            Some(TextEvent::Failed(error)) => Err(error),
+            Some(TextEvent::Tokens(_)) | None => Err(SippError::EndpointClosed(self.endpoint.clone())),
+        });
+        self.events = None;
+    }
+
+    fn take_outcome(&mut self) -> Result<SippTextResponse> {
+        self.outcome
+            .take()
+            .unwrap_or_else(|| Err(SippError::EndpointClosed(self.endpoint.clone())))
+    }
+}
+
+impl Stream for SippTextRun {
+    type Item = TokenBatch;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TokenBatch>> {
+        self.get_mut().poll_next_batch(cx)
+    }
+}
+
+impl IntoFuture for SippTextRun {
+    type Output = Result<SippTextResponse>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.response())
+    }
+}
+
+impl Drop for SippTextRun {
+    fn drop(&mut self) {
+        if self.events.is_some() {
+            self.cancel("run handle dropped");
+        }
+    }
+}
+
+/// A running `embed`.
+#[derive(Debug)]
+pub struct SippEmbeddingRun {
+    reply: Option<oneshot::Receiver<Result<SippEmbeddingResponse>>>,
+    cancel: Option<Arc<CancelToken>>,
+    error: Option<SippError>,
+    endpoint: String,
+}
+
+impl SippEmbeddingRun {
+    pub(crate) fn live(endpoint: &str, reply: oneshot::Receiver<Result<SippEmbeddingResponse>>, cancel: Arc<CancelToken>) -> Self {
+        Self { reply: Some(reply), cancel: Some(cancel), error: None, endpoint: endpoint.to_string() }
+    }
+
+    pub(crate) fn failed(error: SippError) -> Self {
+        Self { reply: None, cancel: None, error: Some(error), endpoint: String::new() }
+    }
+
+    pub fn cancel(&self, reason: &str) {
+        if let Some(c) = &self.cancel {
+            c.cancel(reason);
+        }
+    }
+
+    #[must_use]
+    pub fn cancel_token(&self) -> Option<Arc<CancelToken>> {
+        self.cancel.clone()
+    }
+
+    pub async fn response(mut self) -> Result<SippEmbeddingResponse> {
+        match self.reply.take() {
+            Some(rx) => rx.await.unwrap_or_else(|_| Err(SippError::EndpointClosed(self.endpoint.clone()))),
+            None => Err(self.error.take().unwrap_or_else(|| SippError::EndpointClosed(self.endpoint.clone()))),
+        }
+    }
+
+    pub fn blocking_response(mut self) -> Result<SippEmbeddingResponse> {
+        match self.reply.take() {
+            Some(rx) => rx.blocking_recv().unwrap_or_else(|_| Err(SippError::EndpointClosed(self.endpoint.clone()))),
+            None => Err(self.error.take().unwrap_or_else(|| SippError::EndpointClosed(self.endpoint.clone()))),
+        }
+    }
+}
+
+impl IntoFuture for SippEmbeddingRun {
+    type Output = Result<SippEmbeddingResponse>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.response())
+    }
+}
+
+impl Drop for SippEmbeddingRun {
+    fn drop(&mut self) {
+        if self.reply.is_some() {
+            self.cancel("run handle dropped");
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! `Engine`: the handle to one loaded local endpoint. It owns the endpoint's thread,
+//! which holds the llama.cpp context (not `Send`) for its whole life; everything else
+//! talks to it over a channel. Dropping the handle shuts the thread down and unloads
+//! the model.
+
+use super::backend::{resolve_backend, Backend};
+use super::chat::ChatMessage;
+use super::chat_template::ChatTemplate;
+use super::config::{FlashAttention, NativeRuntimeConfig, PoolingType};
+use super::events::{SippEmbeddingResponse, TextEvent};
+use super::plan::{validate, EnginePlan};
+use super::request::{CancelToken, EmbedJob, Job, TextJob, TextParams};
+use super::stats::{EngineCounters, EngineStats};
+use super::{embedder, loader, prompt, worker::TextWorker};
+use crate::error::{Result, SippError};
+use crate::scheduler::Admission;
+use llama_cpp_2::context::params::{LlamaContextParams, LlamaPoolingType};
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
+use std::num::NonZeroU32;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Instant;
+use tokio::sync::{mpsc as tmpsc, oneshot};
+
+pub(crate) enum Command {
+    Submit(Job),
+    Shutdown,
+}
+
+/// State shared by the handle and the engine thread.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub id: String,
+    pub admission: Admission,
+    pub counters: EngineCounters,
+}
+
+/// What a loaded endpoint is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelInfo {
+    pub path: PathBuf,
+    pub architecture: String,
+    pub backend: Backend,
+    pub n_ctx_train: u32,
+    /// Context window shared by all sequences.
+    pub n_ctx: u32,
+    /// Sequences decoded together.
+    pub n_seq_max: u32,
+    pub n_vocab: i32,
+    pub n_embd: i32,
+    pub has_chat_template: bool,
+    /// Loaded for `embed` (true) or text generation (false).
+    pub embeddings: bool,
+}
+
+/// A prompt before tokenization.
+#[derive(Debug, Clone)]
+pub(crate) enum PromptInput<'a> {
+    Raw(&'a str),
+    Chat(&'a [ChatMessage]),
+}
+
+/// Handle to a running local engine.
+pub struct Engine {
+    commands: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
+    model: Arc<LlamaModel>,
+    template: Option<Result<ChatTemplate>>,
+    info: ModelInfo,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("id", &self.shared.id).field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+struct Loaded {
+    model: Arc<LlamaModel>,
+    info: ModelInfo,
+}
+
+impl Engine {
+    /// Load `path` on a new owner thread. Resolves once the model and context exist.
+    pub async fn start(id: &str, path: &Path, config: &NativeRuntimeConfig, backend: Backend) -> Result<Self> {
+        validate(config)?;
+        loader::check_file(path)?;
+        let backend = resolve_backend(backend)?;
+        let shared = Arc::new(Shared {
+            id: id.to_string(),
+            admission: Admission::new(config.scheduler.max_queued_requests),
+            counters: EngineCounters::default(),
+        });
+        let (commands, rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let thread = {
+            let shared = Arc::clone(&shared);
+            let path = path.to_path_buf();
+            let config = config.clone();
+            std::thread::Builder::new()
+                .name(format!("sipp-engine-{id}"))
+                .spawn(move || owner_thread(&path, &config, backend, &shared, &rx, ready_tx))
+                .map_err(|e| SippError::Execution(format!("cannot spawn engine thread: {e}")))?
+        };
+        let loaded = match ready_rx.await {
+            Ok(Ok(loaded)) => loaded,
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(SippError::ModelLoad {
+                    path: path.to_path_buf(),
+                    reason: "the engine thread stopped while loading".into(),
+                });
+            }
+        };
+        let template = loader::chat_template(&loaded.model);
+        Ok(Self {
+            commands,
+            shared,
+            template,
+            model: loaded.model,
+            info: loaded.info,
+            thread: Some(thread),
+        })
+    }
+
+    #[must_use]
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    #[must_use]
+    pub fn stats(&self) -> EngineStats {
+        self.shared.counters.snapshot(self.shared.admission.waiting())
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    /// Tokenize on the caller's thread so bad prompts fail before they queue.
+    pub(crate) fn tokenize(&self, input: PromptInput<'_>) -> Result<Vec<LlamaToken>> {
+        let tokens = match input {
+            PromptInput::Raw(text) => prompt::tokenize_raw(&self.model, text),
+            PromptInput::Chat(messages) => {
+                let template = match &self.template {
+                    None => return Err(SippError::ChatTemplateMissing { endpoint: self.shared.id.clone() }),
+                    Some(Err(e)) => return Err(e.clone()),
+                    Some(Ok(t)) => t,
+                };
+                if messages.is_empty() {
+                    return Err(SippError::InvalidRequest("chat needs at least one message".into()));
+                }
+                prompt::tokenize_segments(&self.model, &template.render(messages)?)
+            }
+        };
+        if tokens.is_empty() {
+            return Err(SippError::InvalidRequest("the prompt is empty".into()));
+        }
+        // Room for at least one generated token.
+        if tokens.len() >= self.info.n_ctx as usize {
+            return Err(SippError::ContextOverflow {
+                prompt_tokens: tokens.len(),
+                n_ctx: self.info.n_ctx,
+            });
+        }
+        Ok(tokens)
+    }
+
+    /// GBNF for a JSON schema, compiled with llama.cpp's own converter.
+    pub(crate) fn schema_grammar(schema: &str) -> Result<String> {
+        llama_cpp_2::json_schema_to_grammar(schema).map_err(|e| SippError::Grammar(format!("json_schema: {e}")))
+    }
+
+    pub(crate) fn submit_text(
+        &self,
+        prompt: Vec<LlamaToken>,
+        params: TextParams,
+    ) -> Result<(tmpsc::UnboundedReceiver<TextEvent>, Arc<CancelToken>)> {
+        if self.info.embeddings {
+            return Err(SippError::UnsupportedOperation {
+                endpoint: self.shared.id.clone(),
+                operation: "text generation".into(),
+                reason: "the endpoint was loaded with context.embeddings = true; add a separate text endpoint".into(),
+            });
+        }
+        self.shared.admission.enter()?;
+        let (events, rx) = tmpsc::unbounded_channel();
+        let cancel = Arc::new(CancelToken::default());
+        let job = TextJob { prompt, params, events, cancel: Arc::clone(&cancel), submitted: Instant::now() };
+        self.send(Job::Text(job))?;
+        Ok((rx, cancel))
+    }
+
+    pub(crate) fn submit_embed(
+        &self,
+        input: &str,
+        normalize: bool,
+    ) -> Result<(oneshot::Receiver<Result<SippEmbeddingResponse>>, Arc<CancelToken>)> {
+        if !self.info.embeddings {
+            return Err(SippError::UnsupportedOperation {
+                endpoint: self.shared.id.clone(),
+                operation: "embed".into(),
+                reason: "the endpoint was loaded for text generation; load an embedding endpoint with \
+                         context.embeddings = true"
+                    .into(),
+            });
+        }
+        let tokens = prompt::tokenize_plain(&self.model, input);
+        if tokens.is_empty() {
+            return Err(SippError::InvalidRequest("the embedding input is empty".into()));
+        }
+        if tokens.len() > self.info.n_ctx as usize {
+            return Err(SippError::ContextOverflow { prompt_tokens: tokens.len(), n_ctx: self.info.n_ctx });
+        }
+        self.shared.admission.enter()?;
+        let (reply, rx) = oneshot::channel();
+        let cancel = Arc::new(CancelToken::default());
+        self.send(Job::Embed(EmbedJob { tokens, normalize, reply, cancel: Arc::clone(&cancel) }))?;
+        Ok((rx, cancel))
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
+        self.commands.send(Command::Submit(job)).map_err(|_| {
+            self.shared.admission.leave();
+            SippError::EndpointClosed(self.shared.id.clone())
+        })
+    }
+}
+
+impl Drop for Engine {
+    /// In-flight requests end with `EndpointClosed`; the thread frees context and model.
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn owner_thread(
+    path: &Path,
+    config: &NativeRuntimeConfig,
+    backend: Backend,
+    shared: &Shared,
+    commands: &mpsc::Receiver<Command>,
+    ready: oneshot::Sender<Result<Loaded>>,
+) {
+    // A panic must never unwind into a caller; it becomes an error for whoever waits.
+    let outcome = catch_unwind(AssertUnwindSafe(|| serve(path, config, backend, shared, commands, ready)));
+    if outcome.is_err() {
+        tracing::error!(endpoint = %shared.id, "engine thread panicked; in-flight requests fail");
+        while let Ok(cmd) = commands.try_recv() {
+            if let Command::Submit(job) = cmd {
+                let e = SippError::Execution("the engine thread stopped unexpectedly".into());
+                match job {
+                    Job::Text(j) => j.fail(e),
+                    Job::Embed(j) => {
+                        let _ = j.reply.send(Err(e));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn serve(
+    path: &Path,
+    config: &NativeRuntimeConfig,
+    backend: Backend,
+    shared: &Shared,
+    commands: &mpsc::Receiver<Command>,
+    ready: oneshot::Sender<Result<Loaded>>,
+) {
+    let fail = |ready: oneshot::Sender<Result<Loaded>>, e: SippError| {
+        let _ = ready.send(Err(e));
+    };
+    let gpu_layers = if backend == Backend::Cpu { 0 } else { config.placement.gpu_layers.unwrap_or(u32::MAX) };
+    let model = match loader::load_model(path, &config.placement, backend, gpu_layers) {
+        Ok(m) => Arc::new(m),
+        Err(e) => return fail(ready, e),
+    };
+    let plan = match EnginePlan::new(config, backend, model.n_ctx_train()) {
+        Ok(p) => p,
+        Err(e) => return fail(ready, e),
+    };
+    let ctx = match super::backend::llama().and_then(|b| {
+        model.new_context(b, context_params(&plan)).map_err(|e| SippError::ModelLoad {
+            path: path.to_path_buf(),
+            reason: format!("cannot create a context: {e}"),
+        })
+    }) {
+        Ok(ctx) => ctx,
+        Err(e) => return fail(ready, e),
+    };
+    let info = ModelInfo {
+        path: path.to_path_buf(),
+        architecture: model.meta_val_str("general.architecture").unwrap_or_default(),
+        backend,
+        n_ctx_train: model.n_ctx_train(),
+        n_ctx: ctx.n_ctx(),
+        n_seq_max: plan.n_seq_max,
+        n_vocab: model.n_vocab(),
+        n_embd: model.n_embd(),
+        has_chat_template: model.meta_val_str("tokenizer.chat_template").is_ok(),
+        embeddings: plan.embeddings,
+    };
+    if ready.send(Ok(Loaded { model: Arc::clone(&model), info })).is_err() {
+        return;
+    }
+    if plan.embeddings {
+        embedder::run(ctx, &plan, shared, commands);
+    } else {
+        TextWorker::new(ctx, &model, &plan, shared).run(commands);
+    }
+}
+
+fn context_params(plan: &EnginePlan) -> LlamaContextParams {
+    let mut p = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(plan.n_ctx))
+        .with_n_batch(plan.n_batch)
+        .with_n_ubatch(plan.n_ubatch)
+        .with_n_seq_max(plan.n_seq_max)
+        .with_kv_unified(true)
+        .with_n_threads(plan.n_threads)
+        .with_n_threads_batch(plan.n_threads_batch)
+        .with_offload_kqv(plan.offload_kqv)
+        .with_no_perf(!plan.backend_profiling)
+        .with_embeddings(plan.embeddings);
+    if plan.embeddings {
+        p = p.with_pooling_type(match plan.pooling {
+            PoolingType::None => LlamaPoolingType::None,
+            PoolingType::Mean => LlamaPoolingType::Mean,
+            PoolingType::Cls => LlamaPoolingType::Cls,
+            PoolingType::Last => LlamaPoolingType::Last,
+            PoolingType::Rank => LlamaPoolingType::Rank,
+        });
+    }
+    if let Some(fa) = plan.flash_attention {
+        p = p.with_flash_attention_policy(match fa {
+            FlashAttention::Auto => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_AUTO,
+            FlashAttention::On => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_ENABLED,
+            FlashAttention::Off => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED,
+        });
+    }
+    p
+}

@@ -1,0 +1,81 @@
+//! Jobs as the engine thread receives them: already tokenized, with their own event
+//! channel and cancel token.
+
+use super::config::SamplingRuntimeConfig;
+use super::events::{SippEmbeddingResponse, TextEvent};
+use crate::error::{Result, SippError};
+use llama_cpp_2::token::LlamaToken;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+/// Shared between a run handle and the engine; cancelling and dropping take one path.
+#[derive(Debug, Default)]
+pub struct CancelToken {
+    cancelled: AtomicBool,
+    reason: Mutex<Option<String>>,
+}
+
+impl CancelToken {
+    pub fn cancel(&self, reason: &str) {
+        if let Ok(mut r) = self.reason.lock() {
+            r.get_or_insert_with(|| reason.to_string());
+        }
+        self.cancelled.store(true, Ordering::Release);
+    }
+
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    #[must_use]
+    pub fn reason(&self) -> Option<String> {
+        self.reason.lock().ok().and_then(|r| r.clone())
+    }
+}
+
+/// Generation settings of one text request, resolved from its options.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TextParams {
+    pub max_tokens: Option<u32>,
+    pub stop: Vec<String>,
+    /// Request sampling on top of the endpoint defaults.
+    pub sampling: SamplingRuntimeConfig,
+    /// GBNF source (json_schema is compiled to this before submission).
+    pub grammar: Option<String>,
+    pub context_key: Option<String>,
+    pub emit_tokens: bool,
+}
+
+pub(crate) struct TextJob {
+    pub prompt: Vec<LlamaToken>,
+    pub params: TextParams,
+    pub events: mpsc::UnboundedSender<TextEvent>,
+    pub cancel: Arc<CancelToken>,
+    pub submitted: Instant,
+}
+
+impl TextJob {
+    /// The caller is gone or asked to stop.
+    pub(crate) fn abandoned(&self) -> bool {
+        self.cancel.is_cancelled() || self.events.is_closed()
+    }
+
+    pub(crate) fn fail(&self, error: SippError) {
+        let _ = self.events.send(TextEvent::Failed(error));
+    }
+}
+
+pub(crate) struct EmbedJob {
+    pub tokens: Vec<LlamaToken>,
+    pub normalize: bool,
+    pub reply: oneshot::Sender<Result<SippEmbeddingResponse>>,
+    pub cancel: Arc<CancelToken>,
+}
+
+pub(crate) enum Job {
+    Text(TextJob),
+    Embed(EmbedJob),
+}

@@ -1,0 +1,67 @@
+//! Engine-wide counters, readable from any thread while the engine runs.
+
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub(crate) struct EngineCounters {
+    decode_calls: AtomicU64,
+    batched_tokens: AtomicU64,
+    max_batch_sequences: AtomicU64,
+    completed: AtomicU64,
+    cancelled: AtomicU64,
+    failed: AtomicU64,
+    reused_prompt_tokens: AtomicU64,
+}
+
+/// A snapshot of an endpoint's engine counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineStats {
+    /// `decode` calls made so far.
+    pub decode_calls: u64,
+    /// Tokens carried by those calls (prompt chunks and decode steps).
+    pub batched_tokens: u64,
+    /// Most distinct sequences ever carried by one `decode` call: > 1 proves batching.
+    pub max_batch_sequences: u64,
+    pub completed_requests: u64,
+    pub cancelled_requests: u64,
+    pub failed_requests: u64,
+    /// Prompt tokens served from retained KV instead of being recomputed.
+    pub reused_prompt_tokens: u64,
+    /// Requests waiting for a slot right now.
+    pub waiting_requests: u64,
+}
+
+impl EngineCounters {
+    pub(crate) fn decoded(&self, tokens: usize, sequences: usize) {
+        self.decode_calls.fetch_add(1, Ordering::Relaxed);
+        self.batched_tokens.fetch_add(tokens as u64, Ordering::Relaxed);
+        self.max_batch_sequences.fetch_max(sequences as u64, Ordering::Relaxed);
+    }
+    pub(crate) fn completed(&self) {
+        self.completed.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn cancelled(&self) {
+        self.cancelled.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn failed(&self) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn reused(&self, tokens: usize) {
+        self.reused_prompt_tokens.fetch_add(tokens as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self, waiting: usize) -> EngineStats {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        EngineStats {
+            decode_calls: get(&self.decode_calls),
+            batched_tokens: get(&self.batched_tokens),
+            max_batch_sequences: get(&self.max_batch_sequences),
+            completed_requests: get(&self.completed),
+            cancelled_requests: get(&self.cancelled),
+            failed_requests: get(&self.failed),
+            reused_prompt_tokens: get(&self.reused_prompt_tokens),
+            waiting_requests: waiting as u64,
+        }
+    }
+}

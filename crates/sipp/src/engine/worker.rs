@@ -1,0 +1,288 @@
+//! The text engine loop, run on the endpoint's owner thread. Each iteration admits
+//! waiting requests into free slots, packs one `decode` call with every running
+//! sequence's next token plus prompt chunks, samples each sequence with its own
+//! chain, and streams the results. Requests join and leave between steps.
+
+use super::events::{BackendProfile, FinishReason, SippTextResponse, TextEvent, Usage};
+use super::handle::{Command, Shared};
+use super::plan::EnginePlan;
+use super::request::{Job, TextJob};
+use super::sampler;
+use super::sequence::{Sequence, Step};
+use crate::error::SippError;
+use crate::kv_cache::KvCache;
+use crate::scheduler::plan_step;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::DecodeError;
+use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Instant;
+
+pub(crate) struct TextWorker<'a> {
+    ctx: LlamaContext<'a>,
+    model: &'a LlamaModel,
+    plan: &'a EnginePlan,
+    shared: &'a Shared,
+    waiting: VecDeque<TextJob>,
+    running: Vec<Sequence>,
+    kv: KvCache,
+    batch: LlamaBatch<'static>,
+}
+
+impl<'a> TextWorker<'a> {
+    pub(crate) fn new(ctx: LlamaContext<'a>, model: &'a LlamaModel, plan: &'a EnginePlan, shared: &'a Shared) -> Self {
+        let reuse = plan.reuse == super::config::KvReuseMode::LiveSlotPrefix;
+        Self {
+            ctx,
+            model,
+            plan,
+            shared,
+            waiting: VecDeque::new(),
+            running: Vec::new(),
+            kv: KvCache::new(plan.n_seq_max as usize, reuse, plan.retained_prefix_tokens.map(|n| n as usize)),
+            batch: LlamaBatch::new(plan.n_batch as usize, 1),
+        }
+    }
+
+    /// Runs until shutdown or until every handle to the engine is gone.
+    pub(crate) fn run(&mut self, commands: &Receiver<Command>) {
+        loop {
+            let idle = self.running.is_empty() && self.waiting.is_empty();
+            if idle {
+                match commands.recv() {
+                    Ok(cmd) => {
+                        if !self.take(cmd) {
+                            return self.shutdown();
+                        }
+                    }
+                    Err(_) => return self.shutdown(),
+                }
+            }
+            loop {
+                match commands.try_recv() {
+                    Ok(cmd) => {
+                        if !self.take(cmd) {
+                            return self.shutdown();
+                        }
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return self.shutdown(),
+                }
+            }
+            self.drop_abandoned();
+            self.admit();
+            if !self.running.is_empty() {
+                self.step();
+            }
+        }
+    }
+
+    /// Queue a job; false on shutdown.
+    fn take(&mut self, cmd: Command) -> bool {
+        match cmd {
+            Command::Submit(Job::Text(job)) => self.waiting.push_back(job),
+            Command::Submit(Job::Embed(job)) => {
+                self.shared.admission.leave();
+                let _ = job.reply.send(Err(SippError::UnsupportedOperation {
+                    endpoint: self.shared.id.clone(),
+                    operation: "embed".into(),
+                    reason: "the endpoint was loaded for text generation".into(),
+                }));
+            }
+            Command::Shutdown => return false,
+        }
+        true
+    }
+
+    fn shutdown(&mut self) {
+        let closed = || SippError::EndpointClosed(self.shared.id.clone());
+        for job in self.waiting.drain(..) {
+            self.shared.admission.leave();
+            job.fail(closed());
+        }
+        for seq in self.running.drain(..) {
+            seq.job.fail(closed());
+        }
+    }
+
+    /// Cancelled or dropped requests leave: waiting ones at once, running ones with
+    /// their slot freed and a `cancelled` response.
+    fn drop_abandoned(&mut self) {
+        let shared = self.shared;
+        self.waiting.retain(|job| {
+            if !job.abandoned() {
+                return true;
+            }
+            shared.admission.leave();
+            shared.counters.cancelled();
+            let _ = job.events.send(TextEvent::Done(SippTextResponse {
+                text: String::new(),
+                finish_reason: FinishReason::Cancelled,
+                usage: Usage::new(job.prompt.len(), 0),
+                local_stats: None,
+            }));
+            false
+        });
+        let mut i = 0;
+        while i < self.running.len() {
+            if self.running[i].job.abandoned() {
+                let seq = self.running.remove(i);
+                self.shared.counters.cancelled();
+                self.finish(seq, FinishReason::Cancelled);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn admit(&mut self) {
+        while self.kv.has_free() {
+            let Some(job) = self.waiting.pop_front() else { break };
+            self.shared.admission.leave();
+            let sampling = sampler::merge(&self.plan.sampling, &job.params.sampling);
+            let chain = match sampler::build(self.model, &sampling, job.params.grammar.as_deref()) {
+                Ok(chain) => chain,
+                Err(e) => {
+                    self.shared.counters.failed();
+                    job.fail(e);
+                    continue;
+                }
+            };
+            let Some(mut got) = self.kv.acquire(&job.prompt, job.params.context_key.as_deref()) else {
+                self.waiting.push_front(job);
+                break;
+            };
+            let seq_id = i32::try_from(got.slot).unwrap_or(i32::MAX);
+            if got.trim {
+                let keep = u32::try_from(got.reused).ok().filter(|n| *n > 0);
+                // Recurrent models refuse partial removal: fall back to a full clear.
+                if self.ctx.kv_cache_seq_rm(seq_id, keep, None).is_err() {
+                    let _ = self.ctx.kv_cache_seq_rm(seq_id, None, None);
+                    got.reused = 0;
+                }
+            }
+            self.shared.counters.reused(got.reused);
+            self.running.push(Sequence::new(job, got.slot, got.reused, chain));
+        }
+    }
+
+    /// One decode call and the sampling that follows it.
+    fn step(&mut self) {
+        let needs: Vec<_> = self.running.iter().map(Sequence::need).collect();
+        let portions = plan_step(&needs, self.plan.n_batch as usize, self.plan.prefill_chunk as usize);
+        self.batch.clear();
+        for seq in &mut self.running {
+            seq.logits_at = None;
+        }
+        for p in &portions {
+            let seq = &mut self.running[p.index];
+            let end = seq.n_past + p.tokens;
+            let seq_id = seq.seq_id();
+            for pos in seq.n_past..end {
+                let wants_logits = pos + 1 == seq.tokens.len();
+                let at = self.batch.n_tokens();
+                // Capacity is n_batch and plan_step never exceeds it.
+                let _ = self.batch.add(seq.tokens[pos], pos as i32, &[seq_id], wants_logits);
+                if wants_logits {
+                    seq.logits_at = Some(at);
+                }
+            }
+        }
+        let started = Instant::now();
+        let result = self.ctx.decode(&mut self.batch);
+        let elapsed = started.elapsed();
+        match result {
+            Ok(()) => {}
+            Err(DecodeError::NoKvCacheSlot) => return self.relieve_kv_pressure(&portions),
+            Err(e) => return self.fail_all(&SippError::Execution(format!("llama_decode failed: {e}"))),
+        }
+        let total: usize = portions.iter().map(|p| p.tokens).sum();
+        self.shared.counters.decoded(total, portions.len());
+        for p in &portions {
+            self.running[p.index].advanced(p.tokens, elapsed, portions.len());
+        }
+        self.sample_all();
+    }
+
+    fn sample_all(&mut self) {
+        let n_ctx = self.plan.n_ctx as usize;
+        let mut i = 0;
+        while i < self.running.len() {
+            let seq = &mut self.running[i];
+            let Some(at) = seq.logits_at.take() else {
+                i += 1;
+                continue;
+            };
+            let token = seq.sampler.sample(&self.ctx, at);
+            match seq.accept(self.model, token, n_ctx) {
+                Step::Continue => i += 1,
+                Step::Finished(reason) => {
+                    let seq = self.running.remove(i);
+                    self.shared.counters.completed();
+                    self.finish(seq, reason);
+                }
+            }
+        }
+    }
+
+    /// Send the response and return the slot, keeping its KV for prefix reuse.
+    fn finish(&mut self, seq: Sequence, reason: FinishReason) {
+        let backend = self.plan.backend_profiling.then(|| {
+            let t = self.ctx.timings();
+            BackendProfile {
+                prompt_eval_ms: t.t_p_eval_ms(),
+                prompt_eval_tokens: t.n_p_eval(),
+                eval_ms: t.t_eval_ms(),
+                eval_tokens: t.n_eval(),
+            }
+        });
+        let (slot, tokens, key) = seq.finish(reason, self.plan.runtime_metrics, backend);
+        let keep = self.kv.release(slot, &tokens, key);
+        let seq_id = i32::try_from(slot).unwrap_or(i32::MAX);
+        let from = u32::try_from(keep).ok().filter(|n| *n > 0);
+        if self.ctx.kv_cache_seq_rm(seq_id, from, None).is_err() {
+            let _ = self.ctx.kv_cache_seq_rm(seq_id, None, None);
+            self.kv.release(slot, &[], None);
+        }
+    }
+
+    /// The KV pool is full: first drop prefixes idle slots keep for reuse; if none are
+    /// left, the newest running request fails so the others can finish.
+    fn relieve_kv_pressure(&mut self, portions: &[crate::scheduler::Portion]) {
+        // llama.cpp restores the cache on a failed decode; make sure no half-written
+        // cells of this step survive either way.
+        for p in portions {
+            let seq = &self.running[p.index];
+            let _ = self.ctx.kv_cache_seq_rm(seq.seq_id(), u32::try_from(seq.n_past).ok(), None);
+        }
+        let evicted = self.kv.evict_idle();
+        if !evicted.is_empty() {
+            for slot in evicted {
+                let _ = self.ctx.kv_cache_seq_rm(i32::try_from(slot).unwrap_or(i32::MAX), None, None);
+            }
+            return;
+        }
+        if let Some(seq) = self.running.pop() {
+            self.shared.counters.failed();
+            seq.job.fail(SippError::Execution(format!(
+                "the KV cache ({} cells shared by {} running requests) is full; \
+                 raise context.n_ctx or lower scheduler.max_running_requests",
+                self.plan.n_ctx,
+                self.running.len() + 1
+            )));
+            let _ = self.ctx.kv_cache_seq_rm(seq.seq_id(), None, None);
+            self.kv.release(seq.slot, &[], None);
+        }
+    }
+
+    fn fail_all(&mut self, error: &SippError) {
+        for seq in std::mem::take(&mut self.running) {
+            self.shared.counters.failed();
+            seq.job.fail(error.clone());
+            let _ = self.ctx.kv_cache_seq_rm(seq.seq_id(), None, None);
+            self.kv.release(seq.slot, &[], None);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Project tasks: `cargo xtask <task>`. Each task lives in its own file.
+//!
+//!     cargo xtask run "Explain Sipp."   set up, then prompt the default model
+//!     cargo xtask test                  set up, then run every test
+//!     cargo xtask doctor                report missing system pieces and their fix
+//!     cargo xtask models                fetch the default model into .build/models
+//!     cargo xtask bench [--quick]       engine vs raw llama-cpp-2 benchmark
+
+mod bench;
+mod doctor;
+mod setup;
+mod test;
+
+use anyhow::{bail, Result};
+use xshell::{cmd, Shell};
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_else(|| "help".into());
+    let rest: Vec<String> = args.collect();
+    let sh = Shell::new()?;
+    sh.change_dir(project_root());
+    match task.as_str() {
+        "run" => {
+            setup::ensure(&sh)?;
+            cmd!(sh, "cargo run --release --quiet -p sipp-cli -- {rest...}").run()?;
+            Ok(())
+        }
+        "test" => {
+            setup::ensure(&sh)?;
+            test::run(&sh, &rest)
+        }
+        "doctor" => doctor::report(&sh),
+        "setup" => setup::ensure(&sh),
+        "models" => {
+            let path = sipp_models::default_model()?;
+            println!("{}", path.display());
+            Ok(())
+        }
+        "bench" => {
+            setup::ensure(&sh)?;
+            bench::run(&sh, &rest)
+        }
+        "help" | "--help" | "-h" => {
+            println!("{}", include_str!("main.rs").lines().skip(2).take(5).map(|l| l.trim_start_matches("//!")).collect::<Vec<_>>().join("\n"));
+            Ok(())
+        }
+        other => bail!("unknown task `{other}`; try `cargo xtask help`"),
+    }
+}
+
+fn project_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the root")
+        .to_path_buf()
+}

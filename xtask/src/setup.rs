@@ -1,0 +1,27 @@
+//! Set-up shared by `run`, `test` and `bench`: system packages (installed with apt-get
+//! when running as root, else reported with their fix) and the default model.
+
+use crate::doctor;
+use anyhow::{bail, Context, Result};
+use xshell::{cmd, Shell};
+
+pub fn ensure(sh: &Shell) -> Result<()> {
+    let missing = doctor::missing(sh);
+    if !missing.is_empty() {
+        let packages: Vec<&str> = missing.iter().map(|m| m.apt_package).collect();
+        let root = cmd!(sh, "id -u").quiet().read().is_ok_and(|uid| uid.trim() == "0");
+        let apt = cmd!(sh, "sh -c 'command -v apt-get'").quiet().ignore_stdout().run().is_ok();
+        if !(root && apt) {
+            doctor::report(sh)?;
+            bail!("install the packages above, then rerun");
+        }
+        eprintln!("setup: installing {}", packages.join(" "));
+        cmd!(sh, "apt-get update -qq").env("DEBIAN_FRONTEND", "noninteractive").run()?;
+        cmd!(sh, "apt-get install -y -qq --no-install-recommends {packages...}")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .run()?;
+    }
+    let model = sipp_models::default_model().context("fetching the default model")?;
+    eprintln!("setup: default model at {}", model.display());
+    Ok(())
+}
