@@ -61,7 +61,7 @@ fn main() -> Result<()> {
     let setup = Setup {
         model,
         threads: cli.threads,
-        n_ctx: 4096,
+        n_ctx: 1024,
         repeats: cli.repeats,
         gen_tokens: cli.gen_tokens,
         pp_tokens: 512,

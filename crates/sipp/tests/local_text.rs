@@ -72,11 +72,14 @@ async fn chat_content_cannot_inject_control_tokens() {
 async fn stop_strings_end_generation_and_are_not_returned() {
     let client = SippClient::new();
     let ep = text_endpoint(&client, "text").await;
-    let prompt = chatml("Count from 1 to 10, separated by commas.");
+    let prompt = chatml("Explain the Fibonacci sequence.");
     let full = client.query(query(&ep, &prompt, greedy(48))).await.unwrap();
-    let stop = "5";
-    let at = full.text.find(stop).unwrap_or_else(|| panic!("greedy output has no {stop:?}: {:?}", full.text));
-    let opts = SippTextOptions { stop: vec![stop.into()], ..greedy(48) };
+    // A word from the second half of the greedy answer; the stopped run must end right
+    // before its first occurrence.
+    let mid = full.text[full.text.len() / 2..].find(' ').expect("a space") + full.text.len() / 2;
+    let stop: String = full.text[mid..].chars().take(5).collect();
+    let at = full.text.find(&stop).unwrap();
+    let opts = SippTextOptions { stop: vec![stop.clone()], ..greedy(48) };
     let stopped = client.query(query(&ep, &prompt, opts)).await.unwrap();
     assert_eq!(stopped.finish_reason, FinishReason::Stop);
     assert_eq!(stopped.text, full.text[..at], "full: {:?}", full.text);

@@ -60,6 +60,11 @@ pub struct ContextRuntimeConfig {
     pub n_threads_batch: Option<i32>,
     pub flash_attention: Option<FlashAttention>,
     pub offload_kqv: Option<bool>,
+    /// One KV pool shared by all sequences (`true`) or a window of `n_ctx / n_parallel`
+    /// cells per sequence (`false`, default). Per-sequence windows keep each request's
+    /// arithmetic independent of what it is batched with, so greedy output is the same
+    /// alone or batched; a shared pool lets one long request use the whole context.
+    pub kv_unified: Option<bool>,
     /// Load the endpoint for `embed` instead of text generation.
     pub embeddings: Option<bool>,
     pub pooling: Option<PoolingType>,

@@ -45,8 +45,10 @@ pub struct ModelInfo {
     pub architecture: String,
     pub backend: Backend,
     pub n_ctx_train: u32,
-    /// Context window shared by all sequences.
+    /// KV cells of the context, all sequences together.
     pub n_ctx: u32,
+    /// Most tokens (prompt + generated) one request can hold.
+    pub n_ctx_seq: u32,
     /// Sequences decoded together.
     pub n_seq_max: u32,
     pub n_vocab: i32,
@@ -165,10 +167,10 @@ impl Engine {
             return Err(SippError::InvalidRequest("the prompt is empty".into()));
         }
         // Room for at least one generated token.
-        if tokens.len() >= self.info.n_ctx as usize {
+        if tokens.len() >= self.info.n_ctx_seq as usize {
             return Err(SippError::ContextOverflow {
                 prompt_tokens: tokens.len(),
-                n_ctx: self.info.n_ctx,
+                n_ctx: self.info.n_ctx_seq,
             });
         }
         Ok(tokens)
@@ -217,8 +219,8 @@ impl Engine {
         if tokens.is_empty() {
             return Err(SippError::InvalidRequest("the embedding input is empty".into()));
         }
-        if tokens.len() > self.info.n_ctx as usize {
-            return Err(SippError::ContextOverflow { prompt_tokens: tokens.len(), n_ctx: self.info.n_ctx });
+        if tokens.len() > self.info.n_ctx_seq as usize {
+            return Err(SippError::ContextOverflow { prompt_tokens: tokens.len(), n_ctx: self.info.n_ctx_seq });
         }
         self.shared.admission.enter()?;
         let (reply, rx) = oneshot::channel();
@@ -306,19 +308,21 @@ fn serve(
         backend,
         n_ctx_train: model.n_ctx_train(),
         n_ctx: ctx.n_ctx(),
+        n_ctx_seq: if plan.kv_unified { ctx.n_ctx() } else { ctx.n_ctx() / plan.n_seq_max },
         n_seq_max: plan.n_seq_max,
         n_vocab: model.n_vocab(),
         n_embd: model.n_embd(),
         has_chat_template: model.meta_val_str("tokenizer.chat_template").is_ok(),
         embeddings: plan.embeddings,
     };
+    let n_ctx_seq = info.n_ctx_seq as usize;
     if ready.send(Ok(Loaded { model: Arc::clone(&model), info })).is_err() {
         return;
     }
     if plan.embeddings {
         embedder::run(ctx, &plan, shared, commands);
     } else {
-        TextWorker::new(ctx, &model, &plan, shared).run(commands);
+        TextWorker::new(ctx, &model, &plan, n_ctx_seq, shared).run(commands);
     }
 }
 
@@ -328,7 +332,7 @@ fn context_params(plan: &EnginePlan) -> LlamaContextParams {
         .with_n_batch(plan.n_batch)
         .with_n_ubatch(plan.n_ubatch)
         .with_n_seq_max(plan.n_seq_max)
-        .with_kv_unified(true)
+        .with_kv_unified(plan.kv_unified)
         .with_n_threads(plan.n_threads)
         .with_n_threads_batch(plan.n_threads_batch)
         .with_offload_kqv(plan.offload_kqv)

@@ -8,14 +8,19 @@ use super::config::{
 use crate::error::{Result, SippError};
 
 /// Defaults chosen for small CPU hosts; every one can be overridden in the config.
+/// A shared KV pool (and an embedding context) defaults to this many cells...
 const DEFAULT_N_CTX: u32 = 4096;
+/// ...per-sequence windows to this many cells each (llama-server's 8192 / 8 slots).
+const DEFAULT_SEQ_CTX: u32 = 1024;
 const DEFAULT_N_BATCH: u32 = 512;
 const DEFAULT_SEQUENCES: u32 = 8;
 
 /// Concrete engine settings after validation and defaulting.
 #[derive(Debug, Clone)]
 pub(crate) struct EnginePlan {
+    /// Total KV cells of the context.
     pub n_ctx: u32,
+    pub kv_unified: bool,
     pub n_batch: u32,
     pub n_ubatch: u32,
     pub n_seq_max: u32,
@@ -187,8 +192,23 @@ impl EnginePlan {
             }
         }
         let train = if n_ctx_train == 0 { DEFAULT_N_CTX } else { n_ctx_train };
-        let n_ctx = ctx.n_ctx.unwrap_or_else(|| DEFAULT_N_CTX.min(train));
         let embeddings = ctx.embeddings.unwrap_or(false);
+        // Embedding inputs are packed several to a ubatch with pooling; they share a pool.
+        let kv_unified = embeddings || ctx.kv_unified.unwrap_or(false);
+        let n_ctx = ctx.n_ctx.unwrap_or_else(|| {
+            if kv_unified {
+                DEFAULT_N_CTX.min(train)
+            } else {
+                DEFAULT_SEQ_CTX.min(train) * n_seq_max
+            }
+        });
+        if !kv_unified && n_ctx / n_seq_max < 16 {
+            return Err(SippError::InvalidConfig(format!(
+                "context.n_ctx = {n_ctx} leaves {} cells for each of {n_seq_max} sequences; \
+                 raise n_ctx or set context.kv_unified = true",
+                n_ctx / n_seq_max
+            )));
+        }
         // Pooled embeddings need the whole input in one micro-batch.
         let default_batch = if embeddings { n_ctx } else { DEFAULT_N_BATCH.min(n_ctx) };
         let n_batch = ctx.n_batch.unwrap_or(default_batch);
@@ -197,6 +217,7 @@ impl EnginePlan {
         let n_threads = ctx.n_threads.unwrap_or(i32::try_from(cores).unwrap_or(4));
         Ok(Self {
             n_ctx,
+            kv_unified,
             n_batch,
             n_ubatch,
             n_seq_max,
@@ -228,7 +249,13 @@ mod tests {
     #[test]
     fn defaults_are_concrete() {
         let p = plan(&NativeRuntimeConfig::default()).unwrap();
-        assert_eq!((p.n_ctx, p.n_batch, p.n_seq_max), (4096, 512, 8));
+        assert_eq!((p.n_ctx, p.n_batch, p.n_seq_max, p.kv_unified), (8192, 512, 8, false));
+        let mut c = NativeRuntimeConfig::default();
+        c.context.kv_unified = Some(true);
+        assert_eq!(plan(&c).unwrap().n_ctx, 4096);
+        c.context.kv_unified = Some(false);
+        c.context.n_ctx = Some(64);
+        assert_eq!(plan(&c).unwrap_err().code(), "invalid_config");
         assert!(p.runtime_metrics);
         assert_eq!(p.reuse, KvReuseMode::LiveSlotPrefix);
     }

@@ -24,6 +24,8 @@ pub(crate) struct TextWorker<'a> {
     ctx: LlamaContext<'a>,
     model: &'a LlamaModel,
     plan: &'a EnginePlan,
+    /// Positions one sequence may use.
+    n_ctx_seq: usize,
     shared: &'a Shared,
     waiting: VecDeque<TextJob>,
     running: Vec<Sequence>,
@@ -32,12 +34,19 @@ pub(crate) struct TextWorker<'a> {
 }
 
 impl<'a> TextWorker<'a> {
-    pub(crate) fn new(ctx: LlamaContext<'a>, model: &'a LlamaModel, plan: &'a EnginePlan, shared: &'a Shared) -> Self {
+    pub(crate) fn new(
+        ctx: LlamaContext<'a>,
+        model: &'a LlamaModel,
+        plan: &'a EnginePlan,
+        n_ctx_seq: usize,
+        shared: &'a Shared,
+    ) -> Self {
         let reuse = plan.reuse == super::config::KvReuseMode::LiveSlotPrefix;
         Self {
             ctx,
             model,
             plan,
+            n_ctx_seq,
             shared,
             waiting: VecDeque::new(),
             running: Vec::new(),
@@ -207,7 +216,7 @@ impl<'a> TextWorker<'a> {
     }
 
     fn sample_all(&mut self) {
-        let n_ctx = self.plan.n_ctx as usize;
+        let n_ctx = self.n_ctx_seq;
         let mut i = 0;
         while i < self.running.len() {
             let seq = &mut self.running[i];
@@ -267,8 +276,8 @@ impl<'a> TextWorker<'a> {
         if let Some(seq) = self.running.pop() {
             self.shared.counters.failed();
             seq.job.fail(SippError::Execution(format!(
-                "the KV cache ({} cells shared by {} running requests) is full; \
-                 raise context.n_ctx or lower scheduler.max_running_requests",
+                "the shared KV pool ({} cells for {} running requests) is full; raise \
+                 context.n_ctx, lower scheduler.max_running_requests, or unset context.kv_unified",
                 self.plan.n_ctx,
                 self.running.len() + 1
             )));

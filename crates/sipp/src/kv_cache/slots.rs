@@ -70,6 +70,7 @@ impl KvCache {
                     .cmp(&(b.1, b.2))
                     // Older release first among equals: keep recent prefixes around.
                     .then(b.3.cmp(&a.3))
+                    .then(b.0.cmp(&a.0))
             })
             .map(|(i, shared, _, _)| (i, shared))?;
         let s = &mut self.slots[slot];
@@ -122,10 +123,12 @@ mod tests {
     #[test]
     fn longest_shared_prefix_wins() {
         let mut kv = KvCache::new(3, true, None);
-        for (i, p) in [[1, 2, 9, 9], [1, 2, 3, 4], [7, 7, 7, 7]].iter().enumerate() {
-            let a = kv.acquire(&toks(p), None).unwrap();
-            assert_eq!(a.slot, i);
-            kv.release(a.slot, &toks(p), None);
+        let prompts = [[1, 2, 9, 9], [1, 2, 3, 4], [7, 7, 7, 7]];
+        for (i, p) in prompts.iter().enumerate() {
+            assert_eq!(kv.acquire(&toks(p), None).unwrap().slot, i);
+        }
+        for (i, p) in prompts.iter().enumerate() {
+            kv.release(i, &toks(p), None);
         }
         let a = kv.acquire(&toks(&[1, 2, 3, 5, 6]), None).unwrap();
         assert_eq!(a, Acquired { slot: 1, reused: 3, trim: true });

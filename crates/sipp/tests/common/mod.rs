@@ -2,7 +2,7 @@
 //! on first use) and small request builders.
 #![allow(dead_code)]
 
-use sipp::engine::{ContextRuntimeConfig, NativeRuntimeConfig};
+use sipp::engine::NativeRuntimeConfig;
 use sipp::{
     ChatMessage, ChatRole, EndpointDescriptor, EndpointRef, SippChatRequest, SippClient, SippQueryRequest,
     SippTextOptions,
@@ -13,11 +13,9 @@ pub fn model() -> PathBuf {
     sipp_models::default_model().expect("default model")
 }
 
+/// Defaults: 8 sequences with 1024-token windows each.
 pub fn small_config() -> NativeRuntimeConfig {
-    NativeRuntimeConfig {
-        context: ContextRuntimeConfig { n_ctx: Some(2048), ..Default::default() },
-        ..Default::default()
-    }
+    NativeRuntimeConfig::default()
 }
 
 pub async fn text_endpoint(client: &SippClient, id: &str) -> EndpointRef {
