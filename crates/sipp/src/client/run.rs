@@ -73,14 +73,19 @@ impl SippTextRun {
 
     /// The final response (consumes any token batches not yet read).
     pub async fn response(mut self) -> Result<SippTextResponse> {
-        while self.next_batch().await.is_some() {}
-        self.take_outcome()
+        self.finish().await
     }
 
     /// Blocking `response` for threads outside any async runtime.
     pub fn blocking_response(mut self) -> Result<SippTextResponse> {
         while self.blocking_next_batch().is_some() {}
-        self.take_outcome()
+        self.outcome()
+    }
+
+    /// Like `response` without consuming the handle; later calls return the same outcome.
+    pub async fn finish(&mut self) -> Result<SippTextResponse> {
+        while self.next_batch().await.is_some() {}
+        self.outcome()
     }
 
     fn settle(&mut self, event: Option<TextEvent>) {
@@ -92,9 +97,9 @@ impl SippTextRun {
         self.events = None;
     }
 
-    fn take_outcome(&mut self) -> Result<SippTextResponse> {
+    fn outcome(&self) -> Result<SippTextResponse> {
         self.outcome
-            .take()
+            .clone()
             .unwrap_or_else(|| Err(SippError::EndpointClosed(self.endpoint.clone())))
     }
 }

@@ -39,7 +39,7 @@ pub(crate) struct Shared {
 }
 
 /// What a loaded endpoint is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ModelInfo {
     pub path: PathBuf,
     pub architecture: String,

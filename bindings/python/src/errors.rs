@@ -1,0 +1,61 @@
+//! The one mapping from `SippError` to Python exceptions. The classes live in
+//! `sipp._errors` (Python, so they can also subclass built-ins such as `ValueError`);
+//! this table picks the class by the error's stable code.
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use sipp::SippError;
+
+fn class_name(code: &str) -> &'static str {
+    match code {
+        "model_not_found" => "ModelNotFoundError",
+        "not_gguf" => "NotGgufError",
+        "model_load" => "ModelLoadError",
+        "invalid_config" => "InvalidConfigError",
+        "not_supported" => "NotSupportedYetError",
+        "backend_unavailable" => "BackendUnavailableError",
+        "invalid_request" => "InvalidRequestError",
+        "context_overflow" => "ContextOverflowError",
+        "grammar" => "GrammarError",
+        "unsupported_operation" => "UnsupportedOperationError",
+        "chat_template_missing" => "ChatTemplateMissingError",
+        "chat_template" => "ChatTemplateError",
+        "unknown_endpoint" => "UnknownEndpointError",
+        "endpoint_required" => "EndpointRequiredError",
+        "overloaded" => "OverloadedError",
+        "cancelled" => "CancelledError",
+        "endpoint_closed" => "EndpointClosedError",
+        _ => "ExecutionError",
+    }
+}
+
+/// Convert a core error into its Python exception (message and `.code` kept).
+pub(crate) fn to_py(error: &SippError) -> PyErr {
+    Python::attach(|py| {
+        let made = py
+            .import("sipp._errors")
+            .and_then(|m| m.getattr(class_name(error.code())))
+            .and_then(|cls| cls.call1((error.to_string(), error.code())));
+        match made {
+            Ok(instance) => PyErr::from_value(instance),
+            // Only reachable if the package is broken; still never a panic.
+            Err(e) => PyRuntimeError::new_err(format!("{error} (and sipp._errors failed: {e})")),
+        }
+    })
+}
+
+/// Convenience for `Result<T, SippError>`.
+pub(crate) trait IntoPyResult<T> {
+    fn py(self) -> PyResult<T>;
+}
+
+impl<T> IntoPyResult<T> for Result<T, SippError> {
+    fn py(self) -> PyResult<T> {
+        self.map_err(|e| to_py(&e))
+    }
+}
+
+/// Bad JSON from the facade is a caller error in the options it was built from.
+pub(crate) fn bad_json(what: &str, e: &serde_json::Error) -> PyErr {
+    to_py(&SippError::InvalidRequest(format!("{what}: {e}")))
+}

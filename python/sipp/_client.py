@@ -1,0 +1,182 @@
+"""``SippClient``: register endpoints, then query, chat or embed."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+from . import _sipp
+from ._errors import InvalidRequestError
+from ._run import SippEmbeddingRun, SippTextRun
+from ._types import (
+    ChatMessage,
+    EndpointRef,
+    LocalEmbedOptions,
+    LocalModelDescriptor,
+    LocalTextOptions,
+    SippTextOptions,
+    to_json,
+)
+
+__all__ = ["SippClient", "compiled_backends"]
+
+BACKEND_ENV = "SIPP_PYTHON_BACKEND"
+
+
+def compiled_backends() -> list[str]:
+    """Backends compiled into this build of the native module, ``cpu`` first."""
+    return _sipp.compiled_backends()
+
+
+def _backend() -> str:
+    return os.environ.get(BACKEND_ENV, "").strip() or "auto"
+
+
+def _endpoint_id(endpoint: EndpointRef | None) -> str | None:
+    if endpoint is None:
+        return None
+    if not isinstance(endpoint, EndpointRef):
+        raise InvalidRequestError(f"endpoint must be an EndpointRef, got {type(endpoint).__name__}", "invalid_request")
+    return endpoint.id
+
+
+def _message(m: ChatMessage | Mapping[str, str]) -> tuple[str, str]:
+    if isinstance(m, ChatMessage):
+        return (m.role, m.content)
+    try:
+        return (m["role"], m["content"])
+    except (KeyError, TypeError) as e:
+        raise InvalidRequestError(f"chat messages need role and content: {m!r}", "invalid_request") from e
+
+
+class SippClient:
+    """One client for every endpoint kind.
+
+    Methods are thread-safe; many threads or asyncio tasks can submit at once and the
+    engine batches their requests together. Use it as a context manager (``with`` or
+    ``async with``) or call ``close()`` to unload models.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self) -> None:
+        self._native = _sipp.NativeClient()
+
+    def add(self, id: str, descriptor: LocalModelDescriptor) -> EndpointRef:
+        """Register ``descriptor`` under ``id`` (reusing an id replaces that endpoint)."""
+        if not isinstance(descriptor, LocalModelDescriptor):
+            raise InvalidRequestError(
+                f"unsupported descriptor {type(descriptor).__name__}; this release supports LocalModelDescriptor",
+                "invalid_request",
+            )
+        kind, endpoint_id = self._native.add_local(
+            id, os.fspath(descriptor.path), to_json(descriptor.config), _backend()
+        )
+        return EndpointRef(kind, endpoint_id)  # type: ignore[arg-type]
+
+    def query(
+        self,
+        prompt: str,
+        *,
+        endpoint: EndpointRef | None = None,
+        options: SippTextOptions | None = None,
+        local: LocalTextOptions | None = None,
+        endpoint_options: Mapping[str, Any] | None = None,
+        provider_options: Mapping[str, Any] | None = None,
+        emit_tokens: bool = False,
+    ) -> SippTextRun:
+        """Generate from a raw prompt; no chat template is applied. Returns at once."""
+        request = _text_request(options, local, endpoint_options, provider_options)
+        return SippTextRun(self._native.query(_endpoint_id(endpoint), prompt, request, emit_tokens))
+
+    def chat(
+        self,
+        messages: Iterable[ChatMessage | Mapping[str, str]],
+        *,
+        endpoint: EndpointRef | None = None,
+        options: SippTextOptions | None = None,
+        local: LocalTextOptions | None = None,
+        endpoint_options: Mapping[str, Any] | None = None,
+        provider_options: Mapping[str, Any] | None = None,
+        emit_tokens: bool = False,
+    ) -> SippTextRun:
+        """Generate from role messages rendered with the model's chat template."""
+        request = _text_request(options, local, endpoint_options, provider_options)
+        pairs = [_message(m) for m in messages]
+        return SippTextRun(self._native.chat(_endpoint_id(endpoint), pairs, request, emit_tokens))
+
+    def embed(
+        self,
+        input: str,
+        *,
+        endpoint: EndpointRef | None = None,
+        local: LocalEmbedOptions | None = None,
+        endpoint_options: Mapping[str, Any] | None = None,
+        provider_options: Mapping[str, Any] | None = None,
+    ) -> SippEmbeddingRun:
+        """One embedding vector for ``input`` (needs an endpoint loaded with embeddings)."""
+        request = to_json(
+            {
+                "local": local,
+                "endpoint_options": dict(endpoint_options or {}),
+                "provider_options": dict(provider_options or {}),
+            }
+        )
+        return SippEmbeddingRun(self._native.embed(_endpoint_id(endpoint), input, request))
+
+    def endpoints(self) -> list[EndpointRef]:
+        """Registered endpoints."""
+        return [EndpointRef(kind, id) for kind, id in self._native.endpoints()]  # type: ignore[arg-type]
+
+    def remove(self, endpoint: EndpointRef) -> bool:
+        """Unload one endpoint; False if it was not registered."""
+        return self._native.remove(endpoint.id)
+
+    def endpoint_stats(self, endpoint: EndpointRef) -> dict[str, int]:
+        """Engine counters: decode calls, ``max_batch_sequences`` (> 1 means batching), …"""
+        stats: dict[str, int] = json.loads(self._native.endpoint_stats(endpoint.id))
+        return stats
+
+    def endpoint_info(self, endpoint: EndpointRef) -> dict[str, Any]:
+        """What a local endpoint loaded: backend, context sizes, chat template, …"""
+        info: dict[str, Any] = json.loads(self._native.endpoint_info(endpoint.id))
+        return info
+
+    def close(self) -> None:
+        """Unload every endpoint. In-flight requests end with EndpointClosedError."""
+        self._native.close()
+
+    def __enter__(self) -> SippClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> SippClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _text_request(
+    options: SippTextOptions | None,
+    local: LocalTextOptions | None,
+    endpoint_options: Mapping[str, Any] | None,
+    provider_options: Mapping[str, Any] | None,
+) -> str:
+    return to_json(
+        {
+            "options": options,
+            "local": local,
+            "endpoint_options": dict(endpoint_options or {}),
+            "provider_options": dict(provider_options or {}),
+        }
+    )

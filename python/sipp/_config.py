@@ -1,0 +1,155 @@
+"""Load-time runtime configuration of local endpoints (``NativeRuntimeConfig``).
+
+Field names and groups follow the spec's "Native Runtime Config" table. ``None`` means
+"use the runtime default". The Rust core validates every value: unknown or not yet
+supported settings raise instead of being ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "CacheRuntimeConfig",
+    "ContextRuntimeConfig",
+    "LogitBias",
+    "MirostatConfig",
+    "MultimodalRuntimeConfig",
+    "NativeRuntimeConfig",
+    "ObservabilityRuntimeConfig",
+    "PlacementRuntimeConfig",
+    "ResidencyRuntimeConfig",
+    "SamplingRuntimeConfig",
+    "SchedulerRuntimeConfig",
+]
+
+PoolingType = Literal["none", "mean", "cls", "last", "rank"]
+SamplerStage = Literal["penalties", "top_k", "top_p", "min_p", "temperature"]
+
+
+@dataclass
+class PlacementRuntimeConfig:
+    """Model placement and memory mapping."""
+
+    devices: list[int] | None = None
+    gpu_layers: int | None = None
+    split_mode: Literal["none", "layer", "row"] | None = None
+    main_gpu: int | None = None
+    tensor_split: list[float] | None = None
+    use_mmap: bool | None = None
+    use_mlock: bool | None = None
+    fit_params: bool | None = None
+
+
+@dataclass
+class ContextRuntimeConfig:
+    """Context window, batch sizes, CPU threads, attention and KV behaviour."""
+
+    n_ctx: int | None = None
+    n_batch: int | None = None
+    n_ubatch: int | None = None
+    n_parallel: int | None = None
+    n_threads: int | None = None
+    n_threads_batch: int | None = None
+    flash_attention: Literal["auto", "on", "off"] | None = None
+    offload_kqv: bool | None = None
+    kv_unified: bool | None = None
+    embeddings: bool | None = None
+    pooling: PoolingType | None = None
+
+
+@dataclass
+class MirostatConfig:
+    """Mirostat sampling (version 1 or 2)."""
+
+    version: int
+    tau: float = 5.0
+    eta: float = 0.1
+
+
+@dataclass
+class LogitBias:
+    """Additive bias on one token's logit."""
+
+    token: int
+    bias: float
+
+
+@dataclass
+class SamplingRuntimeConfig:
+    """Default sampling of a local endpoint; also usable as per-request overrides."""
+
+    samplers: list[SamplerStage] | None = None
+    seed: int | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    min_p: float | None = None
+    temperature: float | None = None
+    repeat_penalty: float | None = None
+    repeat_last_n: int | None = None
+    mirostat: MirostatConfig | None = None
+    logit_bias: list[LogitBias] | None = None
+
+
+@dataclass
+class SchedulerRuntimeConfig:
+    """Request scheduling, batching and queue limits."""
+
+    continuous_batching: bool = True
+    policy: Literal["fcfs"] = "fcfs"
+    prefill_chunk_size: int = 0
+    max_running_requests: int | None = None
+    max_queued_requests: int | None = None
+
+
+@dataclass
+class CacheRuntimeConfig:
+    """Prefix KV reuse and snapshots."""
+
+    mode: Literal["none", "live_slot_prefix"] = "live_slot_prefix"
+    retained_prefix_tokens: int | None = None
+    snapshot_interval_tokens: int | None = None
+    max_snapshot_entries: int | None = None
+    max_snapshot_bytes: int | None = None
+
+
+@dataclass
+class MultimodalRuntimeConfig:
+    """Vision projector settings (not supported yet: setting any field raises)."""
+
+    projector_path: str | None = None
+    use_gpu: bool | None = None
+    image_min_tokens: int | None = None
+    image_max_tokens: int | None = None
+
+
+@dataclass
+class ResidencyRuntimeConfig:
+    """GPU residency policy (not supported yet: setting any field raises)."""
+
+    max_gpu_models_per_device: int | None = None
+    allow_cpu_models_while_gpu_loaded: bool | None = None
+    require_gpu_lease: bool | None = None
+
+
+@dataclass
+class ObservabilityRuntimeConfig:
+    """Runtime metrics (``local_stats``) and llama.cpp profiling."""
+
+    runtime_metrics: bool = True
+    backend_profiling: bool = False
+
+
+@dataclass
+class NativeRuntimeConfig:
+    """Every load-time setting of a local endpoint, grouped by responsibility."""
+
+    placement: PlacementRuntimeConfig = field(default_factory=PlacementRuntimeConfig)
+    context: ContextRuntimeConfig = field(default_factory=ContextRuntimeConfig)
+    sampling: SamplingRuntimeConfig = field(default_factory=SamplingRuntimeConfig)
+    scheduler: SchedulerRuntimeConfig = field(default_factory=SchedulerRuntimeConfig)
+    cache: CacheRuntimeConfig = field(default_factory=CacheRuntimeConfig)
+    multimodal: MultimodalRuntimeConfig = field(default_factory=MultimodalRuntimeConfig)
+    residency: ResidencyRuntimeConfig = field(default_factory=ResidencyRuntimeConfig)
+    observability: ObservabilityRuntimeConfig = field(default_factory=ObservabilityRuntimeConfig)
