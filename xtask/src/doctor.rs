@@ -27,6 +27,9 @@ pub fn missing(sh: &Shell) -> Vec<Missing> {
     if !has("python3 -m pip --version") {
         out.push(Missing { what: "python3 with pip", apt_package: "python3-pip" });
     }
+    if !has("python3 -c 'import ensurepip, venv'") {
+        out.push(Missing { what: "python3 venv support", apt_package: "python3-venv" });
+    }
     out
 }
 
@@ -63,7 +66,7 @@ fn contains_libclang(dir: &Path) -> bool {
 pub fn report(sh: &Shell) -> Result<()> {
     let missing = missing(sh);
     if missing.is_empty() {
-        println!("doctor: cmake, C++ compiler, libclang and python3/pip are present");
+        println!("doctor: cmake, C++ compiler, libclang and python3 (pip, venv) are present");
         return Ok(());
     }
     for m in &missing {

@@ -4,10 +4,13 @@
 //!     cargo xtask test                  set up, then run every test
 //!     cargo xtask doctor                report missing system pieces and their fix
 //!     cargo xtask models                fetch the default model into .build/models
-//!     cargo xtask bench [--quick]       engine vs raw llama-cpp-2 benchmark
+//!     cargo xtask bench [ARGS]          engine vs raw llama-cpp-2 (and Python) benchmark
+//!     cargo xtask develop               build the wheel and install it into .build/venv
+//!     cargo xtask wheel                 distributable wheel (x86-64-v3) into dist/
 
 mod bench;
 mod doctor;
+mod python;
 mod setup;
 mod test;
 
@@ -41,8 +44,21 @@ fn main() -> Result<()> {
             setup::ensure(&sh)?;
             bench::run(&sh, &rest)
         }
+        "develop" => {
+            setup::ensure(&sh)?;
+            let venv = python::venv(&sh)?;
+            let wheel = python::develop(&sh, &venv)?;
+            println!("installed {} into {}", wheel.display(), venv.dir.display());
+            Ok(())
+        }
+        "wheel" => {
+            setup::ensure(&sh)?;
+            let venv = python::venv(&sh)?;
+            python::wheel(&sh, &venv)
+        }
         "help" | "--help" | "-h" => {
-            println!("{}", include_str!("main.rs").lines().skip(2).take(5).map(|l| l.trim_start_matches("//!")).collect::<Vec<_>>().join("\n"));
+            let usage: Vec<&str> = include_str!("main.rs").lines().skip(2).take(7).map(|l| l.trim_start_matches("//!")).collect();
+            println!("{}", usage.join("\n"));
             Ok(())
         }
         other => bail!("unknown task `{other}`; try `cargo xtask help`"),

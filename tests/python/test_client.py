@@ -1,0 +1,88 @@
+"""Client lifecycle, embeddings and output constraints from Python."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from pathlib import Path
+
+import sipp
+from conftest import chatml, greedy
+
+
+def test_with_closes_the_client(model_path: Path) -> None:
+    with sipp.SippClient() as client:
+        ep = client.add("t", sipp.LocalModelDescriptor(model_path))
+        assert client.endpoints() == [ep]
+    try:
+        client.query("hi", endpoint=ep).result()
+    except sipp.UnknownEndpointError:
+        pass
+    else:
+        raise AssertionError("endpoint survived close()")
+
+
+def test_async_with_closes_the_client(model_path: Path) -> None:
+    async def main() -> sipp.SippClient:
+        async with sipp.SippClient() as client:
+            ep = client.add("t", sipp.LocalModelDescriptor(model_path))
+            assert (await client.query("Hi", endpoint=ep, options=greedy(2))).usage.output_tokens >= 1
+        return client
+
+    assert asyncio.run(main()).endpoints() == []
+
+
+def test_close_fails_in_flight_runs_cleanly(client: sipp.SippClient, text_ep: sipp.EndpointRef) -> None:
+    run = client.query(chatml("Write a long story."), endpoint=text_ep, options=greedy(400), emit_tokens=True)
+    next(iter(run))
+    client.close()
+    try:
+        response = run.result()
+        assert response.finish_reason != "length"
+    except sipp.EndpointClosedError as e:
+        assert e.code == "endpoint_closed"
+
+
+def test_embeddings_normalized_and_ranked(client: sipp.SippClient, model_path: Path) -> None:
+    config = sipp.NativeRuntimeConfig(context=sipp.ContextRuntimeConfig(embeddings=True, pooling="mean"))
+    ep = client.add("embed", sipp.LocalModelDescriptor(model_path, config))
+    opts = sipp.LocalEmbedOptions(normalize=True)
+    a, b, c = (
+        client.embed(t, endpoint=ep, local=opts).result()
+        for t in ("The cat is sleeping on the sofa.", "A cat naps on the couch.", "Quarterly taxes are due in April.")
+    )
+    assert a.normalized and a.pooling == "mean" and len(a.values) == 576
+    assert math.isclose(math.fsum(v * v for v in a.values), 1.0, rel_tol=1e-4)
+
+    def cos(x: list[float], y: list[float]) -> float:
+        return math.fsum(p * q for p, q in zip(x, y))
+
+    assert cos(a.values, b.values) > cos(a.values, c.values)
+    assert a["values"] == a.values
+
+
+def test_json_schema_and_stop(client: sipp.SippClient, text_ep: sipp.EndpointRef) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string", "maxLength": 16}, "age": {"type": "integer"}},
+        "required": ["name", "age"],
+        "additionalProperties": False,
+    }
+    r = client.query(
+        chatml("Describe a person as JSON."),
+        endpoint=text_ep,
+        options=greedy(96),
+        local=sipp.LocalTextOptions(json_schema=schema),
+    ).result()
+    parsed = json.loads(r.text)
+    assert isinstance(parsed["name"], str) and isinstance(parsed["age"], int)
+    r = client.query(chatml("Hi"), endpoint=text_ep, options=sipp.SippTextOptions(max_tokens=3, temperature=0))
+    assert r.result().finish_reason == "length"
+
+
+def test_endpoint_info_and_local_stats(client: sipp.SippClient, text_ep: sipp.EndpointRef) -> None:
+    info = client.endpoint_info(text_ep)
+    assert info["has_chat_template"] and info["backend"] == "cpu" and info["n_seq_max"] == 8
+    r = client.query(chatml("Hi"), endpoint=text_ep, options=greedy(8)).result()
+    assert r.local_stats is not None and r.local_stats.ttft_ms > 0
