@@ -60,7 +60,16 @@ pub fn wheel(sh: &Shell, venv: &Venv) -> Result<()> {
     let python = venv.python();
     let target = sh.current_dir().join("target").join("dist");
     let arch = std::env::consts::ARCH;
-    let mut build = cmd!(sh, "{python} -m maturin build --release -o {out}")
+    // Repair copies libgomp into the wheel by patching the cdylib in place, which also
+    // patches cargo's hard-linked artifact; remove it so cargo links a clean one.
+    for dir in [target.join("release").join("deps"), target.join("release"), target.join("maturin")] {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().filter_map(Result::ok) {
+            if entry.file_name().to_string_lossy().starts_with("lib_sipp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    let mut build = cmd!(sh, "{python} -m maturin build --release --auditwheel repair -o {out}")
         .env("PATH", venv.path_env())
         .env("CARGO_TARGET_DIR", &target);
     if arch == "x86_64" {
