@@ -120,7 +120,7 @@ class SippClient:
         """One embedding vector for ``input`` (needs an endpoint loaded with embeddings)."""
         request = to_json(
             {
-                "local": local,
+                "local": local or LocalEmbedOptions(),
                 "endpoint_options": dict(endpoint_options or {}),
                 "provider_options": dict(provider_options or {}),
             }
@@ -174,8 +174,8 @@ def _text_request(
 ) -> str:
     return to_json(
         {
-            "options": options,
-            "local": local,
+            "options": options or SippTextOptions(),
+            "local": local or LocalTextOptions(),
             "endpoint_options": dict(endpoint_options or {}),
             "provider_options": dict(provider_options or {}),
         }

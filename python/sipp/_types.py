@@ -32,15 +32,20 @@ FinishReason = Literal["stop", "length", "cancelled"]
 
 
 def to_json(value: Any) -> str:
-    """Serialize a dataclass tree, leaving out unset (None) fields so defaults apply."""
+    """Serialize a dataclass tree, leaving out unset (None) fields so defaults apply.
+
+    Only dataclass fields are pruned: user data inside them (a JSON schema, provider
+    options) keeps its nulls.
+    """
     return json.dumps(_prune(value))
 
 
 def _prune(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _prune(getattr(value, f.name)) for f in dataclasses.fields(value) if getattr(value, f.name) is not None}
+        fields = ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
+        return {name: _prune(v) for name, v in fields if v is not None}
     if isinstance(value, Mapping):
-        return {str(k): _prune(v) for k, v in value.items() if v is not None}
+        return {str(k): _prune(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_prune(v) for v in value]
     return value

@@ -86,3 +86,13 @@ def test_endpoint_info_and_local_stats(client: sipp.SippClient, text_ep: sipp.En
     assert info["has_chat_template"] and info["backend"] == "cpu" and info["n_seq_max"] == 8
     r = client.query(chatml("Hi"), endpoint=text_ep, options=greedy(8)).result()
     assert r.local_stats is not None and r.local_stats.ttft_ms > 0
+
+
+def test_json_schema_nulls_survive_serialization(client: sipp.SippClient, text_ep: sipp.EndpointRef) -> None:
+    r = client.query(
+        chatml("Say anything."),
+        endpoint=text_ep,
+        options=greedy(8),
+        local=sipp.LocalTextOptions(json_schema={"const": None}),
+    ).result()
+    assert r.text == "null"

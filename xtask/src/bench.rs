@@ -1,9 +1,52 @@
-//! `cargo xtask bench [ARGS]`: the side-by-side benchmark (see apps/bench). Not a test.
+//! `cargo xtask bench [--rust-only] [ARGS]`: the side-by-side benchmark. Not a test.
+//!
+//! 1. apps/bench (Rust): raw llama-cpp-2 loop vs the Sipp engine.
+//! 2. apps/bench/python: sipp's Python package vs llama-cpp-python and its server, from
+//!    PyPI, installed into `.build/bench-venv` (built from source once, then cached).
+//!
+//! Reports land in `.build/bench/`.
 
-use anyhow::Result;
+use crate::python;
+use anyhow::{Context, Result};
 use xshell::{cmd, Shell};
 
+/// The anchor the perf targets were measured against (see shared/design/perf.md).
+const LLAMA_CPP_PYTHON: &str = "llama-cpp-python[server]==0.3.36";
+
 pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
-    cmd!(sh, "cargo run --release --quiet -p sipp-bench -- {extra...}").run()?;
+    let rust_only = extra.iter().any(|a| a == "--rust-only");
+    let args: Vec<&String> = extra.iter().filter(|a| *a != "--rust-only").collect();
+    cmd!(sh, "cargo run --release --quiet -p sipp-bench -- {args...}").run()?;
+    if rust_only {
+        return Ok(());
+    }
+    let venv = python::venv(sh)?;
+    python::develop(sh, &venv)?;
+    let anchor = anchor_venv(sh)?;
+    let model = sipp_models::default_model()?;
+    let py = venv.python();
+    let report = cmd!(
+        sh,
+        "{py} apps/bench/python/bench_python.py --model {model} --anchor-python {anchor} --rust-report .build/bench/report.json"
+    )
+    .read()?;
+    sh.write_file(".build/bench/python.json", &report)?;
+    println!("{report}");
     Ok(())
+}
+
+fn anchor_venv(sh: &Shell) -> Result<std::path::PathBuf> {
+    let dir = sh.current_dir().join(".build").join("bench-venv");
+    let python = dir.join("bin").join("python");
+    if !python.exists() {
+        cmd!(sh, "python3 -m venv {dir}").run()?;
+    }
+    let installed = cmd!(sh, "{python} -c 'import llama_cpp, llama_cpp.server'").quiet().ignore_stderr().run().is_ok();
+    if !installed {
+        eprintln!("bench: building {LLAMA_CPP_PYTHON} from source (once; several minutes)");
+        cmd!(sh, "{python} -m pip install --quiet --disable-pip-version-check {LLAMA_CPP_PYTHON}")
+            .run()
+            .context("installing the llama-cpp-python anchor")?;
+    }
+    Ok(python)
 }
