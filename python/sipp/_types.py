@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._config import NativeRuntimeConfig, SamplingRuntimeConfig
+from ._errors import InvalidRequestError
 
 __all__ = [
     "BackendProfile",
@@ -40,7 +42,16 @@ def to_json(value: Any) -> str:
     return json.dumps(_prune(value))
 
 
+_F32_MAX = 3.4028234663852886e38
+
+
 def _prune(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON has no infinities; the largest f32 has the same effect (a logit bias of
+        # -inf bans a token, -3.4e38 does too).
+        if math.isnan(value):
+            raise InvalidRequestError("NaN is not a valid option value", "invalid_request")
+        return math.copysign(_F32_MAX, value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
         return {name: _prune(v) for name, v in fields if v is not None}

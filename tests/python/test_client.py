@@ -96,3 +96,19 @@ def test_json_schema_nulls_survive_serialization(client: sipp.SippClient, text_e
         local=sipp.LocalTextOptions(json_schema={"const": None}),
     ).result()
     assert r.text == "null"
+
+
+def test_banning_tokens_with_infinite_logit_bias(client: sipp.SippClient, text_ep: sipp.EndpointRef) -> None:
+    banned = sipp.SamplingRuntimeConfig(logit_bias=[sipp.LogitBias(t, float("-inf")) for t in (0, 1, 2)])
+    r = client.query(
+        chatml("Hi"), endpoint=text_ep, options=greedy(40), local=sipp.LocalTextOptions(sampling=banned)
+    ).result()
+    # End-of-generation is banned, so only the token limit ends the run.
+    assert r.finish_reason == "length" and r.usage.output_tokens == 40
+    try:
+        sipp.SamplingRuntimeConfig(temperature=float("nan"))
+        client.query("x", endpoint=text_ep, local=sipp.LocalTextOptions(sampling=sipp.SamplingRuntimeConfig(top_p=float("nan")))).result()
+    except sipp.InvalidRequestError:
+        pass
+    else:
+        raise AssertionError("NaN was accepted")

@@ -162,8 +162,11 @@ def llama_cpp_server(model: str, threads: int, gen: int, repeats: int, streams: 
                 total = sum(pool.map(one, range(streams)))
             return total / (time.perf_counter() - start)
 
-        single = median_of(repeats, lambda: one(0) / 1.0 and (lambda t0: one(0) / (time.perf_counter() - t0))(time.perf_counter()))
-        return {"aggregate_tps": median_of(repeats, once), "single_request_tps": single}
+        def single() -> float:
+            start = time.perf_counter()
+            return one(0) / (time.perf_counter() - start)
+
+        return {"aggregate_tps": median_of(repeats, once), "single_request_tps": median_of(repeats, single)}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -180,10 +183,10 @@ CONCURRENT: dict[str, Callable[..., dict[str, float]]] = {
 
 
 def child(args: argparse.Namespace) -> None:
-    if args.mode in MODES:
-        out = MODES[args.mode](args.model, args.threads, args.gen, args.repeats)
+    if args.child in MODES:
+        out = MODES[args.child](args.model, args.threads, args.gen, args.repeats)
     else:
-        out = CONCURRENT[args.mode](args.model, args.threads, args.gen, args.repeats, args.streams)
+        out = CONCURRENT[args.child](args.model, args.threads, args.gen, args.repeats, args.streams)
     print(json.dumps(out))
 
 
