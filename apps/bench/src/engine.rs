@@ -43,9 +43,12 @@ pub async fn run(setup: &Setup) -> Result<EngineResult> {
             pp.push(r.local_stats.map_or(0.0, |s| s.prefill_tokens_per_second));
         }
     }
+    // Streamed, as users consume it (and as the Python and llama-cpp-python runs do).
     let mut single = Vec::new();
     for round in 0..=setup.repeats {
-        let r = client.query(request(&ep, setup, &setup.short_prompt, setup.gen_tokens)).await?;
+        let mut run = client.query(SippQueryRequest { emit_tokens: true, ..request(&ep, setup, &setup.short_prompt, setup.gen_tokens) });
+        while run.next_batch().await.is_some() {}
+        let r = run.response().await?;
         anyhow::ensure!(r.usage.output_tokens == setup.gen_tokens, "stream ended early: {:?}", r.finish_reason);
         if round > 0 {
             single.push(r.local_stats.map_or(0.0, |s| s.decode_tokens_per_second));

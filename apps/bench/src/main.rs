@@ -18,7 +18,7 @@ struct Cli {
     #[arg(long, default_value_t = 2)]
     threads: i32,
     /// Timed rounds after one warm-up round; the median is reported.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     repeats: usize,
     #[arg(long, default_value_t = 128)]
     gen_tokens: u32,
