@@ -178,7 +178,9 @@ impl Engine {
 
     /// GBNF for a JSON schema, compiled with llama.cpp's own converter.
     pub(crate) fn schema_grammar(schema: &str) -> Result<String> {
-        llama_cpp_2::json_schema_to_grammar(schema).map_err(|e| SippError::Grammar(format!("json_schema: {e}")))
+        llama_cpp_2::json_schema_to_grammar(schema).map_err(|e| {
+            SippError::Grammar(format!("json_schema is invalid or uses unsupported features ({e})"))
+        })
     }
 
     pub(crate) fn submit_text(
