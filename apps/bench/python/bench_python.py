@@ -33,15 +33,23 @@ def median_of(repeats: int, fn: Callable[[], float]) -> float:
     return statistics.median(fn() for _ in range(repeats))
 
 
-def sipp_single(model: str, threads: int, gen: int, repeats: int) -> dict[str, float]:
+def sipp_setup(threads: int, streams: int) -> tuple[Any, Any]:
+    """Endpoint config like the Rust bench's (no prefix reuse) and the EOS ban."""
     import sipp
 
     config = sipp.NativeRuntimeConfig(
-        context=sipp.ContextRuntimeConfig(n_ctx=N_CTX, n_batch=512, n_threads=threads, n_threads_batch=threads),
-        scheduler=sipp.SchedulerRuntimeConfig(max_running_requests=1),
+        context=sipp.ContextRuntimeConfig(n_ctx=N_CTX * streams, n_batch=512, n_threads=threads, n_threads_batch=threads),
+        scheduler=sipp.SchedulerRuntimeConfig(max_running_requests=streams),
         cache=sipp.CacheRuntimeConfig(mode="none"),
     )
     bias = sipp.SamplingRuntimeConfig(logit_bias=[sipp.LogitBias(t, float("-inf")) for t in BANNED])
+    return config, bias
+
+
+def sipp_single(model: str, threads: int, gen: int, repeats: int) -> dict[str, float]:
+    import sipp
+
+    config, bias = sipp_setup(threads, 1)
     with sipp.SippClient() as client:
         ep = client.add("bench", sipp.LocalModelDescriptor(model, config))
 
@@ -71,12 +79,7 @@ def sipp_single(model: str, threads: int, gen: int, repeats: int) -> dict[str, f
 def sipp_concurrent(model: str, threads: int, gen: int, repeats: int, streams: int) -> dict[str, float]:
     import sipp
 
-    config = sipp.NativeRuntimeConfig(
-        context=sipp.ContextRuntimeConfig(n_ctx=N_CTX * streams, n_batch=512, n_threads=threads, n_threads_batch=threads),
-        scheduler=sipp.SchedulerRuntimeConfig(max_running_requests=streams),
-        cache=sipp.CacheRuntimeConfig(mode="none"),
-    )
-    bias = sipp.SamplingRuntimeConfig(logit_bias=[sipp.LogitBias(t, float("-inf")) for t in BANNED])
+    config, bias = sipp_setup(threads, streams)
     with sipp.SippClient() as client:
         ep = client.add("bench", sipp.LocalModelDescriptor(model, config))
 

@@ -60,26 +60,9 @@ impl SippTextRun {
         std::future::poll_fn(|cx| self.poll_next_batch(cx)).await
     }
 
-    /// Blocking `next_batch` for threads outside any async runtime.
-    pub fn blocking_next_batch(&mut self) -> Option<TokenBatch> {
-        loop {
-            let rx = self.events.as_mut()?;
-            match rx.blocking_recv() {
-                Some(TextEvent::Tokens(batch)) => return Some(batch),
-                event => self.settle(event),
-            }
-        }
-    }
-
     /// The final response (consumes any token batches not yet read).
     pub async fn response(mut self) -> Result<SippTextResponse> {
         self.finish().await
-    }
-
-    /// Blocking `response` for threads outside any async runtime.
-    pub fn blocking_response(mut self) -> Result<SippTextResponse> {
-        while self.blocking_next_batch().is_some() {}
-        self.outcome()
     }
 
     /// Like `response` without consuming the handle; later calls return the same outcome.
