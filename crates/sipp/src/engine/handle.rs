@@ -123,12 +123,13 @@ impl Engine {
             }
         };
         let template = loader::chat_template(&loaded.model);
+        let info = ModelInfo { has_chat_template: template.is_some(), ..loaded.info };
         Ok(Self {
             commands,
             shared,
             template,
             model: loaded.model,
-            info: loaded.info,
+            info,
             thread: Some(thread),
         })
     }
@@ -314,7 +315,8 @@ fn serve(
         n_seq_max: plan.n_seq_max,
         n_vocab: model.n_vocab(),
         n_embd: model.n_embd(),
-        has_chat_template: model.meta_val_str("tokenizer.chat_template").is_ok(),
+        // Filled in by `Engine::start`, which reads the template once.
+        has_chat_template: false,
         embeddings: plan.embeddings,
     };
     let n_ctx_seq = info.n_ctx_seq as usize;

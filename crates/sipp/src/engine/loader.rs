@@ -42,8 +42,8 @@ pub(crate) fn check_file(path: &Path) -> Result<()> {
     }
 }
 
+/// Load a file that already passed [`check_file`].
 pub(crate) fn load_model(path: &Path, placement: &PlacementRuntimeConfig, backend: Backend, gpu_layers: u32) -> Result<LlamaModel> {
-    check_file(path)?;
     let mut params = LlamaModelParams::default().with_n_gpu_layers(gpu_layers);
     if let Some(v) = placement.use_mmap {
         params = params.with_use_mmap(v);
