@@ -2,7 +2,6 @@
 //! missing piece.
 
 use anyhow::{bail, Result};
-use std::path::Path;
 use xshell::{cmd, Shell};
 
 pub struct Missing {
@@ -21,8 +20,10 @@ pub fn missing(sh: &Shell) -> Vec<Missing> {
     if !has("command -v c++ || command -v g++ || command -v clang++") {
         out.push(Missing { what: "a C++17 compiler", apt_package: "g++" });
     }
-    if !has_libclang() {
-        out.push(Missing { what: "libclang (for bindgen)", apt_package: "libclang-dev" });
+    // bindgen loads libclang at build time; `libclang-cpp` (present on fresh machines)
+    // is not it. libclang-dev brings libclang1 and clang's own headers.
+    if crate::libclang::find_on_this_machine().is_empty() {
+        out.push(Missing { what: "libclang (for bindgen; libclang-cpp is not it)", apt_package: "libclang-dev" });
     }
     if !has("python3 -m pip --version") {
         out.push(Missing { what: "python3 with pip", apt_package: "python3-pip" });
@@ -33,40 +34,12 @@ pub fn missing(sh: &Shell) -> Vec<Missing> {
     out
 }
 
-fn has_libclang() -> bool {
-    if let Some(dir) = std::env::var_os("LIBCLANG_PATH") {
-        return contains_libclang(Path::new(&dir));
-    }
-    let mut dirs = vec![
-        "/usr/lib".to_string(),
-        "/usr/lib/x86_64-linux-gnu".to_string(),
-        "/usr/lib/aarch64-linux-gnu".to_string(),
-        "/usr/local/lib".to_string(),
-    ];
-    if let Ok(entries) = std::fs::read_dir("/usr/lib") {
-        dirs.extend(
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().starts_with("llvm"))
-                .map(|e| e.path().join("lib").display().to_string()),
-        );
-    }
-    dirs.iter().any(|d| contains_libclang(Path::new(d)))
-}
-
-fn contains_libclang(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries.filter_map(Result::ok).any(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.starts_with("libclang.so") || name.starts_with("libclang-") && name.contains(".so") || name == "libclang.dylib"
-        })
-    })
-}
-
 pub fn report(sh: &Shell) -> Result<()> {
     let missing = missing(sh);
     if missing.is_empty() {
-        println!("doctor: cmake, C++ compiler, libclang and python3 (pip, venv) are present");
+        let libclang = crate::libclang::find_on_this_machine();
+        println!("doctor: cmake, C++ compiler, python3 (pip, venv) and libclang are present");
+        println!("doctor: bindgen will load {}", libclang[0].display());
         return Ok(());
     }
     for m in &missing {

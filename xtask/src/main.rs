@@ -1,6 +1,6 @@
 //! Project tasks: `cargo xtask <task>`. Each task lives in its own file.
 //!
-//!     cargo xtask run "Explain Sipp."   set up, then prompt the default model
+//!     cargo xtask run "Explain Sipp."   set up, then chat with the default model
 //!     cargo xtask test                  set up, then run every test
 //!     cargo xtask doctor                report missing system pieces and their fix
 //!     cargo xtask models                fetch the default model into .build/models
@@ -10,6 +10,7 @@
 
 mod bench;
 mod doctor;
+mod libclang;
 mod python;
 mod setup;
 mod test;
@@ -26,7 +27,10 @@ fn main() -> Result<()> {
     match task.as_str() {
         "run" => {
             setup::ensure(&sh)?;
-            cmd!(sh, "cargo run --release --quiet -p sipp-cli -- {rest...}").run()?;
+            // The default model is an instruct model: it answers a message rendered with
+            // its chat template, and rambles on a raw completion prompt.
+            eprintln!("run: the default model answers your prompt as a chat message (sipp --chat)");
+            cmd!(sh, "cargo run --release --quiet -p sipp-cli -- --chat {rest...}").run()?;
             Ok(())
         }
         "test" => {
@@ -57,7 +61,8 @@ fn main() -> Result<()> {
             python::wheel(&sh, &venv)
         }
         "help" | "--help" | "-h" => {
-            let usage: Vec<&str> = include_str!("main.rs").lines().skip(2).take(7).map(|l| l.trim_start_matches("//!")).collect();
+            let usage: Vec<&str> =
+                include_str!("main.rs").lines().skip(2).take(7).map(|l| l.trim_start_matches("//!")).collect();
             println!("{}", usage.join("\n"));
             Ok(())
         }

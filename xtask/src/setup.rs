@@ -20,6 +20,11 @@ pub fn ensure(sh: &Shell) -> Result<()> {
         cmd!(sh, "apt-get install -y -qq --no-install-recommends {packages...}")
             .env("DEBIAN_FRONTEND", "noninteractive")
             .run()?;
+        // Check again the way the build will look, so a package that installs but does
+        // not provide the piece fails here, with the doctor's report, not in bindgen.
+        if !doctor::missing(sh).is_empty() {
+            doctor::report(sh)?;
+        }
     }
     let model = sipp_models::default_model().context("fetching the default model")?;
     eprintln!("setup: default model at {}", model.display());

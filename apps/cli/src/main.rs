@@ -50,11 +50,7 @@ async fn run(args: Args) -> Result<()> {
         None => sipp_models::default_model().context("fetching the default model")?,
     };
     let config = NativeRuntimeConfig {
-        context: ContextRuntimeConfig {
-            n_ctx: args.ctx_size,
-            n_threads: args.threads,
-            ..Default::default()
-        },
+        context: ContextRuntimeConfig { n_ctx: args.ctx_size, n_threads: args.threads, ..Default::default() },
         observability: ObservabilityRuntimeConfig {
             runtime_metrics: args.stats != Stats::Off,
             backend_profiling: args.stats == Stats::Profile,
@@ -89,6 +85,7 @@ async fn run(args: Args) -> Result<()> {
     };
     let mut stdout = std::io::stdout().lock();
     while let Some(batch) = run.next().await {
+        let batch = batch?;
         stdout.write_all(batch.text.as_bytes())?;
         stdout.flush()?;
     }
@@ -110,8 +107,9 @@ fn print_stats(response: &SippTextResponse) {
         u.input_tokens,
         u.output_tokens
     );
-    if let Some(LocalStats { ttft_ms, queue_ms, prefill_tokens_per_second, decode_tokens_per_second, backend, .. }) =
-        &response.local_stats
+    if let Some(LocalStats {
+        ttft_ms, queue_ms, prefill_tokens_per_second, decode_tokens_per_second, backend, ..
+    }) = &response.local_stats
     {
         eprintln!(
             "[sipp] ttft={ttft_ms:.1}ms queue={queue_ms:.1}ms prefill={prefill_tokens_per_second:.1} tok/s \

@@ -44,8 +44,9 @@ impl NativeTextRun {
     }
 }
 
-async fn next(run: Arc<Mutex<SippTextRun>>) -> Option<BatchTuple> {
-    run.lock().await.next_batch().await.map(tuple)
+/// The next batch; a failed run raises here, so iteration never ends quietly.
+async fn next(run: Arc<Mutex<SippTextRun>>) -> SippResult<Option<BatchTuple>> {
+    run.lock().await.next_batch().await.transpose().map(|b| b.map(tuple))
 }
 
 async fn finish(run: Arc<Mutex<SippTextRun>>) -> SippResult<String> {
@@ -55,15 +56,16 @@ async fn finish(run: Arc<Mutex<SippTextRun>>) -> SippResult<String> {
 
 #[pymethods]
 impl NativeTextRun {
-    /// Next token batch, or None once generation ended. Blocks without the GIL.
+    /// Next token batch, or None once generation ended; raises the run's error. Blocks
+    /// without the GIL.
     fn next_batch(&self, py: Python<'_>) -> PyResult<Option<BatchTuple>> {
-        block_on(py, next(Arc::clone(&self.run)), self.interrupt())
+        block_on(py, next(Arc::clone(&self.run)), self.interrupt())?.py()
     }
 
     /// Awaitable `next_batch`.
     fn next_batch_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let run = Arc::clone(&self.run);
-        pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(next(run).await) })
+        pyo3_async_runtimes::tokio::future_into_py(py, async move { next(run).await.py() })
     }
 
     /// Final response as JSON. Blocks without the GIL; Ctrl-C cancels the run.
@@ -101,7 +103,10 @@ impl NativeEmbeddingRun {
     }
 }
 
-async fn embedding(run: Arc<Mutex<Option<SippEmbeddingRun>>>, outcome: Arc<Mutex<Option<SippResult<String>>>>) -> SippResult<String> {
+async fn embedding(
+    run: Arc<Mutex<Option<SippEmbeddingRun>>>,
+    outcome: Arc<Mutex<Option<SippResult<String>>>>,
+) -> SippResult<String> {
     let mut cached = outcome.lock().await;
     if let Some(done) = cached.as_ref() {
         return done.clone();

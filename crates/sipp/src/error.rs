@@ -32,11 +32,7 @@ pub enum SippError {
 
     /// The requested backend was not compiled in or has no device on this host.
     #[error("backend `{requested}` is not available: {reason} (available: {})", available.join(", "))]
-    BackendUnavailable {
-        requested: String,
-        reason: String,
-        available: Vec<String>,
-    },
+    BackendUnavailable { requested: String, reason: String, available: Vec<String> },
 
     /// A request field is invalid.
     #[error("invalid request: {0}")]
@@ -44,11 +40,7 @@ pub enum SippError {
 
     /// The endpoint cannot perform this operation (e.g. embed on a text endpoint).
     #[error("endpoint `{endpoint}` does not support {operation}: {reason}")]
-    UnsupportedOperation {
-        endpoint: String,
-        operation: String,
-        reason: String,
-    },
+    UnsupportedOperation { endpoint: String, operation: String, reason: String },
 
     /// Chat on a model whose GGUF declares no `tokenizer.chat_template`.
     #[error(
@@ -77,9 +69,12 @@ pub enum SippError {
     #[error("endpoint overloaded: {0}")]
     Overloaded(String),
 
-    /// The prompt does not fit in the context window.
-    #[error("prompt of {prompt_tokens} tokens does not fit the context of {n_ctx} tokens")]
-    ContextOverflow { prompt_tokens: usize, n_ctx: u32 },
+    /// The input does not fit the window of one request; `setting` is the knob to raise.
+    #[error(
+        "input of {prompt_tokens} tokens does not fit the window of {limit} tokens per request \
+         ({setting} = {limit}); shorten the input or raise {setting}"
+    )]
+    ContextOverflow { prompt_tokens: usize, limit: u32, setting: &'static str },
 
     /// The operation was cancelled before it produced a result (embeddings).
     #[error("cancelled: {0}")]
@@ -121,9 +116,6 @@ impl SippError {
     }
 
     pub(crate) fn not_supported(field: &str, detail: &str) -> Self {
-        Self::NotSupportedYet {
-            field: field.to_string(),
-            detail: detail.to_string(),
-        }
+        Self::NotSupportedYet { field: field.to_string(), detail: detail.to_string() }
     }
 }

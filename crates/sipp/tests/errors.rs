@@ -88,7 +88,7 @@ async fn invalid_options_are_rejected_before_running() {
     let mut provider = query(&ep, "x", greedy(2));
     provider.provider_options.insert("reasoning_effort".into(), "low".into());
     assert_eq!(code(client.query(provider).await), "invalid_request");
-    let huge = "word ".repeat(3000);
+    let huge = "word ".repeat(5000);
     assert_eq!(code(client.query(query(&ep, &huge, greedy(2))).await), "context_overflow");
     // Still healthy.
     assert!(client.query(query(&ep, "Hi", greedy(2))).await.is_ok());

@@ -66,6 +66,7 @@ async fn cancel_mid_stream_ends_cancelled_and_the_next_request_works() {
     let mut run = client.query(req);
     let mut seen = 0;
     while let Some(batch) = run.next().await {
+        let batch = batch.unwrap();
         assert_eq!(batch.sequence, seen);
         seen += 1;
         if seen == 3 {
@@ -113,7 +114,7 @@ async fn streamed_batches_add_up_to_the_response_text() {
     let mut run = client.query(req);
     let mut streamed = String::new();
     while let Some(batch) = run.next().await {
-        streamed.push_str(&batch.text);
+        streamed.push_str(&batch.unwrap().text);
     }
     let r = run.response().await.unwrap();
     assert_eq!(streamed, r.text);

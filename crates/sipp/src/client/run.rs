@@ -17,17 +17,25 @@ pub struct SippTextRun {
     events: Option<mpsc::UnboundedReceiver<TextEvent>>,
     cancel: Option<Arc<CancelToken>>,
     outcome: Option<Result<SippTextResponse>>,
+    /// The run failed and iteration has not yielded the error yet.
+    error_unreported: bool,
     endpoint: String,
 }
 
 impl SippTextRun {
     pub(crate) fn live(endpoint: &str, events: mpsc::UnboundedReceiver<TextEvent>, cancel: Arc<CancelToken>) -> Self {
-        Self { events: Some(events), cancel: Some(cancel), outcome: None, endpoint: endpoint.to_string() }
+        Self {
+            events: Some(events),
+            cancel: Some(cancel),
+            outcome: None,
+            error_unreported: false,
+            endpoint: endpoint.to_string(),
+        }
     }
 
     /// A run that failed before it started (unknown endpoint, bad options, …).
     pub(crate) fn failed(error: SippError) -> Self {
-        Self { events: None, cancel: None, outcome: Some(Err(error)), endpoint: String::new() }
+        Self { events: None, cancel: None, outcome: Some(Err(error)), error_unreported: true, endpoint: String::new() }
     }
 
     /// Stop generation; the response then ends with `finish_reason = cancelled`.
@@ -43,20 +51,30 @@ impl SippTextRun {
         self.cancel.clone()
     }
 
-    /// Poll for the next token batch; `Ready(None)` once the run has ended.
-    pub fn poll_next_batch(&mut self, cx: &mut Context<'_>) -> Poll<Option<TokenBatch>> {
+    /// Poll for the next token batch. A run that fails yields its error once, where the
+    /// caller is looking, then ends; `Ready(None)` once the run has ended.
+    pub fn poll_next_batch(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<TokenBatch>>> {
         loop {
-            let Some(rx) = self.events.as_mut() else { return Poll::Ready(None) };
+            let Some(rx) = self.events.as_mut() else {
+                if self.error_unreported {
+                    self.error_unreported = false;
+                    if let Some(Err(e)) = &self.outcome {
+                        return Poll::Ready(Some(Err(e.clone())));
+                    }
+                }
+                return Poll::Ready(None);
+            };
             match rx.poll_recv(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(TextEvent::Tokens(batch))) => return Poll::Ready(Some(batch)),
+                Poll::Ready(Some(TextEvent::Tokens(batch))) => return Poll::Ready(Some(Ok(batch))),
                 Poll::Ready(event) => self.settle(event),
             }
         }
     }
 
-    /// Next token batch, or `None` once generation ended (then await the response).
-    pub async fn next_batch(&mut self) -> Option<TokenBatch> {
+    /// Next token batch, the run's error, or `None` once generation ended (then await
+    /// the response).
+    pub async fn next_batch(&mut self) -> Option<Result<TokenBatch>> {
         std::future::poll_fn(|cx| self.poll_next_batch(cx)).await
     }
 
@@ -72,24 +90,25 @@ impl SippTextRun {
     }
 
     fn settle(&mut self, event: Option<TextEvent>) {
-        self.outcome = Some(match event {
+        let outcome = match event {
             Some(TextEvent::Done(response)) => Ok(response),
             Some(TextEvent::Failed(error)) => Err(error),
             Some(TextEvent::Tokens(_)) | None => Err(SippError::EndpointClosed(self.endpoint.clone())),
-        });
+        };
+        self.error_unreported = outcome.is_err();
+        self.outcome = Some(outcome);
         self.events = None;
     }
 
     fn outcome(&self) -> Result<SippTextResponse> {
-        self.outcome
-            .clone()
-            .unwrap_or_else(|| Err(SippError::EndpointClosed(self.endpoint.clone())))
+        self.outcome.clone().unwrap_or_else(|| Err(SippError::EndpointClosed(self.endpoint.clone())))
     }
 }
 
+/// Items are `Ok(batch)` while tokens stream, then `Err(e)` once if the run failed.
 impl Stream for SippTextRun {
-    type Item = TokenBatch;
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TokenBatch>> {
+    type Item = Result<TokenBatch>;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<TokenBatch>>> {
         self.get_mut().poll_next_batch(cx)
     }
 }
@@ -120,7 +139,11 @@ pub struct SippEmbeddingRun {
 }
 
 impl SippEmbeddingRun {
-    pub(crate) fn live(endpoint: &str, reply: oneshot::Receiver<Result<SippEmbeddingResponse>>, cancel: Arc<CancelToken>) -> Self {
+    pub(crate) fn live(
+        endpoint: &str,
+        reply: oneshot::Receiver<Result<SippEmbeddingResponse>>,
+        cancel: Arc<CancelToken>,
+    ) -> Self {
         Self { reply: Some(reply), cancel: Some(cancel), error: None, endpoint: endpoint.to_string() }
     }
 

@@ -30,12 +30,11 @@ pub(crate) fn run(mut ctx: LlamaContext<'_>, plan: &EnginePlan, shared: &Shared,
                 return;
             }
         }
-        let (cancelled, kept): (Vec<_>, Vec<_>) = pending
-            .drain(..)
-            .partition(|job| job.cancel.is_cancelled() || job.reply.is_closed());
+        let (cancelled, kept): (Vec<_>, Vec<_>) =
+            pending.drain(..).partition(|job| job.cancel.is_cancelled() || job.reply.is_closed());
         pending = kept;
         for job in cancelled {
-            shared.admission.leave();
+            shared.admission.finished(false);
             shared.counters.cancelled();
             let reason = job.cancel.reason().unwrap_or_else(|| "run dropped".into());
             let _ = job.reply.send(Err(SippError::Cancelled(reason)));
@@ -57,7 +56,7 @@ pub(crate) fn run(mut ctx: LlamaContext<'_>, plan: &EnginePlan, shared: &Shared,
         }
         batch.clear();
         for (seq, job) in group.iter().enumerate() {
-            shared.admission.leave();
+            shared.admission.started();
             for (pos, token) in job.tokens.iter().enumerate() {
                 let last = pos + 1 == job.tokens.len();
                 let _ = batch.add(*token, pos as i32, &[seq as i32], last);
@@ -77,6 +76,7 @@ pub(crate) fn run(mut ctx: LlamaContext<'_>, plan: &EnginePlan, shared: &Shared,
                 Ok(_) => shared.counters.completed(),
                 Err(_) => shared.counters.failed(),
             }
+            shared.admission.finished(true);
             let _ = job.reply.send(reply);
             let _ = ctx.kv_cache_seq_rm(seq as i32, None, None);
         }
@@ -87,7 +87,7 @@ fn take(cmd: Command, pending: &mut Vec<EmbedJob>, shared: &Shared) -> bool {
     match cmd {
         Command::Submit(Job::Embed(job)) => pending.push(job),
         Command::Submit(Job::Text(job)) => {
-            shared.admission.leave();
+            shared.admission.finished(false);
             job.fail(SippError::UnsupportedOperation {
                 endpoint: shared.id.clone(),
                 operation: "text generation".into(),
@@ -96,7 +96,7 @@ fn take(cmd: Command, pending: &mut Vec<EmbedJob>, shared: &Shared) -> bool {
         }
         Command::Shutdown => {
             for job in pending.drain(..) {
-                shared.admission.leave();
+                shared.admission.finished(false);
                 let _ = job.reply.send(Err(SippError::EndpointClosed(shared.id.clone())));
             }
             return false;
@@ -115,10 +115,5 @@ fn vector(values: &[f32], normalize: bool, n_tokens: usize, plan: &EnginePlan) -
             }
         }
     }
-    SippEmbeddingResponse {
-        values,
-        usage: Some(Usage::new(n_tokens, 0)),
-        pooling: plan.pooling,
-        normalized: normalize,
-    }
+    SippEmbeddingResponse { values, usage: Some(Usage::new(n_tokens, 0)), pooling: plan.pooling, normalized: normalize }
 }

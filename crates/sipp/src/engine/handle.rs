@@ -8,6 +8,7 @@ use super::chat::ChatMessage;
 use super::chat_template::ChatTemplate;
 use super::config::{FlashAttention, NativeRuntimeConfig, PoolingType};
 use super::events::{SippEmbeddingResponse, TextEvent};
+use super::memory::ModelShape;
 use super::plan::{validate, EnginePlan};
 use super::request::{CancelToken, EmbedJob, Job, TextJob, TextParams};
 use super::stats::{EngineCounters, EngineStats};
@@ -45,12 +46,18 @@ pub struct ModelInfo {
     pub architecture: String,
     pub backend: Backend,
     pub n_ctx_train: u32,
-    /// KV cells of the context, all sequences together.
+    /// Most tokens (prompt + generated) one request can hold: `context.n_ctx`.
     pub n_ctx: u32,
-    /// Most tokens (prompt + generated) one request can hold.
-    pub n_ctx_seq: u32,
-    /// Sequences decoded together.
+    /// Longest `embed` input (embedding endpoints: pooling needs the whole input in one
+    /// micro-batch, so `context.n_ubatch` bounds it too).
+    pub max_input_tokens: u32,
+    /// Requests that run at once.
     pub n_seq_max: u32,
+    /// One KV pool shared by running requests (`true`) or a window per request.
+    pub kv_unified: bool,
+    /// KV cells allocated, all requests together, and their size in bytes.
+    pub kv_cells: u32,
+    pub kv_bytes: u64,
     pub n_vocab: i32,
     pub n_embd: i32,
     pub has_chat_template: bool,
@@ -124,14 +131,7 @@ impl Engine {
         };
         let template = loader::chat_template(&loaded.model);
         let info = ModelInfo { has_chat_template: template.is_some(), ..loaded.info };
-        Ok(Self {
-            commands,
-            shared,
-            template,
-            model: loaded.model,
-            info,
-            thread: Some(thread),
-        })
+        Ok(Self { commands, shared, template, model: loaded.model, info, thread: Some(thread) })
     }
 
     #[must_use]
@@ -168,10 +168,11 @@ impl Engine {
             return Err(SippError::InvalidRequest("the prompt is empty".into()));
         }
         // Room for at least one generated token.
-        if tokens.len() >= self.info.n_ctx_seq as usize {
+        if tokens.len() >= self.info.n_ctx as usize {
             return Err(SippError::ContextOverflow {
                 prompt_tokens: tokens.len(),
-                n_ctx: self.info.n_ctx_seq,
+                limit: self.info.n_ctx,
+                setting: "context.n_ctx",
             });
         }
         Ok(tokens)
@@ -179,9 +180,8 @@ impl Engine {
 
     /// GBNF for a JSON schema, compiled with llama.cpp's own converter.
     pub(crate) fn schema_grammar(schema: &str) -> Result<String> {
-        llama_cpp_2::json_schema_to_grammar(schema).map_err(|e| {
-            SippError::Grammar(format!("json_schema is invalid or uses unsupported features ({e})"))
-        })
+        llama_cpp_2::json_schema_to_grammar(schema)
+            .map_err(|e| SippError::Grammar(format!("json_schema is invalid or uses unsupported features ({e})")))
     }
 
     pub(crate) fn submit_text(
@@ -222,8 +222,14 @@ impl Engine {
         if tokens.is_empty() {
             return Err(SippError::InvalidRequest("the embedding input is empty".into()));
         }
-        if tokens.len() > self.info.n_ctx_seq as usize {
-            return Err(SippError::ContextOverflow { prompt_tokens: tokens.len(), n_ctx: self.info.n_ctx_seq });
+        if tokens.len() > self.info.max_input_tokens as usize {
+            let setting =
+                if self.info.max_input_tokens < self.info.n_ctx { "context.n_ubatch" } else { "context.n_ctx" };
+            return Err(SippError::ContextOverflow {
+                prompt_tokens: tokens.len(),
+                limit: self.info.max_input_tokens,
+                setting,
+            });
         }
         self.shared.admission.enter()?;
         let (reply, rx) = oneshot::channel();
@@ -234,7 +240,7 @@ impl Engine {
 
     fn send(&self, job: Job) -> Result<()> {
         self.commands.send(Command::Submit(job)).map_err(|_| {
-            self.shared.admission.leave();
+            self.shared.admission.finished(false);
             SippError::EndpointClosed(self.shared.id.clone())
         })
     }
@@ -292,7 +298,7 @@ fn serve(
         Ok(m) => Arc::new(m),
         Err(e) => return fail(ready, e),
     };
-    let plan = match EnginePlan::new(config, backend, model.n_ctx_train()) {
+    let plan = match EnginePlan::new(config, backend, &ModelShape::of(&model)) {
         Ok(p) => p,
         Err(e) => return fail(ready, e),
     };
@@ -305,34 +311,47 @@ fn serve(
         Ok(ctx) => ctx,
         Err(e) => return fail(ready, e),
     };
+    // llama.cpp rounds the context up, never down; fewer cells would break the windows.
+    if ctx.n_ctx() < plan.kv_cells {
+        return fail(
+            ready,
+            SippError::ModelLoad {
+                path: path.to_path_buf(),
+                reason: format!("llama.cpp made {} KV cells where {} were asked for", ctx.n_ctx(), plan.kv_cells),
+            },
+        );
+    }
+    shared.admission.set_running_limit(plan.n_seq_max);
     let info = ModelInfo {
         path: path.to_path_buf(),
         architecture: model.meta_val_str("general.architecture").unwrap_or_default(),
         backend,
         n_ctx_train: model.n_ctx_train(),
-        n_ctx: ctx.n_ctx(),
-        n_ctx_seq: if plan.kv_unified { ctx.n_ctx() } else { ctx.n_ctx() / plan.n_seq_max },
+        n_ctx: plan.n_ctx_seq,
+        max_input_tokens: if plan.embeddings { plan.n_ctx_seq.min(plan.n_ubatch) } else { plan.n_ctx_seq },
         n_seq_max: plan.n_seq_max,
+        kv_unified: plan.kv_unified,
+        kv_cells: plan.kv_cells,
+        kv_bytes: plan.kv_bytes,
         n_vocab: model.n_vocab(),
         n_embd: model.n_embd(),
         // Filled in by `Engine::start`, which reads the template once.
         has_chat_template: false,
         embeddings: plan.embeddings,
     };
-    let n_ctx_seq = info.n_ctx_seq as usize;
     if ready.send(Ok(Loaded { model: Arc::clone(&model), info })).is_err() {
         return;
     }
     if plan.embeddings {
         embedder::run(ctx, &plan, shared, commands);
     } else {
-        TextWorker::new(ctx, &model, &plan, n_ctx_seq, shared).run(commands);
+        TextWorker::new(ctx, &model, &plan, shared).run(commands);
     }
 }
 
 fn context_params(plan: &EnginePlan) -> LlamaContextParams {
     let mut p = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(plan.n_ctx))
+        .with_n_ctx(NonZeroU32::new(plan.kv_cells))
         .with_n_batch(plan.n_batch)
         .with_n_ubatch(plan.n_ubatch)
         .with_n_seq_max(plan.n_seq_max)

@@ -10,6 +10,7 @@ mod embedder;
 mod events;
 mod handle;
 mod loader;
+mod memory;
 mod plan;
 mod prompt;
 mod request;
@@ -23,13 +24,11 @@ pub use backend::{compiled_backends, llama as llama_backend, resolve_backend, Ba
 pub use chat::{ChatMessage, ChatRole};
 pub use config::{
     CacheRuntimeConfig, ContextRuntimeConfig, FlashAttention, KvReuseMode, LogitBias, MirostatConfig,
-    MultimodalRuntimeConfig, NativeRuntimeConfig, ObservabilityRuntimeConfig, PlacementRuntimeConfig,
-    PoolingType, ResidencyRuntimeConfig, SamplerStage, SamplingRuntimeConfig, SchedulerPolicy,
-    SchedulerRuntimeConfig, SplitMode,
+    MultimodalRuntimeConfig, NativeRuntimeConfig, ObservabilityRuntimeConfig, PlacementRuntimeConfig, PoolingType,
+    ResidencyRuntimeConfig, SamplerStage, SamplingRuntimeConfig, SchedulerPolicy, SchedulerRuntimeConfig, SplitMode,
 };
 pub use events::{
-    BackendProfile, FinishReason, LocalStats, SippEmbeddingResponse, SippTextResponse, TextEvent, TokenBatch,
-    Usage,
+    BackendProfile, FinishReason, LocalStats, SippEmbeddingResponse, SippTextResponse, TextEvent, TokenBatch, Usage,
 };
 pub use handle::{Engine, ModelInfo};
 pub use request::CancelToken;

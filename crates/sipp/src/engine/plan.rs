@@ -2,24 +2,34 @@
 //! refuses fields whose behaviour is not built yet instead of silently ignoring them.
 
 use super::backend::Backend;
-use super::config::{
-    FlashAttention, KvReuseMode, NativeRuntimeConfig, PoolingType, SamplingRuntimeConfig,
-};
+use super::config::{FlashAttention, KvReuseMode, NativeRuntimeConfig, PoolingType, SamplingRuntimeConfig};
+use super::memory::{available_host_memory, ContextCost, ModelShape};
 use crate::error::{Result, SippError};
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(4, std::num::NonZero::get)
+}
+
 /// Defaults chosen for small CPU hosts; every one can be overridden in the config.
-/// A shared KV pool (and an embedding context) defaults to this many cells...
+/// The window of one request when `context.n_ctx` is unset (capped by the model's
+/// trained context).
 const DEFAULT_N_CTX: u32 = 4096;
-/// ...per-sequence windows to this many cells each (llama-server's 8192 / 8 slots).
-const DEFAULT_SEQ_CTX: u32 = 1024;
 const DEFAULT_N_BATCH: u32 = 512;
 const DEFAULT_SEQUENCES: u32 = 8;
+/// With per-request KV windows and no explicit `max_running_requests`, the number of
+/// windows is chosen so their KV stays within this budget (at least one window).
+const DEFAULT_KV_BUDGET: u64 = 1 << 30;
+/// ggml's own ceiling on threads (`GGML_MAX_N_THREADS`).
+const MAX_THREADS: i32 = 512;
 
 /// Concrete engine settings after validation and defaulting.
 #[derive(Debug, Clone)]
 pub(crate) struct EnginePlan {
-    /// Total KV cells of the context.
-    pub n_ctx: u32,
+    /// Most tokens (prompt + generated) one request may hold: `context.n_ctx`.
+    pub n_ctx_seq: u32,
+    /// KV cells llama.cpp allocates: one window per sequence, or one shared pool.
+    pub kv_cells: u32,
+    pub kv_bytes: u64,
     pub kv_unified: bool,
     pub n_batch: u32,
     pub n_ubatch: u32,
@@ -45,8 +55,9 @@ fn unsupported_if<T>(value: &Option<T>, field: &str, detail: &str) -> Result<()>
     }
 }
 
-/// Checks that need no model: unbuilt features and contradictory values.
-pub(crate) fn validate(config: &NativeRuntimeConfig) -> Result<()> {
+/// Checks that need no model: unbuilt features and contradictory values. Returns the
+/// number of requests that run at once.
+pub(crate) fn validate(config: &NativeRuntimeConfig) -> Result<u32> {
     let mm = &config.multimodal;
     let mm_detail = "vision projectors arrive with the multimodal issue";
     unsupported_if(&mm.projector_path, "multimodal.projector_path", mm_detail)?;
@@ -57,11 +68,7 @@ pub(crate) fn validate(config: &NativeRuntimeConfig) -> Result<()> {
     let res = &config.residency;
     let res_detail = "GPU residency leasing is not built yet";
     unsupported_if(&res.max_gpu_models_per_device, "residency.max_gpu_models_per_device", res_detail)?;
-    unsupported_if(
-        &res.allow_cpu_models_while_gpu_loaded,
-        "residency.allow_cpu_models_while_gpu_loaded",
-        res_detail,
-    )?;
+    unsupported_if(&res.allow_cpu_models_while_gpu_loaded, "residency.allow_cpu_models_while_gpu_loaded", res_detail)?;
     unsupported_if(&res.require_gpu_lease, "residency.require_gpu_lease", res_detail)?;
 
     let cache = &config.cache;
@@ -76,16 +83,9 @@ pub(crate) fn validate(config: &NativeRuntimeConfig) -> Result<()> {
     }
 
     let placement = &config.placement;
-    unsupported_if(
-        &placement.tensor_split,
-        "placement.tensor_split",
-        "llama-cpp-2 does not expose tensor splits yet",
-    )?;
+    unsupported_if(&placement.tensor_split, "placement.tensor_split", "llama-cpp-2 does not expose tensor splits yet")?;
     if placement.fit_params == Some(true) {
-        return Err(SippError::not_supported(
-            "placement.fit_params",
-            "automatic GPU memory fitting is not built yet",
-        ));
+        return Err(SippError::not_supported("placement.fit_params", "automatic GPU memory fitting is not built yet"));
     }
 
     let ctx = &config.context;
@@ -102,17 +102,27 @@ pub(crate) fn validate(config: &NativeRuntimeConfig) -> Result<()> {
         }
     }
     for (name, value) in [("n_threads", ctx.n_threads), ("n_threads_batch", ctx.n_threads_batch)] {
-        if matches!(value, Some(v) if v <= 0) {
-            return Err(SippError::InvalidConfig(format!("context.{name} must be greater than 0")));
+        match value {
+            Some(v) if v <= 0 => {
+                return Err(SippError::InvalidConfig(format!("context.{name} must be greater than 0")))
+            }
+            // Past ggml's ceiling a thread pool of that size is spawned per graph and the
+            // process crawls; refuse rather than clamp so the typo is seen.
+            Some(v) if v > MAX_THREADS => {
+                return Err(SippError::InvalidConfig(format!(
+                    "context.{name} = {v} is more than ggml supports ({MAX_THREADS}); this host has {} \
+                     logical cores",
+                    cores()
+                )))
+            }
+            _ => {}
         }
     }
     if ctx.pooling.is_some() && ctx.embeddings != Some(true) {
-        return Err(SippError::InvalidConfig(
-            "context.pooling only applies with context.embeddings = true".into(),
-        ));
+        return Err(SippError::InvalidConfig("context.pooling only applies with context.embeddings = true".into()));
     }
-    sequences(config)?;
-    validate_sampling(&config.sampling)
+    validate_sampling(&config.sampling)?;
+    sequences(config)
 }
 
 /// `context.n_parallel` and `scheduler.max_running_requests` name one knob.
@@ -176,10 +186,11 @@ pub(crate) fn check_top_p(p: Option<f32>) -> Result<()> {
 
 impl EnginePlan {
     /// Fill in defaults once the model's trained context length is known.
-    pub(crate) fn new(config: &NativeRuntimeConfig, backend: Backend, n_ctx_train: u32) -> Result<Self> {
-        validate(config)?;
+    pub(crate) fn new(config: &NativeRuntimeConfig, backend: Backend, shape: &ModelShape) -> Result<Self> {
+        let explicit_sequences = config.context.n_parallel.or(config.scheduler.max_running_requests).is_some()
+            || !config.scheduler.continuous_batching;
+        let n_seq_max = validate(config)?;
         let ctx = &config.context;
-        let n_seq_max = sequences(config)?;
         let gpu = backend != Backend::Cpu;
         if !gpu {
             let p = &config.placement;
@@ -191,32 +202,49 @@ impl EnginePlan {
                 ));
             }
         }
-        let train = if n_ctx_train == 0 { DEFAULT_N_CTX } else { n_ctx_train };
+        let train = if shape.n_ctx_train == 0 { DEFAULT_N_CTX } else { shape.n_ctx_train };
         let embeddings = ctx.embeddings.unwrap_or(false);
-        // Embedding inputs are packed several to a ubatch with pooling; they share a pool.
+        // Embedding inputs are packed several to a ubatch; one pool serves them.
         let kv_unified = embeddings || ctx.kv_unified.unwrap_or(false);
-        let n_ctx = ctx.n_ctx.unwrap_or_else(|| {
-            if kv_unified {
-                DEFAULT_N_CTX.min(train)
-            } else {
-                DEFAULT_SEQ_CTX.min(train) * n_seq_max
-            }
-        });
-        if !kv_unified && n_ctx / n_seq_max < 16 {
-            return Err(SippError::InvalidConfig(format!(
-                "context.n_ctx = {n_ctx} leaves {} cells for each of {n_seq_max} sequences; \
-                 raise n_ctx or set context.kv_unified = true",
-                n_ctx / n_seq_max
-            )));
+        let n_ctx_seq = ctx.n_ctx.unwrap_or(DEFAULT_N_CTX.min(train));
+        if n_ctx_seq > train {
+            tracing::warn!(n_ctx = n_ctx_seq, n_ctx_train = train, "context.n_ctx exceeds the model's trained context");
         }
-        // Pooled embeddings need the whole input in one micro-batch.
-        let default_batch = if embeddings { n_ctx } else { DEFAULT_N_BATCH.min(n_ctx) };
+        let cell_bytes = shape.kv_bytes_per_cell();
+        // Per-request windows: as many as the KV budget holds, unless the config says.
+        let n_seq_max = if kv_unified || explicit_sequences || cell_bytes == 0 {
+            n_seq_max
+        } else {
+            let per_window = u64::from(n_ctx_seq) * cell_bytes;
+            u32::try_from(DEFAULT_KV_BUDGET / per_window.max(1)).unwrap_or(u32::MAX).clamp(1, DEFAULT_SEQUENCES)
+        };
+        let kv_cells = if kv_unified { u64::from(n_ctx_seq) } else { u64::from(n_ctx_seq) * u64::from(n_seq_max) };
+        let kv_cells = u32::try_from(kv_cells).map_err(|_| {
+            SippError::InvalidConfig(format!(
+                "context.n_ctx = {n_ctx_seq} for each of {n_seq_max} requests is {kv_cells} KV cells, more than \
+                 llama.cpp addresses; lower context.n_ctx or scheduler.max_running_requests"
+            ))
+        })?;
+        // Pooled embeddings need each input whole in one micro-batch.
+        let default_batch = if embeddings { n_ctx_seq } else { DEFAULT_N_BATCH.min(n_ctx_seq) };
         let n_batch = ctx.n_batch.unwrap_or(default_batch);
         let n_ubatch = ctx.n_ubatch.unwrap_or(n_batch);
-        let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
-        let n_threads = ctx.n_threads.unwrap_or(i32::try_from(cores).unwrap_or(4));
+        let cost = ContextCost::estimate(shape, u64::from(kv_cells), u64::from(n_ctx_seq), u64::from(n_ubatch));
+        // Offloaded KV lives on the GPU, whose memory llama.cpp checks itself.
+        let offload_kqv = gpu && ctx.offload_kqv.unwrap_or(true);
+        if !offload_kqv {
+            let settings = if kv_unified {
+                "context.n_ctx".to_string()
+            } else {
+                format!("context.n_ctx or scheduler.max_running_requests ({n_seq_max} windows of {n_ctx_seq} cells)")
+            };
+            cost.check_fits(available_host_memory(), &settings)?;
+        }
+        let n_threads = ctx.n_threads.unwrap_or(i32::try_from(cores()).unwrap_or(4));
         Ok(Self {
-            n_ctx,
+            n_ctx_seq,
+            kv_cells,
+            kv_bytes: cost.kv_bytes,
             kv_unified,
             n_batch,
             n_ubatch,
@@ -224,7 +252,7 @@ impl EnginePlan {
             n_threads,
             n_threads_batch: ctx.n_threads_batch.unwrap_or(n_threads),
             flash_attention: ctx.flash_attention,
-            offload_kqv: gpu && ctx.offload_kqv.unwrap_or(true),
+            offload_kqv,
             embeddings,
             pooling: ctx.pooling.unwrap_or(PoolingType::Mean),
             prefill_chunk: config.scheduler.prefill_chunk_size,
@@ -241,23 +269,70 @@ impl EnginePlan {
 mod tests {
     use super::*;
     use crate::engine::config::*;
+    use crate::engine::memory::SMOLLM2;
 
     fn plan(config: &NativeRuntimeConfig) -> Result<EnginePlan> {
-        EnginePlan::new(config, Backend::Cpu, 8192)
+        EnginePlan::new(config, Backend::Cpu, &SMOLLM2)
     }
 
     #[test]
     fn defaults_are_concrete() {
         let p = plan(&NativeRuntimeConfig::default()).unwrap();
-        assert_eq!((p.n_ctx, p.n_batch, p.n_seq_max, p.kv_unified), (8192, 512, 8, false));
-        let mut c = NativeRuntimeConfig::default();
-        c.context.kv_unified = Some(true);
-        assert_eq!(plan(&c).unwrap().n_ctx, 4096);
-        c.context.kv_unified = Some(false);
-        c.context.n_ctx = Some(64);
-        assert_eq!(plan(&c).unwrap_err().code(), "invalid_config");
+        assert_eq!((p.n_ctx_seq, p.n_batch, p.n_seq_max, p.kv_unified), (4096, 512, 8, false));
+        assert_eq!((p.kv_cells, p.kv_bytes), (8 * 4096, 8 * 4096 * 23_040));
         assert!(p.runtime_metrics);
         assert_eq!(p.reuse, KvReuseMode::LiveSlotPrefix);
+    }
+
+    /// `n_ctx` is what one request may use, however many run at once.
+    #[test]
+    fn n_ctx_is_the_window_of_every_request() {
+        let mut c = NativeRuntimeConfig::default();
+        c.context.n_ctx = Some(2048);
+        let p = plan(&c).unwrap();
+        assert_eq!((p.n_ctx_seq, p.n_seq_max, p.kv_cells), (2048, 8, 8 * 2048));
+        c.context.kv_unified = Some(true);
+        let p = plan(&c).unwrap();
+        assert_eq!((p.n_ctx_seq, p.n_seq_max, p.kv_cells), (2048, 8, 2048));
+        c.context.kv_unified = None;
+        c.scheduler.max_running_requests = Some(3);
+        assert_eq!(plan(&c).unwrap().kv_cells, 3 * 2048);
+    }
+
+    /// A big model's default windows stay within the KV budget by running fewer at once.
+    #[test]
+    fn default_concurrency_fits_the_kv_budget() {
+        // Llama-3-8B: 32 layers, 8 KV heads of 128 → 128 KiB per cell.
+        let big = ModelShape { n_layer: 32, n_head: 32, n_head_kv: 8, head_dim_k: 128, head_dim_v: 128, ..SMOLLM2 };
+        let p = EnginePlan::new(&NativeRuntimeConfig::default(), Backend::Cpu, &big).unwrap();
+        assert_eq!((p.n_ctx_seq, p.n_seq_max), (4096, 2));
+        assert!(p.kv_bytes <= DEFAULT_KV_BUDGET);
+        let mut c = NativeRuntimeConfig::default();
+        c.scheduler.max_running_requests = Some(8);
+        assert_eq!(EnginePlan::new(&c, Backend::Cpu, &big).unwrap().n_seq_max, 8, "an explicit count is kept");
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_before_allocating() {
+        let mut c = NativeRuntimeConfig::default();
+        c.context.n_ctx = Some(1 << 31);
+        let e = plan(&c).unwrap_err();
+        assert_eq!(e.code(), "invalid_config");
+        assert!(e.to_string().contains("context.n_ctx"), "{e}");
+        c.context.kv_unified = Some(true);
+        let e = plan(&c).unwrap_err();
+        assert!(e.to_string().contains("TiB") && e.to_string().contains("context.n_ctx"), "{e}");
+    }
+
+    #[test]
+    fn absurd_thread_counts_are_refused() {
+        let mut c = NativeRuntimeConfig::default();
+        c.context.n_threads = Some(10_000);
+        let e = validate(&c).unwrap_err();
+        assert!(e.to_string().contains("context.n_threads = 10000") && e.to_string().contains("512"), "{e}");
+        c.context.n_threads = Some(4);
+        c.context.n_threads_batch = Some(100_000);
+        assert!(validate(&c).unwrap_err().to_string().contains("n_threads_batch"));
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub(crate) struct Sequence {
     pub n_past: usize,
     pub prompt_len: usize,
     pub reused: usize,
+    /// KV cells set aside for this request in a shared pool (0 with per-request windows).
+    pub reserved: usize,
     pub sampler: LlamaSampler,
     /// Batch index whose logits belong to this sequence after the current decode.
     pub logits_at: Option<i32>,
@@ -49,6 +51,7 @@ impl Sequence {
             tokens,
             n_past: reused,
             reused,
+            reserved: 0,
             slot,
             sampler,
             logits_at: None,
@@ -113,11 +116,7 @@ impl Sequence {
     fn emit(&mut self, text: &str, token: LlamaToken) {
         self.text.push_str(text);
         if self.job.params.emit_tokens {
-            let batch = TokenBatch {
-                text: text.to_string(),
-                token_ids: vec![token.0],
-                sequence: self.batches_sent,
-            };
+            let batch = TokenBatch { text: text.to_string(), token_ids: vec![token.0], sequence: self.batches_sent };
             self.batches_sent += 1;
             let _ = self.job.events.send(TextEvent::Tokens(batch));
         }
@@ -157,7 +156,11 @@ impl Sequence {
         let prefill_tokens = self.prompt_len - self.reused;
         let decode = self.first_token.map_or(Duration::ZERO, |t| now - t);
         let per_second = |n: usize, d: Duration| {
-            if d.is_zero() { 0.0 } else { n as f64 / d.as_secs_f64() }
+            if d.is_zero() {
+                0.0
+            } else {
+                n as f64 / d.as_secs_f64()
+            }
         };
         LocalStats {
             ttft_ms: self.first_token.map_or(0.0, |t| ms(t - self.job.submitted)),

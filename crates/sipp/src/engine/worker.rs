@@ -24,8 +24,6 @@ pub(crate) struct TextWorker<'a> {
     ctx: LlamaContext<'a>,
     model: &'a LlamaModel,
     plan: &'a EnginePlan,
-    /// Positions one sequence may use.
-    n_ctx_seq: usize,
     shared: &'a Shared,
     waiting: VecDeque<TextJob>,
     running: Vec<Sequence>,
@@ -34,19 +32,12 @@ pub(crate) struct TextWorker<'a> {
 }
 
 impl<'a> TextWorker<'a> {
-    pub(crate) fn new(
-        ctx: LlamaContext<'a>,
-        model: &'a LlamaModel,
-        plan: &'a EnginePlan,
-        n_ctx_seq: usize,
-        shared: &'a Shared,
-    ) -> Self {
+    pub(crate) fn new(ctx: LlamaContext<'a>, model: &'a LlamaModel, plan: &'a EnginePlan, shared: &'a Shared) -> Self {
         let reuse = plan.reuse == super::config::KvReuseMode::LiveSlotPrefix;
         Self {
             ctx,
             model,
             plan,
-            n_ctx_seq,
             shared,
             waiting: VecDeque::new(),
             running: Vec::new(),
@@ -93,7 +84,7 @@ impl<'a> TextWorker<'a> {
         match cmd {
             Command::Submit(Job::Text(job)) => self.waiting.push_back(job),
             Command::Submit(Job::Embed(job)) => {
-                self.shared.admission.leave();
+                self.shared.admission.finished(false);
                 let _ = job.reply.send(Err(SippError::UnsupportedOperation {
                     endpoint: self.shared.id.clone(),
                     operation: "embed".into(),
@@ -108,10 +99,11 @@ impl<'a> TextWorker<'a> {
     fn shutdown(&mut self) {
         let closed = || SippError::EndpointClosed(self.shared.id.clone());
         for job in self.waiting.drain(..) {
-            self.shared.admission.leave();
+            self.shared.admission.finished(false);
             job.fail(closed());
         }
         for seq in self.running.drain(..) {
+            self.shared.admission.finished(true);
             seq.job.fail(closed());
         }
     }
@@ -124,7 +116,7 @@ impl<'a> TextWorker<'a> {
             if !job.abandoned() {
                 return true;
             }
-            shared.admission.leave();
+            shared.admission.finished(false);
             shared.counters.cancelled();
             let _ = job.events.send(TextEvent::Done(SippTextResponse {
                 text: String::new(),
@@ -146,14 +138,52 @@ impl<'a> TextWorker<'a> {
         }
     }
 
+    /// Cells a request may grow to: its prompt plus what it may generate, within its
+    /// window. In a shared pool that much is set aside before it starts, so a running
+    /// request never finds the pool full.
+    fn reservation(&self, job: &TextJob) -> usize {
+        let window = self.plan.n_ctx_seq as usize;
+        let generated = job.params.max_tokens.map_or(window, |m| m as usize);
+        (job.prompt.len() + generated).min(window)
+    }
+
+    /// Does the request at the head of the queue fit the shared pool now? Idle slots'
+    /// retained prefixes are evicted to make room; running requests' reservations are not.
+    fn pool_has_room(&mut self, job: &TextJob) -> bool {
+        if !self.plan.kv_unified {
+            return true;
+        }
+        let pool = self.plan.kv_cells as usize;
+        let reserved: usize = self.running.iter().map(|s| s.reserved).sum();
+        let need = self.reservation(job);
+        if reserved + need > pool {
+            return false;
+        }
+        if reserved + need + self.kv.retained_idle() > pool {
+            for slot in self.kv.evict_idle() {
+                let _ = self.ctx.kv_cache_seq_rm(i32::try_from(slot).unwrap_or(i32::MAX), None, None);
+            }
+        }
+        true
+    }
+
     fn admit(&mut self) {
         while self.kv.has_free() {
-            let Some(job) = self.waiting.pop_front() else { break };
-            self.shared.admission.leave();
+            let Some(job) = self.waiting.pop_front() else {
+                break;
+            };
+            // First come, first served: a request that must wait for KV space holds the
+            // queue rather than being overtaken forever by smaller ones.
+            if !self.pool_has_room(&job) {
+                self.waiting.push_front(job);
+                break;
+            }
+            let reserved = self.reservation(&job);
             let sampling = sampler::merge(&self.plan.sampling, &job.params.sampling);
             let chain = match sampler::build(self.model, &sampling, job.params.grammar.as_deref()) {
                 Ok(chain) => chain,
                 Err(e) => {
+                    self.shared.admission.finished(false);
                     self.shared.counters.failed();
                     job.fail(e);
                     continue;
@@ -172,8 +202,11 @@ impl<'a> TextWorker<'a> {
                     got.reused = 0;
                 }
             }
+            self.shared.admission.started();
             self.shared.counters.reused(got.reused);
-            self.running.push(Sequence::new(job, got.slot, got.reused, chain));
+            let mut seq = Sequence::new(job, got.slot, got.reused, chain);
+            seq.reserved = reserved;
+            self.running.push(seq);
         }
     }
 
@@ -216,7 +249,7 @@ impl<'a> TextWorker<'a> {
     }
 
     fn sample_all(&mut self) {
-        let n_ctx = self.n_ctx_seq;
+        let n_ctx = self.plan.n_ctx_seq as usize;
         let mut i = 0;
         while i < self.running.len() {
             let seq = &mut self.running[i];
@@ -247,6 +280,8 @@ impl<'a> TextWorker<'a> {
                 eval_tokens: t.n_eval(),
             }
         });
+        // Leave admission before the caller hears of the end, so it can submit again.
+        self.shared.admission.finished(true);
         let (slot, tokens, key) = seq.finish(reason, self.plan.runtime_metrics, backend);
         let keep = self.kv.release(slot, &tokens, key);
         let seq_id = i32::try_from(slot).unwrap_or(i32::MAX);
@@ -257,8 +292,9 @@ impl<'a> TextWorker<'a> {
         }
     }
 
-    /// The KV pool is full: first drop prefixes idle slots keep for reuse; if none are
-    /// left, the newest running request fails so the others can finish.
+    /// The KV pool is full (reservations make this rare: fragmentation, or a model
+    /// whose cells outgrow tokens): first drop prefixes idle slots keep for reuse; if none
+    /// are left, the newest running request fails, with the settings to change.
     fn relieve_kv_pressure(&mut self, portions: &[crate::scheduler::Portion]) {
         // llama.cpp restores the cache on a failed decode; make sure no half-written
         // cells of this step survive either way.
@@ -274,11 +310,12 @@ impl<'a> TextWorker<'a> {
             return;
         }
         if let Some(seq) = self.running.pop() {
+            self.shared.admission.finished(true);
             self.shared.counters.failed();
             seq.job.fail(SippError::Execution(format!(
-                "the shared KV pool ({} cells for {} running requests) is full; raise \
+                "the KV cache ({} cells for {} running requests) is full; raise \
                  context.n_ctx, lower scheduler.max_running_requests, or unset context.kv_unified",
-                self.plan.n_ctx,
+                self.plan.kv_cells,
                 self.running.len() + 1
             )));
             let _ = self.ctx.kv_cache_seq_rm(seq.seq_id(), None, None);
@@ -288,6 +325,7 @@ impl<'a> TextWorker<'a> {
 
     fn fail_all(&mut self, error: &SippError) {
         for seq in std::mem::take(&mut self.running) {
+            self.shared.admission.finished(true);
             self.shared.counters.failed();
             seq.job.fail(error.clone());
             let _ = self.ctx.kv_cache_seq_rm(seq.seq_id(), None, None);

@@ -35,12 +35,7 @@ fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
 
 impl KvCache {
     pub(crate) fn new(n_slots: usize, reuse: bool, retain_limit: Option<usize>) -> Self {
-        Self {
-            slots: vec![Slot::default(); n_slots],
-            reuse,
-            retain_limit,
-            clock: 0,
-        }
+        Self { slots: vec![Slot::default(); n_slots], reuse, retain_limit, clock: 0 }
     }
 
     pub(crate) fn has_free(&self) -> bool {
@@ -57,11 +52,8 @@ impl KvCache {
             .filter(|(_, s)| !s.busy)
             .map(|(i, s)| {
                 // One prompt token must always be computed to get logits to sample from.
-                let shared = if self.reuse {
-                    common_prefix(&s.retained, prompt).min(prompt.len().saturating_sub(1))
-                } else {
-                    0
-                };
+                let shared =
+                    if self.reuse { common_prefix(&s.retained, prompt).min(prompt.len().saturating_sub(1)) } else { 0 };
                 let key_match = context_key.is_some() && s.context_key.as_deref() == context_key;
                 (i, shared, key_match, s.released_at)
             })
@@ -84,17 +76,18 @@ impl KvCache {
     /// tokens stay cached: the engine removes the cells from there on.
     pub(crate) fn release(&mut self, slot: usize, tokens: &[LlamaToken], context_key: Option<String>) -> usize {
         self.clock += 1;
-        let keep = if self.reuse {
-            self.retain_limit.map_or(tokens.len(), |n| n.min(tokens.len()))
-        } else {
-            0
-        };
+        let keep = if self.reuse { self.retain_limit.map_or(tokens.len(), |n| n.min(tokens.len())) } else { 0 };
         let s = &mut self.slots[slot];
         s.busy = false;
         s.retained = tokens[..keep].to_vec();
         s.context_key = context_key;
         s.released_at = self.clock;
         keep
+    }
+
+    /// Cells idle slots keep for prefix reuse.
+    pub(crate) fn retained_idle(&self) -> usize {
+        self.slots.iter().filter(|s| !s.busy).map(|s| s.retained.len()).sum()
     }
 
     /// Idle slots that still hold cells, for eviction when the KV pool is full.
