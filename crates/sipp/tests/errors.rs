@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use sipp::engine::NativeRuntimeConfig;
+use sipp::engine::{LogitBias, NativeRuntimeConfig};
 use sipp::{
     Backend, EndpointDescriptor, EndpointKind, EndpointRef, FinishReason, LocalModelDescriptor, SippClient,
     SippEmbedRequest, SippQueryRequest, SippTextOptions,
@@ -129,4 +129,56 @@ async fn replacing_an_endpoint_closes_the_old_one_cleanly() {
     assert_eq!(client.endpoints().len(), 1);
     client.close();
     assert_eq!(code(client.query(query(&ep2, "Hi", greedy(2))).await), "unknown_endpoint");
+}
+
+#[tokio::test]
+async fn truncated_models_say_so() {
+    let whole = std::fs::read(model()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let client = SippClient::new();
+    for cut in [1 << 20, 50 << 20] {
+        let path = dir.path().join(format!("cut-{cut}.gguf"));
+        std::fs::write(&path, &whole[..cut]).unwrap();
+        let err = client.add("t", EndpointDescriptor::local(&path, Default::default())).await.unwrap_err();
+        assert_eq!(err.code(), "model_load");
+        assert!(err.to_string().contains("the file is truncated"), "{err}");
+    }
+    assert!(client.endpoints().is_empty());
+}
+
+#[tokio::test]
+async fn logit_bias_outside_the_vocabulary_is_refused_per_request() {
+    let client = SippClient::new();
+    let ep = text_endpoint(&client, "a").await;
+    for token in [1_000_000_000, -1] {
+        let mut req = query(&ep, "Hi", greedy(2));
+        req.local.sampling =
+            Some(sipp::engine::SamplingRuntimeConfig { logit_bias: Some(vec![LogitBias { token, bias: 1.0 }]), ..Default::default() });
+        let err = client.query(req).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_request");
+        assert!(err.to_string().contains("not in the model's vocabulary"), "{err}");
+    }
+}
+
+/// Typos that used to take the machine down (24 GB RSS, or a hang) fail at `add`.
+#[tokio::test]
+async fn absurd_context_and_thread_counts_fail_at_add() {
+    let client = SippClient::new();
+    let started = std::time::Instant::now();
+    let mut config = NativeRuntimeConfig::default();
+    config.context.n_ctx = Some(1 << 31);
+    let err = client.add("big", EndpointDescriptor::local(model(), config.clone())).await.unwrap_err();
+    assert_eq!(err.code(), "invalid_config");
+    assert!(err.to_string().contains("context.n_ctx"), "{err}");
+    config.context.kv_unified = Some(true);
+    let err = client.add("big", EndpointDescriptor::local(model(), config)).await.unwrap_err();
+    assert!(err.to_string().contains("KV cache") && err.to_string().contains("available"), "{err}");
+
+    let mut config = NativeRuntimeConfig::default();
+    config.context.n_threads = Some(10_000);
+    let err = client.add("threads", EndpointDescriptor::local(model(), config)).await.unwrap_err();
+    assert_eq!(err.code(), "invalid_config");
+    assert!(err.to_string().contains("n_threads = 10000"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "refused before allocating");
+    assert!(client.endpoints().is_empty());
 }

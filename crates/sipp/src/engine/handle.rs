@@ -9,7 +9,7 @@ use super::chat_template::ChatTemplate;
 use super::config::{FlashAttention, NativeRuntimeConfig, PoolingType};
 use super::events::{SippEmbeddingResponse, TextEvent};
 use super::memory::ModelShape;
-use super::plan::{validate, EnginePlan};
+use super::plan::{check_logit_bias, validate, EnginePlan};
 use super::request::{CancelToken, EmbedJob, Job, TextJob, TextParams};
 use super::stats::{EngineCounters, EngineStats};
 use super::{embedder, loader, prompt, worker::TextWorker};
@@ -196,6 +196,8 @@ impl Engine {
                 reason: "the endpoint was loaded with context.embeddings = true; add a separate text endpoint".into(),
             });
         }
+        check_logit_bias(params.sampling.logit_bias.as_deref(), u32::try_from(self.info.n_vocab).unwrap_or(0))
+            .map_err(SippError::InvalidRequest)?;
         self.shared.admission.enter()?;
         let (events, rx) = tmpsc::unbounded_channel();
         let cancel = Arc::new(CancelToken::default());

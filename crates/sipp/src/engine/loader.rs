@@ -4,6 +4,7 @@
 use super::backend::{llama, Backend};
 use super::chat_template::ChatTemplate;
 use super::config::{PlacementRuntimeConfig, SplitMode};
+use super::gguf;
 use crate::error::{Result, SippError};
 use llama_cpp_2::model::params::{LlamaModelParams, LlamaSplitMode};
 use llama_cpp_2::model::LlamaModel;
@@ -30,17 +31,38 @@ pub(crate) fn check_file(path: &Path) -> Result<()> {
     }
     let mut magic = [0u8; 4];
     match file.read_exact(&mut magic) {
-        Ok(()) if &magic == GGUF_MAGIC => Ok(()),
-        Ok(()) => Err(SippError::NotGguf {
-            path: path.to_path_buf(),
-            reason: "the file does not start with the GGUF magic bytes".into(),
-        }),
-        Err(_) => Err(SippError::NotGguf {
-            path: path.to_path_buf(),
-            reason: "the file is shorter than a GGUF header".into(),
-        }),
+        Ok(()) if &magic == GGUF_MAGIC => {}
+        Ok(()) => {
+            return Err(SippError::NotGguf {
+                path: path.to_path_buf(),
+                reason: "the file does not start with the GGUF magic bytes".into(),
+            })
+        }
+        Err(_) => {
+            return Err(SippError::NotGguf {
+                path: path.to_path_buf(),
+                reason: "the file is shorter than a GGUF header".into(),
+            })
+        }
     }
+    let header = gguf::read_header(path)
+        .map_err(|e| SippError::ModelLoad { path: path.to_path_buf(), reason: e.to_string() })?
+        .map_err(|damage| SippError::ModelLoad { path: path.to_path_buf(), reason: damage.to_string() })?;
+    // The engine decodes causally; an encoder-decoder model would run as if it were a
+    // decoder and answer nonsense.
+    if header.encoder_decoder || ENCODER_ARCHITECTURES.contains(&header.architecture.as_str()) {
+        return Err(SippError::not_supported(
+            &format!("encoder-decoder model (general.architecture = {})", header.architecture),
+            "the engine runs decoder-only (causal) models and BERT-style embedding models; the encoder-decoder \
+             query arrives in a later release",
+        ));
+    }
+    Ok(())
 }
+
+/// Architectures that need llama.cpp's encoder pass (`llama_encode`), which the engine
+/// does not run yet.
+const ENCODER_ARCHITECTURES: [&str; 2] = ["t5", "t5encoder"];
 
 /// Load a file that already passed [`check_file`].
 pub(crate) fn load_model(path: &Path, placement: &PlacementRuntimeConfig, backend: Backend, gpu_layers: u32) -> Result<LlamaModel> {
@@ -99,5 +121,15 @@ mod tests {
         std::fs::write(&short, "GG").unwrap();
         assert_eq!(check_file(&short).unwrap_err().code(), "not_gguf");
         assert_eq!(check_file(dir.path()).unwrap_err().code(), "not_gguf");
+    }
+
+    #[test]
+    fn encoder_decoder_models_are_refused_before_loading() {
+        let dir = tempfile::tempdir().unwrap();
+        let t5 = dir.path().join("t5.gguf");
+        std::fs::write(&t5, gguf::tests::tiny_of("t5", 16)).unwrap();
+        let e = check_file(&t5).unwrap_err();
+        assert_eq!(e.code(), "not_supported");
+        assert!(e.to_string().contains("general.architecture = t5"), "{e}");
     }
 }

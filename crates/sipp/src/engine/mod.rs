@@ -8,6 +8,7 @@ mod config;
 mod detok;
 mod embedder;
 mod events;
+mod gguf;
 mod handle;
 mod loader;
 mod memory;

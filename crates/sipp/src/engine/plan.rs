@@ -2,7 +2,9 @@
 //! refuses fields whose behaviour is not built yet instead of silently ignoring them.
 
 use super::backend::Backend;
-use super::config::{FlashAttention, KvReuseMode, NativeRuntimeConfig, PoolingType, SamplingRuntimeConfig};
+use super::config::{
+    FlashAttention, KvReuseMode, LogitBias, NativeRuntimeConfig, PoolingType, SamplingRuntimeConfig,
+};
 use super::memory::{available_host_memory, ContextCost, ModelShape};
 use crate::error::{Result, SippError};
 
@@ -170,6 +172,24 @@ pub(crate) fn validate_sampling(s: &SamplingRuntimeConfig) -> Result<()> {
     Ok(())
 }
 
+/// Token ids must name tokens of this model: llama.cpp skips unknown ids silently, which
+/// would turn a typo into a bias that does nothing.
+pub(crate) fn check_logit_bias(biases: Option<&[LogitBias]>, n_vocab: u32) -> std::result::Result<(), String> {
+    for b in biases.unwrap_or_default() {
+        if u32::try_from(b.token).map_or(true, |t| t >= n_vocab) {
+            return Err(format!(
+                "logit_bias token {} is not in the model's vocabulary (ids 0..{})",
+                b.token,
+                n_vocab.saturating_sub(1)
+            ));
+        }
+        if b.bias.is_nan() {
+            return Err(format!("logit_bias for token {} is NaN", b.token));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn check_temperature(t: Option<f32>) -> Result<()> {
     if matches!(t, Some(t) if t < 0.0 || !t.is_finite()) {
         return Err(SippError::InvalidRequest("temperature must be a finite number >= 0".into()));
@@ -190,6 +210,8 @@ impl EnginePlan {
         let explicit_sequences = config.context.n_parallel.or(config.scheduler.max_running_requests).is_some()
             || !config.scheduler.continuous_batching;
         let n_seq_max = validate(config)?;
+        check_logit_bias(config.sampling.logit_bias.as_deref(), shape.n_vocab)
+            .map_err(|e| SippError::InvalidConfig(format!("sampling.{e}")))?;
         let ctx = &config.context;
         let gpu = backend != Backend::Cpu;
         if !gpu {
@@ -322,6 +344,21 @@ mod tests {
         c.context.kv_unified = Some(true);
         let e = plan(&c).unwrap_err();
         assert!(e.to_string().contains("TiB") && e.to_string().contains("context.n_ctx"), "{e}");
+    }
+
+    #[test]
+    fn logit_bias_outside_the_vocabulary_is_refused() {
+        let mut c = NativeRuntimeConfig::default();
+        for token in [1_000_000_000, -1, 49_152] {
+            c.sampling.logit_bias = Some(vec![LogitBias { token, bias: 5.0 }]);
+            let e = plan(&c).unwrap_err();
+            assert_eq!(e.code(), "invalid_config");
+            assert!(e.to_string().contains(&format!("token {token} is not in")), "{e}");
+        }
+        c.sampling.logit_bias = Some(vec![LogitBias { token: 49_151, bias: f32::NEG_INFINITY }]);
+        assert!(plan(&c).is_ok());
+        c.sampling.logit_bias = Some(vec![LogitBias { token: 3, bias: f32::NAN }]);
+        assert!(plan(&c).is_err());
     }
 
     #[test]
