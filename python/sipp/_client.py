@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import weakref
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
@@ -60,10 +62,11 @@ class SippClient:
     ``async with``) or call ``close()`` to unload models.
     """
 
-    __slots__ = ("_native",)
+    __slots__ = ("__weakref__", "_native")
 
     def __init__(self) -> None:
         self._native = _sipp.NativeClient()
+        _open_clients.add(self)
 
     def add(self, id: str, descriptor: LocalModelDescriptor) -> EndpointRef:
         """Register ``descriptor`` under ``id`` (reusing an id replaces that endpoint)."""
@@ -180,3 +183,19 @@ def _text_request(
             "provider_options": dict(provider_options or {}),
         }
     )
+
+
+_open_clients: weakref.WeakSet[SippClient] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Unload what scripts left open, and wait until no native task will touch Python.
+
+    Runs before interpreter finalization, when threads may still take the GIL. Without it
+    a native task finishing an ``await`` could reach for the GIL during finalization,
+    which aborts the process (most scripts never call ``close()``).
+    """
+    for client in list(_open_clients):
+        client.close()
+    _sipp.quiesce(5.0)

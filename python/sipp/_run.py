@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any
@@ -10,6 +11,16 @@ from . import _sipp
 from ._types import SippEmbeddingResponse, SippTextResponse, TokenBatch
 
 __all__ = ["SippEmbeddingRun", "SippTextRun"]
+
+
+def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    """Called on the event loop by the native side with an awaitable's outcome."""
+    if future.done():  # the awaiting task was cancelled meanwhile
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
 
 
 class SippTextRun:

@@ -3,11 +3,12 @@
 from collections.abc import Awaitable
 from typing import final
 
-__all__ = ["NativeClient", "NativeTextRun", "NativeEmbeddingRun", "compiled_backends", "__version__"]
+__all__ = ["NativeClient", "NativeTextRun", "NativeEmbeddingRun", "compiled_backends", "quiesce", "__version__"]
 
 __version__: str
 
 def compiled_backends() -> list[str]: ...
+def quiesce(timeout: float) -> bool: ...
 
 @final
 class NativeClient:

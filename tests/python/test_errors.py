@@ -62,7 +62,7 @@ def test_invalid_options_and_config(client: sipp.SippClient, model_path: Path, t
     with pytest.raises(sipp.GrammarError):
         client.query("hi", endpoint=text_ep, local=sipp.LocalTextOptions(grammar="root ::= (")).result()
     with pytest.raises(sipp.ContextOverflowError):
-        client.query("word " * 3000, endpoint=text_ep, options=greedy(2)).result()
+        client.query("word " * 5000, endpoint=text_ep, options=greedy(2)).result()
     with pytest.raises(sipp.InvalidRequestError):
         client.query("hi", endpoint=text_ep, provider_options={"reasoning_effort": "low"}).result()
     with pytest.raises(sipp.InvalidRequestError):
@@ -95,3 +95,26 @@ def test_every_error_is_a_sipp_error_with_a_code() -> None:
         if isinstance(obj, type) and issubclass(obj, BaseException):
             assert issubclass(obj, sipp.SippError), name
             assert obj("message", "code").code == "code"
+
+
+def test_absurd_settings_fail_at_add_without_taking_the_machine_down(client: sipp.SippClient, model_path: Path) -> None:
+    huge = sipp.NativeRuntimeConfig(context=sipp.ContextRuntimeConfig(n_ctx=2**31))
+    with pytest.raises(sipp.InvalidConfigError, match=r"context\.n_ctx"):
+        client.add("huge", sipp.LocalModelDescriptor(model_path, huge))
+    threads = sipp.NativeRuntimeConfig(context=sipp.ContextRuntimeConfig(n_threads=10000))
+    with pytest.raises(sipp.InvalidConfigError, match="n_threads = 10000"):
+        client.add("threads", sipp.LocalModelDescriptor(model_path, threads))
+    for token in (10**9, -1):
+        bias = sipp.NativeRuntimeConfig(sampling=sipp.SamplingRuntimeConfig(logit_bias=[sipp.LogitBias(token, 1.0)]))
+        with pytest.raises(sipp.InvalidConfigError, match="not in the model's vocabulary"):
+            client.add("bias", sipp.LocalModelDescriptor(model_path, bias))
+    assert client.endpoints() == []
+
+
+def test_truncated_model_files_say_so(client: sipp.SippClient, model_path: Path, tmp_path: Path) -> None:
+    data = model_path.read_bytes()
+    for cut in (1 << 20, 50 << 20):
+        path = tmp_path / f"cut-{cut}.gguf"
+        path.write_bytes(data[:cut])
+        with pytest.raises(sipp.ModelLoadError, match="the file is truncated"):
+            client.add("cut", sipp.LocalModelDescriptor(path))

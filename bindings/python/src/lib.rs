@@ -1,6 +1,7 @@
 //! Native module `sipp._sipp`: conversion between Python and the Rust client, nothing
 //! more. The public Python API lives in `python/sipp`.
 
+mod awaitable;
 mod client;
 mod errors;
 mod run;
@@ -20,6 +21,7 @@ fn _sipp(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<run::NativeTextRun>()?;
     m.add_class::<run::NativeEmbeddingRun>()?;
     m.add_function(wrap_pyfunction!(compiled_backends, m)?)?;
+    m.add_function(wrap_pyfunction!(awaitable::quiesce, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! (GIL released, Ctrl-C aware) and the awaitable one; dropping the Python object drops
 //! the Rust run, which cancels it.
 
+use crate::awaitable::awaitable;
 use crate::errors::IntoPyResult;
 use crate::wait::block_on;
 use pyo3::prelude::*;
@@ -65,7 +66,7 @@ impl NativeTextRun {
     /// Awaitable `next_batch`.
     fn next_batch_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let run = Arc::clone(&self.run);
-        pyo3_async_runtimes::tokio::future_into_py(py, async move { next(run).await.py() })
+        awaitable(py, async move { next(run).await.py() })
     }
 
     /// Final response as JSON. Blocks without the GIL; Ctrl-C cancels the run.
@@ -76,7 +77,7 @@ impl NativeTextRun {
     /// Awaitable `result`; cancelling the awaiting task drops only the wait.
     fn result_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let run = Arc::clone(&self.run);
-        pyo3_async_runtimes::tokio::future_into_py(py, async move { finish(run).await.py() })
+        awaitable(py, async move { finish(run).await.py() })
     }
 
     /// Stop generation; the response ends with finish_reason "cancelled".
@@ -134,7 +135,7 @@ impl NativeEmbeddingRun {
 
     fn result_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (run, outcome) = (Arc::clone(&self.run), Arc::clone(&self.outcome));
-        pyo3_async_runtimes::tokio::future_into_py(py, async move { embedding(run, outcome).await.py() })
+        awaitable(py, async move { embedding(run, outcome).await.py() })
     }
 
     fn cancel(&self, reason: &str) {
