@@ -8,6 +8,7 @@ use super::gguf;
 use crate::error::{Result, SippError};
 use llama_cpp_2::model::params::{LlamaModelParams, LlamaSplitMode};
 use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token_type::LlamaTokenAttr;
 use std::io::Read;
 use std::path::Path;
 
@@ -102,7 +103,15 @@ pub(crate) fn chat_template(model: &LlamaModel) -> Option<Result<ChatTemplate>> 
     let source = model.meta_val_str(CHAT_TEMPLATE_KEY).ok()?;
     let vocab = model.vocab();
     let text = |t| String::from_utf8_lossy(&vocab.token_to_piece(t, true, None)).into_owned();
-    Some(ChatTemplate::new(&source, text(vocab.bos()), text(vocab.eos())))
+    // What `tokenize(.., parse_special = true)` matches as one token: control, user-defined
+    // and unknown-type tokens.
+    let special = LlamaTokenAttr::Control | LlamaTokenAttr::UserDefined | LlamaTokenAttr::Unknown;
+    let specials = vocab
+        .tokens()
+        .filter(|t| vocab.attr(*t).intersects(special))
+        .filter_map(|t| vocab.text(t).map(|c| c.to_string_lossy().into_owned()))
+        .collect();
+    Some(ChatTemplate::new(&source, text(vocab.bos()), text(vocab.eos()), specials))
 }
 
 #[cfg(test)]
