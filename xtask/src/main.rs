@@ -3,7 +3,7 @@
 //!     cargo xtask run "Explain Sipp."   set up, then chat with the default model
 //!     cargo xtask test                  set up, then run every test
 //!     cargo xtask doctor                report missing system pieces and their fix
-//!     cargo xtask models                fetch the default model into .build/models
+//!     cargo xtask models                fetch the default and test models into .build/models
 //!     cargo xtask bench [ARGS]          engine vs raw llama-cpp-2 (and Python) benchmark
 //!     cargo xtask develop               build the wheel and install it into .build/venv
 //!     cargo xtask wheel                 distributable wheel (x86-64-v3) into dist/
@@ -40,8 +40,10 @@ fn main() -> Result<()> {
         "doctor" => doctor::report(&sh),
         "setup" => setup::ensure(&sh),
         "models" => {
-            let path = sipp_models::default_model()?;
-            println!("{}", path.display());
+            setup::ensure(&sh)?;
+            println!("{}", sipp_models::default_model()?.display());
+            let venv = python::venv(&sh)?;
+            println!("{}", python::test_models(&sh, &venv)?.display());
             Ok(())
         }
         "bench" => {

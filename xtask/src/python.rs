@@ -35,6 +35,15 @@ pub fn venv(sh: &Shell) -> Result<Venv> {
     Ok(venv)
 }
 
+/// The test embedding model (all-MiniLM-L6-v2 as GGUF) and its reference vectors, built
+/// once into the models directory by `tests/models/minilm.py`.
+pub fn test_models(sh: &Shell, venv: &Venv) -> Result<PathBuf> {
+    let dir = sipp_models::models_dir();
+    let python = venv.python();
+    let out = cmd!(sh, "{python} tests/models/minilm.py {dir}").read().context("building the test embedding model")?;
+    Ok(PathBuf::from(out.trim()))
+}
+
 /// Build the wheel for this machine and install it into the venv.
 pub fn develop(sh: &Shell, venv: &Venv) -> Result<PathBuf> {
     let out = sh.current_dir().join(".build").join("wheels");

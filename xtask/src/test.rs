@@ -7,9 +7,11 @@ use anyhow::Result;
 use xshell::{cmd, Shell};
 
 pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
+    // The venv comes first: it builds the test embedding model the Rust tests use too.
+    let venv = python::venv(sh)?;
+    python::test_models(sh, &venv)?;
     // The PyO3 crate is tested through Python; its cdylib is built by maturin below.
     cmd!(sh, "cargo test --release --workspace --all-targets --exclude sipp-python {extra...}").run()?;
-    let venv = python::venv(sh)?;
     python::develop(sh, &venv)?;
     let py = venv.python();
     cmd!(sh, "{py} -m pytest tests/python").run()?;

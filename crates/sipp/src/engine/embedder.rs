@@ -39,13 +39,14 @@ pub(crate) fn run(mut ctx: LlamaContext<'_>, plan: &EnginePlan, shared: &Shared,
             let reason = job.cancel.reason().unwrap_or_else(|| "run dropped".into());
             let _ = job.reply.send(Err(SippError::Cancelled(reason)));
         }
-        // Group inputs that fit one decode together.
+        // Group inputs that fit one micro-batch: pooling reads each sequence whole from
+        // one ubatch (inputs longer than n_ubatch are refused at submit).
         let mut group = Vec::new();
         let mut used = 0;
         while group.len() < max_group {
             let Some(job) = pending.first() else { break };
             let len = job.tokens.len();
-            if used + len > plan.n_batch as usize && !group.is_empty() {
+            if used + len > plan.n_ubatch as usize && !group.is_empty() {
                 break;
             }
             used += len;

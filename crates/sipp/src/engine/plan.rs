@@ -123,6 +123,13 @@ pub(crate) fn validate(config: &NativeRuntimeConfig) -> Result<u32> {
     if ctx.pooling.is_some() && ctx.embeddings != Some(true) {
         return Err(SippError::InvalidConfig("context.pooling only applies with context.embeddings = true".into()));
     }
+    if ctx.pooling == Some(PoolingType::None) {
+        return Err(SippError::not_supported(
+            "context.pooling = none",
+            "embed returns one vector per input; per-token vectors have no response shape yet. \
+             Use mean, cls or last",
+        ));
+    }
     validate_sampling(&config.sampling)?;
     sequences(config)
 }
@@ -413,6 +420,16 @@ mod tests {
         let mut c = NativeRuntimeConfig::default();
         c.placement.gpu_layers = Some(10);
         assert_eq!(plan(&c).unwrap_err().code(), "invalid_config");
+    }
+
+    #[test]
+    fn per_token_pooling_is_refused_at_add() {
+        let mut c = NativeRuntimeConfig::default();
+        c.context.embeddings = Some(true);
+        c.context.pooling = Some(PoolingType::None);
+        let e = validate(&c).unwrap_err();
+        assert_eq!(e.code(), "not_supported");
+        assert!(e.to_string().contains("context.pooling = none"), "{e}");
     }
 
     #[test]

@@ -26,8 +26,9 @@ pub(crate) fn tokenize_segments(model: &LlamaModel, segments: &[Segment]) -> Vec
     out
 }
 
-/// Plain-text tokenization for embeddings.
+/// Plain-text tokenization for embeddings, with the special tokens the model's metadata
+/// asks for (`add_bos_token`, `add_eos_token`, `add_sep_token`: BERT's [CLS] … [SEP],
+/// the EOS that last-token pooling reads); llama.cpp applies each flag.
 pub(crate) fn tokenize_plain(model: &LlamaModel, text: &str) -> Vec<LlamaToken> {
-    let vocab = model.vocab();
-    vocab.tokenize(text.as_bytes(), vocab.should_add_bos(), false)
+    model.vocab().tokenize(text.as_bytes(), true, false)
 }

@@ -47,3 +47,30 @@ pub fn chat_user(endpoint: &EndpointRef, content: &str, options: SippTextOptions
 pub fn chatml(user: &str) -> String {
     format!("<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n")
 }
+
+/// The test sentence-embedding model (all-MiniLM-L6-v2, F16 GGUF) built by
+/// `tests/models/minilm.py`, with reference vectors computed without llama.cpp.
+pub fn minilm() -> (PathBuf, MiniLmReference) {
+    let dir = sipp_models::models_dir();
+    let model = dir.join("all-MiniLM-L6-v2.F16.gguf");
+    let reference = dir.join("all-MiniLM-L6-v2.reference.json");
+    let text = std::fs::read_to_string(&reference)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask models`", reference.display()));
+    (model, serde_json::from_str(&text).expect("reference JSON"))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct MiniLmReference {
+    pub sentences: Vec<String>,
+    /// Token counts with [CLS] and [SEP].
+    pub tokens: Vec<u32>,
+    /// Mean-pooled, L2-normalized.
+    pub vectors: Vec<Vec<f32>>,
+}
+
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb)
+}
