@@ -44,7 +44,14 @@ class PlacementRuntimeConfig:
 
 @dataclass
 class ContextRuntimeConfig:
-    """Context window, batch sizes, CPU threads, attention and KV behaviour."""
+    """Context window, batch sizes, CPU threads, attention and KV behaviour.
+
+    ``n_ctx`` is the window of every request (prompt + generated tokens), however many run
+    at once (default 4096, capped by the model's trained context). With ``kv_unified``
+    unset or False each running request has its own window (batch-invariant greedy
+    output, ``n_ctx × n_parallel`` KV cells); True shares one pool of ``n_ctx`` cells, and
+    requests wait for room. ``SippClient.endpoint_info`` reports what was allocated.
+    """
 
     n_ctx: int | None = None
     n_batch: int | None = None

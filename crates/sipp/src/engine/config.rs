@@ -49,7 +49,8 @@ pub enum SplitMode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ContextRuntimeConfig {
-    /// Context window shared by all running sequences (unified KV).
+    /// Most tokens (prompt + generated) one request may hold, however many run at once.
+    /// Default: 4096, or the model's trained context if smaller.
     pub n_ctx: Option<u32>,
     /// Most tokens one `decode` call carries.
     pub n_batch: Option<u32>,
@@ -60,10 +61,11 @@ pub struct ContextRuntimeConfig {
     pub n_threads_batch: Option<i32>,
     pub flash_attention: Option<FlashAttention>,
     pub offload_kqv: Option<bool>,
-    /// One KV pool shared by all sequences (`true`) or a window of `n_ctx / n_parallel`
-    /// cells per sequence (`false`, default). Per-sequence windows keep each request's
-    /// arithmetic independent of what it is batched with, so greedy output is the same
-    /// alone or batched; a shared pool lets one long request use the whole context.
+    /// One pool of `n_ctx` KV cells shared by running requests (`true`), or a window of
+    /// `n_ctx` cells for each of them (`false`, default). Per-request windows keep each
+    /// request's arithmetic independent of what it is batched with, so greedy output is
+    /// the same alone or batched, at `n_parallel` times the KV memory; in a shared pool a
+    /// request reserves prompt + `max_tokens` cells and waits until they are free.
     pub kv_unified: Option<bool>,
     /// Load the endpoint for `embed` instead of text generation.
     pub embeddings: Option<bool>,
