@@ -93,3 +93,18 @@ fn bad_flag_values_are_usage_errors() {
     let out = sipp(&["hi", "--stats", "loud"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--ctx-size 2048` is the window of the prompt: a ~1800-token one fits (it did not when
+/// the context was divided among parallel sequences), a longer one names the flag's knob.
+#[test]
+fn ctx_size_is_the_window_of_the_prompt() {
+    let m = model();
+    let long = format!("Count the words:{}", " word".repeat(1800));
+    let out = sipp(&[m.to_str().unwrap(), &long, "--ctx-size", "2048", "--max-tokens", "4", "--stats", "basic"]);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("output_tokens=4"), "{}", text(&out.stderr));
+    let too_long = format!("Count the words:{}", " word".repeat(2100));
+    let out = sipp(&[m.to_str().unwrap(), &too_long, "--ctx-size", "2048", "--max-tokens", "4"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("context.n_ctx = 2048"), "{}", text(&out.stderr));
+}
