@@ -38,7 +38,7 @@ def sipp_setup(threads: int, streams: int) -> tuple[Any, Any]:
     import sipp
 
     config = sipp.NativeRuntimeConfig(
-        context=sipp.ContextRuntimeConfig(n_ctx=N_CTX * streams, n_batch=512, n_threads=threads, n_threads_batch=threads),
+        context=sipp.ContextRuntimeConfig(n_ctx=N_CTX, n_batch=512, n_threads=threads, n_threads_batch=threads),
         scheduler=sipp.SchedulerRuntimeConfig(max_running_requests=streams),
         cache=sipp.CacheRuntimeConfig(mode="none"),
     )

@@ -22,8 +22,8 @@ pub async fn run(setup: &Setup) -> Result<EngineResult> {
     let max_streams = setup.streams.iter().copied().max().unwrap_or(1);
     let config = NativeRuntimeConfig {
         context: ContextRuntimeConfig {
-            // Per-sequence windows of n_ctx cells each, like the raw loop's one sequence.
-            n_ctx: Some(setup.n_ctx * max_streams as u32),
+            // Each stream gets a window of n_ctx cells, like the raw loop's one sequence.
+            n_ctx: Some(setup.n_ctx),
             n_batch: Some(512),
             n_threads: Some(setup.threads),
             n_threads_batch: Some(setup.threads),
