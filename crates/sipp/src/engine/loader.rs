@@ -106,11 +106,18 @@ pub(crate) fn chat_template(model: &LlamaModel) -> Option<Result<ChatTemplate>> 
     // What `tokenize(.., parse_special = true)` matches as one token: control, user-defined
     // and unknown-type tokens.
     let special = LlamaTokenAttr::Control | LlamaTokenAttr::UserDefined | LlamaTokenAttr::Unknown;
-    let specials = vocab
-        .tokens()
-        .filter(|t| vocab.attr(*t).intersects(special))
-        .filter_map(|t| vocab.text(t).map(|c| c.to_string_lossy().into_owned()))
-        .collect();
+    // `attr` panics on attribute bits it does not know; a model must not take the caller
+    // down for that, nor let chat content pass as control tokens: chat fails instead.
+    let specials = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        vocab
+            .tokens()
+            .filter(|t| vocab.attr(*t).intersects(special))
+            .filter_map(|t| vocab.text(t).map(|c| c.to_string_lossy().into_owned()))
+            .collect::<Vec<_>>()
+    }));
+    let Ok(specials) = specials else {
+        return Some(Err(SippError::ChatTemplate("the vocabulary's special tokens cannot be read".into())));
+    };
     Some(ChatTemplate::new(&source, text(vocab.bos()), text(vocab.eos()), specials))
 }
 
