@@ -50,8 +50,15 @@ async fn a_shared_pool_makes_requests_wait_for_space_instead_of_truncating() {
     let info = client.endpoint_info(&ep).unwrap();
     assert_eq!((info.n_ctx, info.kv_cells, info.kv_unified), (2048, 2048, true));
 
-    // Each needs ~1200 + 16 cells: together they exceed the pool, so the second waits.
+    // Each needs ~1200 + 16 cells: together they exceed the pool, so the second waits,
+    // counted in the queue.
     let runs: Vec<_> = (0..2).map(|_| client.query(query(&ep, &long_prompt(1200), greedy(16)))).collect();
+    let mut most_waiting = 0;
+    while client.endpoint_stats(&ep).unwrap().completed_requests == 0 {
+        most_waiting = most_waiting.max(client.endpoint_stats(&ep).unwrap().waiting_requests);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(most_waiting, 1, "the second request waited for KV space in the queue");
     let responses = futures_util::future::join_all(runs.into_iter().map(sipp::SippTextRun::response)).await;
     for r in &responses {
         let r = r.as_ref().unwrap();
