@@ -265,7 +265,7 @@ impl EnginePlan {
             let settings = if kv_unified {
                 "context.n_ctx".to_string()
             } else {
-                format!("context.n_ctx or scheduler.max_running_requests ({n_seq_max} windows of {n_ctx_seq} cells)")
+                format!("context.n_ctx or scheduler.max_running_requests ({n_seq_max} × {n_ctx_seq}-cell windows)")
             };
             cost.check_fits(available_host_memory(), &settings)?;
         }
