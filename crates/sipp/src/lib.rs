@@ -8,13 +8,12 @@ pub mod engine;
 pub mod error;
 mod kv_cache;
 mod scheduler;
+pub mod types;
 
-pub use client::{
-    EndpointDescriptor, EndpointKind, EndpointRef, LocalEmbedOptions, LocalModelDescriptor, LocalTextOptions,
-    SippChatRequest, SippClient, SippEmbedRequest, SippEmbeddingRun, SippQueryRequest, SippTextOptions, SippTextRun,
-};
-pub use engine::{
-    Backend, ChatMessage, ChatRole, EngineStats, FinishReason, LocalStats, NativeRuntimeConfig, SippEmbeddingResponse,
-    SippTextResponse, TokenBatch, Usage,
+pub use client::{SippClient, SippEmbeddingRun, SippTextRun};
+pub use types::{
+    Backend, ChatMessage, ChatRole, EndpointDescriptor, EndpointKind, EndpointRef, EngineStats, FinishReason,
+    LocalEmbedOptions, LocalModelDescriptor, LocalStats, LocalTextOptions, NativeRuntimeConfig, SippChatRequest,
+    SippEmbedRequest, SippEmbeddingResponse, SippQueryRequest, SippTextOptions, SippTextResponse, TokenBatch, Usage,
 };
 pub use error::{Result, SippError};

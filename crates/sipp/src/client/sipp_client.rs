@@ -1,43 +1,30 @@
-//! `SippClient`: registers endpoints and dispatches `query`, `chat` and `embed`.
+//! `SippClient`: a registry of endpoints of any kind, and the rules every kind shares
+//! (which option buckets a kind accepts, choosing the endpoint when a request names
+//! none, id reuse, close). What a request means is up to the endpoint.
 
-use super::descriptor::{EndpointDescriptor, EndpointKind, EndpointRef};
-use super::options::{LocalTextOptions, SippChatRequest, SippEmbedRequest, SippQueryRequest, SippTextOptions};
 use super::run::{SippEmbeddingRun, SippTextRun};
-use crate::engine::{
-    check_temperature, check_top_p, validate_sampling, Engine, EngineStats, ModelInfo, PromptInput, TextParams,
-};
+use crate::engine::Engine;
 use crate::error::{Result, SippError};
+use crate::types::endpoint::{Endpoint, Operation, Prompt, TextRequest};
+use crate::types::{
+    EndpointDescriptor, EndpointKind, EndpointRef, EngineStats, LocalTextOptions, ModelInfo, SippChatRequest,
+    SippEmbedRequest, SippQueryRequest, SippTextOptions,
+};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
-
-/// A registered endpoint. Only local engines exist so far; gateway and provider
-/// transports join this enum in their own issues.
-#[derive(Debug)]
-enum Endpoint {
-    Local(Arc<Engine>),
-}
 
 /// The one client of every surface. Methods take `&self`; the client is `Send + Sync`
 /// and can be shared across threads and tasks.
 #[derive(Debug, Default)]
 pub struct SippClient {
-    endpoints: RwLock<BTreeMap<String, Endpoint>>,
+    endpoints: RwLock<BTreeMap<String, Arc<dyn Endpoint>>>,
 }
 
-#[derive(Clone, Copy)]
-enum Operation {
-    Text,
-    Embed,
-}
-
-impl Operation {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Text => "query/chat",
-            Self::Embed => "embed",
-        }
-    }
+/// The option buckets that only some kinds accept, as one request carries them.
+struct KindOptions<'a> {
+    endpoint_options: &'a Map<String, Value>,
+    provider_options: &'a Map<String, Value>,
 }
 
 impl SippClient {
@@ -47,20 +34,18 @@ impl SippClient {
     }
 
     /// Register `descriptor` under `id`. Reusing an id replaces the endpoint; the old
-    /// engine shuts down once its in-flight requests have been told.
+    /// one shuts down once its in-flight requests have been told.
     pub async fn add(&self, id: impl Into<String>, descriptor: impl Into<EndpointDescriptor>) -> Result<EndpointRef> {
         let id = id.into();
         if id.trim().is_empty() {
             return Err(SippError::InvalidRequest("endpoint id must not be empty".into()));
         }
-        let descriptor = descriptor.into();
-        let kind = descriptor.kind();
-        let endpoint = match descriptor {
+        let endpoint: Arc<dyn Endpoint> = match descriptor.into() {
             EndpointDescriptor::Local(local) => {
-                let engine = Engine::start(&id, &local.model_path, &local.config, local.backend).await?;
-                Endpoint::Local(Arc::new(engine))
+                Arc::new(Engine::start(&id, &local.model_path, &local.config, local.backend).await?)
             }
         };
+        let kind = endpoint.kind();
         let old = self.write().insert(id.clone(), endpoint);
         // Dropped outside the lock: shutting an engine down joins its thread.
         drop(old);
@@ -82,36 +67,31 @@ impl SippClient {
     /// Registered endpoints, by id.
     #[must_use]
     pub fn endpoints(&self) -> Vec<EndpointRef> {
-        self.read()
-            .iter()
-            .map(|(id, e)| match e {
-                Endpoint::Local(_) => EndpointRef { kind: EndpointKind::Local, id: id.clone() },
-            })
-            .collect()
+        self.read().iter().map(|(id, e)| EndpointRef { kind: e.kind(), id: id.clone() }).collect()
     }
 
     /// Engine counters of a local endpoint (decode calls, batch sharing, reuse).
     pub fn endpoint_stats(&self, endpoint: &EndpointRef) -> Result<EngineStats> {
-        self.local(Some(endpoint), Operation::Text).map(|e| e.stats())
+        let (_, e) = self.named(endpoint)?;
+        e.stats().ok_or_else(|| local_only(endpoint, e.kind(), "endpoint_stats"))
     }
 
     /// What a local endpoint loaded.
     pub fn endpoint_info(&self, endpoint: &EndpointRef) -> Result<ModelInfo> {
-        let map = self.read();
-        match map.get(&endpoint.id) {
-            Some(Endpoint::Local(e)) => Ok(e.info().clone()),
-            None => Err(SippError::UnknownEndpoint(endpoint.id.clone())),
-        }
+        let (_, e) = self.named(endpoint)?;
+        e.model_info().ok_or_else(|| local_only(endpoint, e.kind(), "endpoint_info"))
     }
 
     /// Generate from a raw prompt (no chat template).
     pub fn query(&self, request: SippQueryRequest) -> SippTextRun {
+        let kind_options =
+            KindOptions { endpoint_options: &request.endpoint_options, provider_options: &request.provider_options };
         self.text_run(
             request.endpoint.as_ref(),
-            PromptInput::Raw(&request.prompt),
+            Prompt::Raw(&request.prompt),
             &request.options,
             &request.local,
-            [&request.endpoint_options, &request.provider_options],
+            &kind_options,
             request.emit_tokens,
         )
         .unwrap_or_else(SippTextRun::failed)
@@ -119,12 +99,14 @@ impl SippClient {
 
     /// Generate from role messages rendered with the model's own chat template.
     pub fn chat(&self, request: SippChatRequest) -> SippTextRun {
+        let kind_options =
+            KindOptions { endpoint_options: &request.endpoint_options, provider_options: &request.provider_options };
         self.text_run(
             request.endpoint.as_ref(),
-            PromptInput::Chat(&request.messages),
+            Prompt::Chat(&request.messages),
             &request.options,
             &request.local,
-            [&request.endpoint_options, &request.provider_options],
+            &kind_options,
             request.emit_tokens,
         )
         .unwrap_or_else(SippTextRun::failed)
@@ -133,10 +115,12 @@ impl SippClient {
     /// One embedding vector for `input`.
     pub fn embed(&self, request: SippEmbedRequest) -> SippEmbeddingRun {
         let run = || -> Result<SippEmbeddingRun> {
-            reject_remote_options([&request.endpoint_options, &request.provider_options])?;
-            let engine = self.local(request.endpoint.as_ref(), Operation::Embed)?;
-            let (rx, cancel) = engine.submit_embed(&request.input, request.local.normalize.unwrap_or(false))?;
-            Ok(SippEmbeddingRun::live(engine.id(), rx, cancel))
+            let (id, endpoint) = self.choose(request.endpoint.as_ref(), Operation::Embed)?;
+            let kind_options =
+                KindOptions { endpoint_options: &request.endpoint_options, provider_options: &request.provider_options };
+            check_kind_options(endpoint.kind(), &kind_options)?;
+            let started = endpoint.embed(&request.input, &request.local)?;
+            Ok(SippEmbeddingRun::live(&id, started.reply, started.cancel))
         };
         run().unwrap_or_else(SippEmbeddingRun::failed)
     }
@@ -144,95 +128,82 @@ impl SippClient {
     fn text_run(
         &self,
         endpoint: Option<&EndpointRef>,
-        prompt: PromptInput<'_>,
+        prompt: Prompt<'_>,
         options: &SippTextOptions,
         local: &LocalTextOptions,
-        remote: [&Map<String, Value>; 2],
+        kind_options: &KindOptions<'_>,
         emit_tokens: bool,
     ) -> Result<SippTextRun> {
-        reject_remote_options(remote)?;
-        let engine = self.local(endpoint, Operation::Text)?;
-        let params = text_params(options, local, emit_tokens)?;
-        let tokens = engine.tokenize(prompt)?;
-        let (rx, cancel) = engine.submit_text(tokens, params)?;
-        Ok(SippTextRun::live(engine.id(), rx, cancel))
+        let (id, endpoint) = self.choose(endpoint, Operation::Text)?;
+        check_kind_options(endpoint.kind(), kind_options)?;
+        let started = endpoint.text(TextRequest { prompt, options, local, emit_tokens })?;
+        Ok(SippTextRun::live(&id, started.events, started.cancel))
     }
 
-    /// The local engine named by `endpoint`, or the only one that fits `op`.
-    fn local(&self, endpoint: Option<&EndpointRef>, op: Operation) -> Result<Arc<Engine>> {
-        let map = self.read();
+    fn named(&self, endpoint: &EndpointRef) -> Result<(String, Arc<dyn Endpoint>)> {
+        self.read()
+            .get(&endpoint.id)
+            .map(|e| (endpoint.id.clone(), Arc::clone(e)))
+            .ok_or_else(|| SippError::UnknownEndpoint(endpoint.id.clone()))
+    }
+
+    /// The endpoint named by `endpoint`, or the only one that serves `op`.
+    fn choose(&self, endpoint: Option<&EndpointRef>, op: Operation) -> Result<(String, Arc<dyn Endpoint>)> {
         if let Some(r) = endpoint {
-            return match map.get(&r.id) {
-                Some(Endpoint::Local(e)) => Ok(Arc::clone(e)),
-                None => Err(SippError::UnknownEndpoint(r.id.clone())),
-            };
+            return self.named(r);
         }
-        let fits: Vec<_> = map
-            .values()
-            .map(|Endpoint::Local(e)| e)
-            .filter(|e| match op {
-                Operation::Text => !e.info().embeddings,
-                Operation::Embed => e.info().embeddings,
-            })
-            .collect();
+        let map = self.read();
+        let fits: Vec<_> = map.iter().filter(|(_, e)| e.supports(op)).collect();
         match fits.as_slice() {
-            [only] => Ok(Arc::clone(only)),
+            [(id, only)] => Ok(((*id).clone(), Arc::clone(only))),
             [] => Err(SippError::EndpointRequired {
                 operation: op.name().into(),
-                reason: "no registered local endpoint supports it".into(),
+                reason: "no registered endpoint supports it".into(),
             }),
-            many => Err(SippError::EndpointRequired {
-                operation: op.name().into(),
-                reason: format!("{} local endpoints support it", many.len()),
-            }),
+            many => {
+                let kind = many[0].1.kind();
+                let same_kind = many.iter().all(|(_, e)| e.kind() == kind);
+                let what = if same_kind { format!("{kind} endpoints") } else { "endpoints".into() };
+                Err(SippError::EndpointRequired {
+                    operation: op.name().into(),
+                    reason: format!("{} {what} support it", many.len()),
+                })
+            }
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Endpoint>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<dyn Endpoint>>> {
         // A panic while holding the lock cannot leave the map half-written.
         self.endpoints.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Endpoint>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Arc<dyn Endpoint>>> {
         self.endpoints.write().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
-fn reject_remote_options(remote: [&Map<String, Value>; 2]) -> Result<()> {
-    if remote.iter().any(|m| !m.is_empty()) {
+/// Which option buckets each kind accepts: `endpoint_options` go to gateways,
+/// `provider_options` to providers, neither to local endpoints.
+fn check_kind_options(kind: EndpointKind, options: &KindOptions<'_>) -> Result<()> {
+    let refused = match kind {
+        EndpointKind::Local => !options.endpoint_options.is_empty() || !options.provider_options.is_empty(),
+        EndpointKind::Gateway => !options.provider_options.is_empty(),
+        EndpointKind::Provider => !options.endpoint_options.is_empty(),
+    };
+    if refused {
         return Err(SippError::InvalidRequest(
-            "endpoint_options and provider_options apply to gateway and provider endpoints, not local ones".into(),
+            "endpoint_options apply to gateway endpoints and provider_options to provider endpoints; \
+             local endpoints take neither"
+                .into(),
         ));
     }
     Ok(())
 }
 
-fn text_params(options: &SippTextOptions, local: &LocalTextOptions, emit_tokens: bool) -> Result<TextParams> {
-    check_temperature(options.temperature)?;
-    check_top_p(options.top_p)?;
-    if options.max_tokens == Some(0) {
-        return Err(SippError::InvalidRequest("max_tokens must be at least 1".into()));
+fn local_only(endpoint: &EndpointRef, kind: EndpointKind, what: &str) -> SippError {
+    SippError::UnsupportedOperation {
+        endpoint: endpoint.id.clone(),
+        operation: what.into(),
+        reason: format!("{what} describes local engines; this is a {kind} endpoint"),
     }
-    let mut sampling = local.sampling.clone().unwrap_or_default();
-    validate_sampling(&sampling).map_err(|e| SippError::InvalidRequest(e.to_string()))?;
-    // Shared options win over the local sampling bucket.
-    sampling.temperature = options.temperature.or(sampling.temperature);
-    sampling.top_p = options.top_p.or(sampling.top_p);
-    sampling.seed = options.seed.or(sampling.seed);
-    let grammar = match (&local.grammar, &local.json_schema) {
-        (Some(_), Some(_)) => {
-            return Err(SippError::InvalidRequest("set grammar or json_schema, not both".into()));
-        }
-        (Some(g), None) => Some(g.clone()),
-        (None, Some(schema)) => Some(Engine::schema_grammar(&schema.to_string())?),
-        (None, None) => None,
-    };
-    Ok(TextParams {
-        max_tokens: options.max_tokens,
-        stop: options.stop.clone(),
-        sampling,
-        grammar,
-        context_key: local.context_key.clone(),
-        emit_tokens,
-    })
 }

@@ -8,7 +8,7 @@
 //! special-token parsing (scaffolding and ordinary content, which has no special-token
 //! text left) and the swapped-out texts, tokenized as plain text.
 
-use super::chat::ChatMessage;
+use crate::types::ChatMessage;
 use crate::error::{Result, SippError};
 use minijinja::{context, Environment, Error as JinjaError, ErrorKind};
 use serde::Serialize;
@@ -141,7 +141,7 @@ fn split(rendered: &str, literals: &[String]) -> Result<Vec<Segment>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::chat::ChatRole;
+    use crate::types::ChatRole;
 
     const CHATML: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are helpful<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 

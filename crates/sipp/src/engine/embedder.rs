@@ -1,7 +1,7 @@
 //! The embedding loop: packs as many waiting inputs as fit into one `decode`, one
 //! sequence each, and reads each sequence's pooled vector.
 
-use super::events::{SippEmbeddingResponse, Usage};
+use crate::types::{SippEmbeddingResponse, Usage};
 use super::handle::{Command, Shared};
 use super::plan::EnginePlan;
 use super::request::{EmbedJob, Job};

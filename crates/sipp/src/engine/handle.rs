@@ -3,15 +3,18 @@
 //! talks to it over a channel. Dropping the handle shuts the thread down and unloads
 //! the model.
 
-use super::backend::{resolve_backend, Backend};
-use super::chat::ChatMessage;
+use super::backend::resolve_backend;
+use crate::types::Backend;
+use crate::types::endpoint::Prompt;
 use super::chat_template::ChatTemplate;
-use super::config::{FlashAttention, NativeRuntimeConfig, PoolingType};
-use super::events::{SippEmbeddingResponse, TextEvent};
+use crate::types::{FlashAttention, NativeRuntimeConfig, PoolingType};
+use crate::types::{SippEmbeddingResponse, TextEvent};
 use super::memory::ModelShape;
 use super::plan::{check_logit_bias, validate, EnginePlan};
-use super::request::{CancelToken, EmbedJob, Job, TextJob, TextParams};
-use super::stats::{EngineCounters, EngineStats};
+use super::request::{EmbedJob, Job, TextJob, TextParams};
+use crate::types::CancelToken;
+use super::stats::EngineCounters;
+use crate::types::{EngineStats, ModelInfo};
 use super::{embedder, loader, prompt, worker::TextWorker};
 use crate::error::{Result, SippError};
 use crate::scheduler::Admission;
@@ -20,7 +23,7 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 use std::num::NonZeroU32;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -37,39 +40,6 @@ pub(crate) struct Shared {
     pub id: String,
     pub admission: Admission,
     pub counters: EngineCounters,
-}
-
-/// What a loaded endpoint is.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ModelInfo {
-    pub path: PathBuf,
-    pub architecture: String,
-    pub backend: Backend,
-    pub n_ctx_train: u32,
-    /// Most tokens (prompt + generated) one request can hold: `context.n_ctx`.
-    pub n_ctx: u32,
-    /// Longest `embed` input (embedding endpoints: pooling needs the whole input in one
-    /// micro-batch, so `context.n_ubatch` bounds it too).
-    pub max_input_tokens: u32,
-    /// Requests that run at once.
-    pub n_seq_max: u32,
-    /// One KV pool shared by running requests (`true`) or a window per request.
-    pub kv_unified: bool,
-    /// KV cells allocated, all requests together, and their size in bytes.
-    pub kv_cells: u32,
-    pub kv_bytes: u64,
-    pub n_vocab: i32,
-    pub n_embd: i32,
-    pub has_chat_template: bool,
-    /// Loaded for `embed` (true) or text generation (false).
-    pub embeddings: bool,
-}
-
-/// A prompt before tokenization.
-#[derive(Debug, Clone)]
-pub(crate) enum PromptInput<'a> {
-    Raw(&'a str),
-    Chat(&'a [ChatMessage]),
 }
 
 /// Handle to a running local engine.
@@ -144,15 +114,11 @@ impl Engine {
         self.shared.counters.snapshot(self.shared.admission.waiting())
     }
 
-    pub(crate) fn id(&self) -> &str {
-        &self.shared.id
-    }
-
     /// Tokenize on the caller's thread so bad prompts fail before they queue.
-    pub(crate) fn tokenize(&self, input: PromptInput<'_>) -> Result<Vec<LlamaToken>> {
+    pub(crate) fn tokenize(&self, input: Prompt<'_>) -> Result<Vec<LlamaToken>> {
         let tokens = match input {
-            PromptInput::Raw(text) => prompt::tokenize_raw(&self.model, text),
-            PromptInput::Chat(messages) => {
+            Prompt::Raw(text) => prompt::tokenize_raw(&self.model, text),
+            Prompt::Chat(messages) => {
                 let template = match &self.template {
                     None => return Err(SippError::ChatTemplateMissing { endpoint: self.shared.id.clone() }),
                     Some(Err(e)) => return Err(e.clone()),

@@ -1,9 +1,10 @@
 //! Opens a GGUF file: clear errors for a missing path or a file that is not GGUF,
 //! before llama.cpp sees it.
 
-use super::backend::{llama, Backend};
+use super::backend::llama;
+use crate::types::Backend;
 use super::chat_template::ChatTemplate;
-use super::config::{PlacementRuntimeConfig, SplitMode};
+use crate::types::{PlacementRuntimeConfig, SplitMode};
 use super::gguf;
 use crate::error::{Result, SippError};
 use llama_cpp_2::model::params::{LlamaModelParams, LlamaSplitMode};

@@ -2,12 +2,10 @@
 //! many sequences in one llama.cpp context, and the request/event protocol.
 
 mod backend;
-mod chat;
 mod chat_template;
-mod config;
 mod detok;
 mod embedder;
-mod events;
+mod endpoint;
 mod gguf;
 mod handle;
 mod loader;
@@ -21,20 +19,15 @@ mod stats;
 mod stop;
 mod worker;
 
-pub use backend::{compiled_backends, llama as llama_backend, resolve_backend, Backend};
-pub use chat::{ChatMessage, ChatRole};
-pub use config::{
-    CacheRuntimeConfig, ContextRuntimeConfig, FlashAttention, KvReuseMode, LogitBias, MirostatConfig,
-    MultimodalRuntimeConfig, NativeRuntimeConfig, ObservabilityRuntimeConfig, PlacementRuntimeConfig, PoolingType,
-    ResidencyRuntimeConfig, SamplerStage, SamplingRuntimeConfig, SchedulerPolicy, SchedulerRuntimeConfig, SplitMode,
+pub use backend::{llama as llama_backend, resolve_backend};
+pub use handle::Engine;
+// The shared API types moved to `crate::types`; these paths stay for callers.
+pub use crate::types::{
+    compiled_backends, BackendProfile, Backend, CacheRuntimeConfig, CancelToken, ChatMessage, ChatRole,
+    ContextRuntimeConfig, EngineStats, FinishReason, FlashAttention, KvReuseMode, LocalStats, LogitBias,
+    MirostatConfig, ModelInfo, MultimodalRuntimeConfig, NativeRuntimeConfig, ObservabilityRuntimeConfig,
+    PlacementRuntimeConfig, PoolingType, ResidencyRuntimeConfig, SamplerStage, SamplingRuntimeConfig,
+    SchedulerPolicy, SchedulerRuntimeConfig, SippEmbeddingResponse, SippTextResponse, SplitMode, TextEvent,
+    TokenBatch, Usage,
 };
-pub use events::{
-    BackendProfile, FinishReason, LocalStats, SippEmbeddingResponse, SippTextResponse, TextEvent, TokenBatch, Usage,
-};
-pub use handle::{Engine, ModelInfo};
-pub use request::CancelToken;
-pub use stats::EngineStats;
 
-pub(crate) use handle::PromptInput;
-pub(crate) use plan::{check_temperature, check_top_p, validate_sampling};
-pub(crate) use request::TextParams;

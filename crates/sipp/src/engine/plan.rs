@@ -1,8 +1,8 @@
 //! Turns a `NativeRuntimeConfig` into the concrete numbers the engine runs with, and
 //! refuses fields whose behaviour is not built yet instead of silently ignoring them.
 
-use super::backend::Backend;
-use super::config::{
+use crate::types::Backend;
+use crate::types::{
     FlashAttention, KvReuseMode, LogitBias, NativeRuntimeConfig, PoolingType, SamplingRuntimeConfig,
 };
 use super::memory::{available_host_memory, ContextCost, ModelShape};
@@ -297,7 +297,7 @@ impl EnginePlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::config::*;
+    use crate::types::*;
     use crate::engine::memory::SMOLLM2;
 
     fn plan(config: &NativeRuntimeConfig) -> Result<EnginePlan> {

@@ -1,40 +1,14 @@
 //! Jobs as the engine thread receives them: already tokenized, with their own event
 //! channel and cancel token.
 
-use super::config::SamplingRuntimeConfig;
-use super::events::{SippEmbeddingResponse, TextEvent};
+use crate::types::SamplingRuntimeConfig;
+use crate::types::{SippEmbeddingResponse, TextEvent};
 use crate::error::{Result, SippError};
 use llama_cpp_2::token::LlamaToken;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use crate::types::CancelToken;
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
-
-/// Shared between a run handle and the engine; cancelling and dropping take one path.
-#[derive(Debug, Default)]
-pub struct CancelToken {
-    cancelled: AtomicBool,
-    reason: Mutex<Option<String>>,
-}
-
-impl CancelToken {
-    pub fn cancel(&self, reason: &str) {
-        if let Ok(mut r) = self.reason.lock() {
-            r.get_or_insert_with(|| reason.to_string());
-        }
-        self.cancelled.store(true, Ordering::Release);
-    }
-
-    #[must_use]
-    pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire)
-    }
-
-    #[must_use]
-    pub fn reason(&self) -> Option<String> {
-        self.reason.lock().ok().and_then(|r| r.clone())
-    }
-}
 
 /// Generation settings of one text request, resolved from its options.
 #[derive(Debug, Clone, Default)]

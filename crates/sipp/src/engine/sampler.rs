@@ -4,7 +4,7 @@
 //! penalties, mirostat state); calling `accept` again would corrupt grammar state and
 //! double-count penalties, so the engine never does.
 
-use super::config::{SamplerStage, SamplingRuntimeConfig};
+use crate::types::{SamplerStage, SamplingRuntimeConfig};
 use crate::error::{Result, SippError};
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;

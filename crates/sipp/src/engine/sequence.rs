@@ -1,7 +1,7 @@
 //! One running text request inside the engine thread.
 
 use super::detok::PieceDecoder;
-use super::events::{BackendProfile, FinishReason, LocalStats, SippTextResponse, TextEvent, TokenBatch, Usage};
+use crate::types::{BackendProfile, FinishReason, LocalStats, SippTextResponse, TextEvent, TokenBatch, Usage};
 use super::request::TextJob;
 use super::stop::StopMatcher;
 use crate::scheduler::Need;

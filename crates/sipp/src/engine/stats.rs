@@ -1,6 +1,6 @@
 //! Engine-wide counters, readable from any thread while the engine runs.
 
-use serde::{Deserialize, Serialize};
+use crate::types::EngineStats;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Default)]
@@ -12,24 +12,6 @@ pub(crate) struct EngineCounters {
     cancelled: AtomicU64,
     failed: AtomicU64,
     reused_prompt_tokens: AtomicU64,
-}
-
-/// A snapshot of an endpoint's engine counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EngineStats {
-    /// `decode` calls made so far.
-    pub decode_calls: u64,
-    /// Tokens carried by those calls (prompt chunks and decode steps).
-    pub batched_tokens: u64,
-    /// Most distinct sequences ever carried by one `decode` call: > 1 proves batching.
-    pub max_batch_sequences: u64,
-    pub completed_requests: u64,
-    pub cancelled_requests: u64,
-    pub failed_requests: u64,
-    /// Prompt tokens served from retained KV instead of being recomputed.
-    pub reused_prompt_tokens: u64,
-    /// Requests waiting for a slot right now.
-    pub waiting_requests: u64,
 }
 
 impl EngineCounters {

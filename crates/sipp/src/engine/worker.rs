@@ -3,7 +3,7 @@
 //! sequence's next token plus prompt chunks, samples each sequence with its own
 //! chain, and streams the results. Requests join and leave between steps.
 
-use super::events::{BackendProfile, FinishReason, SippTextResponse, TextEvent, Usage};
+use crate::types::{BackendProfile, FinishReason, SippTextResponse, TextEvent, Usage};
 use super::handle::{Command, Shared};
 use super::plan::EnginePlan;
 use super::request::{Job, TextJob};
@@ -33,7 +33,7 @@ pub(crate) struct TextWorker<'a> {
 
 impl<'a> TextWorker<'a> {
     pub(crate) fn new(ctx: LlamaContext<'a>, model: &'a LlamaModel, plan: &'a EnginePlan, shared: &'a Shared) -> Self {
-        let reuse = plan.reuse == super::config::KvReuseMode::LiveSlotPrefix;
+        let reuse = plan.reuse == crate::types::KvReuseMode::LiveSlotPrefix;
         Self {
             ctx,
             model,

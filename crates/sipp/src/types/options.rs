@@ -1,7 +1,8 @@
 //! Request structs and option buckets, as named in the spec's Library API pages.
 
 use super::descriptor::EndpointRef;
-use crate::engine::{ChatMessage, SamplingRuntimeConfig};
+use super::chat::ChatMessage;
+use super::config::SamplingRuntimeConfig;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

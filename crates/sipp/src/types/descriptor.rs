@@ -1,6 +1,7 @@
 //! Endpoint descriptors (what `add` registers) and the refs it hands back.
 
-use crate::engine::{Backend, NativeRuntimeConfig};
+use super::backend::Backend;
+use super::config::NativeRuntimeConfig;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;

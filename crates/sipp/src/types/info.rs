@@ -1,0 +1,50 @@
+//! What a local endpoint loaded, and its engine's counters: what `endpoint_info` and
+//! `endpoint_stats` report.
+
+use super::backend::Backend;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// What a loaded endpoint is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelInfo {
+    pub path: PathBuf,
+    pub architecture: String,
+    pub backend: Backend,
+    pub n_ctx_train: u32,
+    /// Most tokens (prompt + generated) one request can hold: `context.n_ctx`.
+    pub n_ctx: u32,
+    /// Longest `embed` input (embedding endpoints: pooling needs the whole input in one
+    /// micro-batch, so `context.n_ubatch` bounds it too).
+    pub max_input_tokens: u32,
+    /// Requests that run at once.
+    pub n_seq_max: u32,
+    /// One KV pool shared by running requests (`true`) or a window per request.
+    pub kv_unified: bool,
+    /// KV cells allocated, all requests together, and their size in bytes.
+    pub kv_cells: u32,
+    pub kv_bytes: u64,
+    pub n_vocab: i32,
+    pub n_embd: i32,
+    pub has_chat_template: bool,
+    /// Loaded for `embed` (true) or text generation (false).
+    pub embeddings: bool,
+}
+
+/// A snapshot of an endpoint's engine counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineStats {
+    /// `decode` calls made so far.
+    pub decode_calls: u64,
+    /// Tokens carried by those calls (prompt chunks and decode steps).
+    pub batched_tokens: u64,
+    /// Most distinct sequences ever carried by one `decode` call: > 1 proves batching.
+    pub max_batch_sequences: u64,
+    pub completed_requests: u64,
+    pub cancelled_requests: u64,
+    pub failed_requests: u64,
+    /// Prompt tokens served from retained KV instead of being recomputed.
+    pub reused_prompt_tokens: u64,
+    /// Requests waiting for a slot right now.
+    pub waiting_requests: u64,
+}
