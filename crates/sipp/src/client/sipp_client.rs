@@ -147,28 +147,24 @@ impl SippClient {
             .ok_or_else(|| SippError::UnknownEndpoint(endpoint.id.clone()))
     }
 
-    /// The endpoint named by `endpoint`, or the only one that serves `op`.
+    /// The endpoint named by `endpoint`, or else the only local one that serves `op` (the
+    /// spec: a request may omit its endpoint only then; remote calls always name theirs).
     fn choose(&self, endpoint: Option<&EndpointRef>, op: Operation) -> Result<(String, Arc<dyn Endpoint>)> {
         if let Some(r) = endpoint {
             return self.named(r);
         }
         let map = self.read();
-        let fits: Vec<_> = map.iter().filter(|(_, e)| e.supports(op)).collect();
+        let fits: Vec<_> = map.iter().filter(|(_, e)| e.kind() == EndpointKind::Local && e.supports(op)).collect();
         match fits.as_slice() {
             [(id, only)] => Ok(((*id).clone(), Arc::clone(only))),
             [] => Err(SippError::EndpointRequired {
                 operation: op.name().into(),
-                reason: "no registered endpoint supports it".into(),
+                reason: "no registered local endpoint supports it".into(),
             }),
-            many => {
-                let kind = many[0].1.kind();
-                let same_kind = many.iter().all(|(_, e)| e.kind() == kind);
-                let what = if same_kind { format!("{kind} endpoints") } else { "endpoints".into() };
-                Err(SippError::EndpointRequired {
-                    operation: op.name().into(),
-                    reason: format!("{} {what} support it", many.len()),
-                })
-            }
+            many => Err(SippError::EndpointRequired {
+                operation: op.name().into(),
+                reason: format!("{} local endpoints support it", many.len()),
+            }),
         }
     }
 
