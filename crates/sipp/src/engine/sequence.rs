@@ -19,8 +19,6 @@ pub(crate) struct Sequence {
     pub n_past: usize,
     pub prompt_len: usize,
     pub reused: usize,
-    /// KV cells set aside for this request in a shared pool (0 with per-request windows).
-    pub reserved: usize,
     pub sampler: LlamaSampler,
     /// Batch index whose logits belong to this sequence after the current decode.
     pub logits_at: Option<i32>,
@@ -51,7 +49,6 @@ impl Sequence {
             tokens,
             n_past: reused,
             reused,
-            reserved: 0,
             slot,
             sampler,
             logits_at: None,

@@ -154,7 +154,7 @@ impl<'a> TextWorker<'a> {
             return true;
         }
         let pool = self.plan.kv_cells as usize;
-        let reserved: usize = self.running.iter().map(|s| s.reserved).sum();
+        let reserved: usize = self.running.iter().map(|s| self.reservation(&s.job)).sum();
         let need = self.reservation(job);
         if reserved + need > pool {
             return false;
@@ -178,7 +178,6 @@ impl<'a> TextWorker<'a> {
                 self.waiting.push_front(job);
                 break;
             }
-            let reserved = self.reservation(&job);
             let sampling = sampler::merge(&self.plan.sampling, &job.params.sampling);
             let chain = match sampler::build(self.model, &sampling, job.params.grammar.as_deref()) {
                 Ok(chain) => chain,
@@ -204,9 +203,7 @@ impl<'a> TextWorker<'a> {
             }
             self.shared.admission.started();
             self.shared.counters.reused(got.reused);
-            let mut seq = Sequence::new(job, got.slot, got.reused, chain);
-            seq.reserved = reserved;
-            self.running.push(seq);
+            self.running.push(Sequence::new(job, got.slot, got.reused, chain));
         }
     }
 
