@@ -49,7 +49,7 @@ pub async fn run(setup: &Setup) -> Result<EngineResult> {
         let mut run = client.query(SippQueryRequest { emit_tokens: true, ..request(&ep, setup, &setup.short_prompt, setup.gen_tokens) });
         while run.next_batch().await.is_some() {}
         let r = run.response().await?;
-        anyhow::ensure!(r.usage.output_tokens == setup.gen_tokens, "stream ended early: {:?}", r.finish_reason);
+        anyhow::ensure!(r.usage.unwrap().output_tokens == setup.gen_tokens, "stream ended early: {:?}", r.finish_reason);
         if round > 0 {
             single.push(r.local_stats.map_or(0.0, |s| s.decode_tokens_per_second));
         }
@@ -69,7 +69,7 @@ pub async fn run(setup: &Setup) -> Result<EngineResult> {
             let mut tokens = 0u64;
             for r in results {
                 let r = r?;
-                tokens += u64::from(r.usage.output_tokens);
+                tokens += u64::from(r.usage.unwrap().output_tokens);
                 shared = shared.max(r.local_stats.map_or(0, |s| u64::from(s.max_batch_sequences)));
             }
             if round > 0 {

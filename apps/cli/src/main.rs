@@ -100,7 +100,8 @@ async fn run(args: Args) -> Result<()> {
 }
 
 fn print_stats(response: &SippTextResponse) {
-    let u = response.usage;
+    // Local runs always count tokens.
+    let u = response.usage.unwrap_or_default();
     eprintln!(
         "[sipp] finish={} input_tokens={} output_tokens={}",
         response.finish_reason.as_str(),

@@ -87,6 +87,93 @@ pub enum SippError {
     /// llama.cpp failed while running a request.
     #[error("execution failed: {0}")]
     Execution(String),
+
+    /// A gateway or provider refused or failed the request: an HTTP error status, or an
+    /// `error` event in its stream. `upstream_code` is the code the remote side gave.
+    #[error("endpoint `{endpoint}`: {}{message}", status.map(|s| format!("HTTP {s}: ")).unwrap_or_default())]
+    Remote {
+        endpoint: String,
+        failure: RemoteFailure,
+        status: Option<u16>,
+        upstream_code: Option<String>,
+        message: String,
+        /// Seconds the server asked to wait (`Retry-After`).
+        retry_after_secs: Option<u64>,
+    },
+
+    /// The remote endpoint could not be reached (refused, reset, DNS, TLS).
+    #[error("endpoint `{endpoint}`: {message}")]
+    Transport { endpoint: String, message: String },
+
+    /// A remote request ran past one of its deadlines (`timeouts.connect_ms`, …).
+    #[error("endpoint `{endpoint}`: {what} timed out after {after_ms} ms ({setting})")]
+    Timeout { endpoint: String, what: &'static str, after_ms: u64, setting: &'static str },
+
+    /// The remote side answered something that is not its API: bad JSON, a stream that
+    /// ended before its final event.
+    #[error("endpoint `{endpoint}`: unexpected answer: {message}")]
+    Protocol { endpoint: String, message: String },
+}
+
+/// What kind of refusal a remote error is; decides its code (and Python class).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RemoteFailure {
+    InvalidRequest,
+    Authentication,
+    Authorization,
+    NotFound,
+    PayloadTooLarge,
+    Overloaded,
+    Unavailable,
+    Execution,
+}
+
+impl RemoteFailure {
+    /// From an HTTP error status.
+    #[must_use]
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            401 => Self::Authentication,
+            403 => Self::Authorization,
+            404 => Self::NotFound,
+            413 => Self::PayloadTooLarge,
+            429 => Self::Overloaded,
+            400..=499 => Self::InvalidRequest,
+            // 529: Anthropic's "overloaded".
+            503 | 529 => Self::Unavailable,
+            _ => Self::Execution,
+        }
+    }
+
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::Authentication => "authentication",
+            Self::Authorization => "authorization",
+            Self::NotFound => "not_found",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Overloaded => "overloaded",
+            Self::Unavailable => "unavailable",
+            Self::Execution => "execution",
+        }
+    }
+
+    /// The status a server answers with for this failure.
+    #[must_use]
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::InvalidRequest => 400,
+            Self::Authentication => 401,
+            Self::Authorization => 403,
+            Self::NotFound => 404,
+            Self::PayloadTooLarge => 413,
+            Self::Overloaded => 429,
+            Self::Unavailable => 503,
+            Self::Execution => 500,
+        }
+    }
 }
 
 impl SippError {
@@ -112,6 +199,30 @@ impl SippError {
             Self::Cancelled(_) => "cancelled",
             Self::EndpointClosed(_) => "endpoint_closed",
             Self::Execution(_) => "execution",
+            Self::Remote { failure, .. } => failure.code(),
+            Self::Transport { .. } => "transport",
+            Self::Timeout { .. } => "timeout",
+            Self::Protocol { .. } => "protocol",
+        }
+    }
+
+    /// The HTTP status this error is answered with, decided once for every server.
+    #[must_use]
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::InvalidRequest(_)
+            | Self::ContextOverflow { .. }
+            | Self::Grammar(_)
+            | Self::ChatTemplateMissing { .. }
+            | Self::ChatTemplate(_)
+            | Self::UnsupportedOperation { .. }
+            | Self::EndpointRequired { .. } => 400,
+            Self::UnknownEndpoint(_) => 404,
+            Self::Overloaded(_) => 429,
+            Self::Remote { failure, .. } => failure.http_status(),
+            Self::Transport { .. } | Self::Protocol { .. } => 502,
+            Self::Timeout { .. } => 504,
+            _ => 500,
         }
     }
 

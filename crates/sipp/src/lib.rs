@@ -1,19 +1,25 @@
-//! Sipp: one client for local GGUF inference (and, in later releases, gateway and
-//! provider endpoints). Register an endpoint with [`SippClient::add`], keep the
-//! returned [`EndpointRef`], pass it to [`SippClient::query`], [`SippClient::chat`] or
-//! [`SippClient::embed`].
+//! Sipp: one client for local GGUF inference, Sipp gateways and provider APIs.
+//! Register an endpoint with [`SippClient::add`], keep the returned [`EndpointRef`],
+//! pass it to [`SippClient::query`], [`SippClient::chat`] or [`SippClient::embed`];
+//! the call code is the same for every kind.
 
 pub mod client;
 pub mod engine;
 pub mod error;
+mod gateway_client;
+pub mod gateway_profile;
 mod kv_cache;
+mod providers;
 mod scheduler;
+mod transport;
 pub mod types;
 
 pub use client::{SippClient, SippEmbeddingRun, SippTextRun};
 pub use types::{
-    Backend, ChatMessage, ChatRole, EndpointDescriptor, EndpointKind, EndpointRef, EngineStats, FinishReason,
-    LocalEmbedOptions, LocalModelDescriptor, LocalStats, LocalTextOptions, NativeRuntimeConfig, SippChatRequest,
-    SippEmbedRequest, SippEmbeddingResponse, SippQueryRequest, SippTextOptions, SippTextResponse, TokenBatch, Usage,
+    AuthenticationKind, Backend, ChatMessage, ChatRole, EndpointDescriptor, EndpointKind, EndpointRef, EngineStats,
+    FinishReason, GatewayAuthentication, GatewayDescriptor, GatewayRoutes, LocalEmbedOptions, LocalModelDescriptor,
+    LocalStats, LocalTextOptions, NativeRuntimeConfig, ProviderDescriptor, ProviderKind, RetryPolicy, Secret,
+    SippChatRequest, SippEmbedRequest, SippEmbeddingResponse, SippQueryRequest, SippTextOptions, SippTextResponse,
+    StaticHeader, TimeoutPolicy, TokenBatch, Usage, ValueProvider,
 };
-pub use error::{Result, SippError};
+pub use error::{RemoteFailure, Result, SippError};

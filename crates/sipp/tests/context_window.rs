@@ -35,8 +35,8 @@ async fn one_request_uses_the_whole_n_ctx_with_per_request_windows() {
     assert_eq!(info.kv_bytes, u64::from(info.kv_cells) * 23_040, "f16 K+V, 30 layers, 3 KV heads of 64");
 
     let r = client.query(query(&ep, &long_prompt(1800), greedy(8))).await.unwrap();
-    assert!(r.usage.input_tokens > 1800 && r.usage.input_tokens < 2040, "{:?}", r.usage);
-    assert_eq!(r.usage.output_tokens, 8);
+    assert!(r.usage.unwrap().input_tokens > 1800 && r.usage.unwrap().input_tokens < 2040, "{:?}", r.usage);
+    assert_eq!(r.usage.unwrap().output_tokens, 8);
 
     let err = client.query(query(&ep, &long_prompt(2100), greedy(8))).await.unwrap_err();
     assert_eq!(err.code(), "context_overflow");
@@ -62,7 +62,7 @@ async fn a_shared_pool_makes_requests_wait_for_space_instead_of_truncating() {
     let responses = futures_util::future::join_all(runs.into_iter().map(sipp::SippTextRun::response)).await;
     for r in &responses {
         let r = r.as_ref().unwrap();
-        assert_eq!((r.usage.output_tokens, r.finish_reason), (16, FinishReason::Length));
+        assert_eq!((r.usage.unwrap().output_tokens, r.finish_reason), (16, FinishReason::Length));
     }
     let stats = client.endpoint_stats(&ep).unwrap();
     assert_eq!(stats.max_batch_sequences, 1, "the two never shared the pool");

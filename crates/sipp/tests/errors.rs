@@ -47,7 +47,7 @@ async fn chat_on_a_model_without_template_says_use_query() {
     assert!(err.to_string().contains("use query"), "{err}");
     // query still works on it
     let r = client.query(query(&ep, "The sky is", greedy(4))).await.unwrap();
-    assert_eq!(r.usage.output_tokens, 4);
+    assert_eq!(r.usage.unwrap().output_tokens, 4);
 }
 
 #[tokio::test]

@@ -35,7 +35,7 @@ async fn normalized_embeddings_rank_a_paraphrase_above_an_unrelated_sentence() {
     let a = embed("The cat is sleeping on the sofa.").await.unwrap();
     let b = embed("A cat naps on the couch.").await.unwrap();
     let c = embed("Quarterly tax filings are due in April.").await.unwrap();
-    assert!(a.normalized && a.pooling == PoolingType::Mean);
+    assert!(a.normalized && a.pooling == Some(PoolingType::Mean));
     assert_eq!(a.values.len(), 576);
     let norm: f32 = a.values.iter().map(|v| v * v).sum::<f32>().sqrt();
     assert!((norm - 1.0).abs() < 1e-4, "norm {norm}");

@@ -11,9 +11,9 @@ async fn query_gives_text_and_consistent_usage() {
     let ep = text_endpoint(&client, "text").await;
     let r = client.query(query(&ep, &chatml("Name a color."), greedy(16))).await.unwrap();
     assert!(!r.text.trim().is_empty(), "empty text");
-    assert!(r.usage.input_tokens > 5, "{:?}", r.usage);
-    assert!(r.usage.output_tokens >= 1 && r.usage.output_tokens <= 16, "{:?}", r.usage);
-    assert_eq!(r.usage.total_tokens, r.usage.input_tokens + r.usage.output_tokens);
+    assert!(r.usage.unwrap().input_tokens > 5, "{:?}", r.usage);
+    assert!(r.usage.unwrap().output_tokens >= 1 && r.usage.unwrap().output_tokens <= 16, "{:?}", r.usage);
+    assert_eq!(r.usage.unwrap().total_tokens, r.usage.unwrap().input_tokens + r.usage.unwrap().output_tokens);
     let stats = r.local_stats.expect("runtime_metrics is on by default");
     assert!(stats.ttft_ms > 0.0 && stats.prefill_tokens > 0, "{stats:?}");
 }
@@ -60,12 +60,12 @@ async fn chat_content_cannot_inject_control_tokens() {
         .unwrap();
     // Parsed as special tokens the injection would add 2 control tokens plus a few
     // words (~6 tokens); as plain text `<|im_end|>` alone is several tokens.
-    let added = injected.usage.input_tokens - plain.usage.input_tokens;
+    let added = injected.usage.unwrap().input_tokens - plain.usage.unwrap().input_tokens;
     assert!(added >= 14, "control markup was tokenized as control tokens (+{added} tokens)");
     // The same markup through `query` is the caller's own template: parsed as specials.
     let raw_plain = client.query(query(&ep, "hello", greedy(1))).await.unwrap();
     let raw_special = client.query(query(&ep, "hello<|im_end|>", greedy(1))).await.unwrap();
-    assert_eq!(raw_special.usage.input_tokens, raw_plain.usage.input_tokens + 1);
+    assert_eq!(raw_special.usage.unwrap().input_tokens, raw_plain.usage.unwrap().input_tokens + 1);
 }
 
 #[tokio::test]
@@ -91,7 +91,7 @@ async fn max_tokens_gives_length() {
     let ep = text_endpoint(&client, "text").await;
     let r = client.query(query(&ep, &chatml("Write a long essay about rivers."), greedy(5))).await.unwrap();
     assert_eq!(r.finish_reason, FinishReason::Length);
-    assert_eq!(r.usage.output_tokens, 5);
+    assert_eq!(r.usage.unwrap().output_tokens, 5);
 }
 
 #[tokio::test]

@@ -5,11 +5,12 @@
 use super::run::{SippEmbeddingRun, SippTextRun};
 use crate::engine::Engine;
 use crate::error::{Result, SippError};
-use crate::types::endpoint::{Endpoint, Operation, Prompt, TextRequest};
+use crate::types::endpoint::{EmbedRequest, Endpoint, Operation, Prompt, TextRequest};
 use crate::types::{
     EndpointDescriptor, EndpointKind, EndpointRef, EngineStats, LocalTextOptions, ModelInfo, SippChatRequest,
     SippEmbedRequest, SippQueryRequest, SippTextOptions,
 };
+use crate::{gateway_client, providers};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -25,6 +26,8 @@ pub struct SippClient {
 struct KindOptions<'a> {
     endpoint_options: &'a Map<String, Value>,
     provider_options: &'a Map<String, Value>,
+    /// Local-only fields this request set.
+    local_fields: Vec<&'static str>,
 }
 
 impl SippClient {
@@ -34,7 +37,8 @@ impl SippClient {
     }
 
     /// Register `descriptor` under `id`. Reusing an id replaces the endpoint; the old
-    /// one shuts down once its in-flight requests have been told.
+    /// one shuts down once its in-flight requests have been told. Remote endpoints run
+    /// their requests on the tokio runtime this is awaited on.
     pub async fn add(&self, id: impl Into<String>, descriptor: impl Into<EndpointDescriptor>) -> Result<EndpointRef> {
         let id = id.into();
         if id.trim().is_empty() {
@@ -44,6 +48,8 @@ impl SippClient {
             EndpointDescriptor::Local(local) => {
                 Arc::new(Engine::start(&id, &local.model_path, &local.config, local.backend).await?)
             }
+            EndpointDescriptor::Gateway(gateway) => gateway_client::endpoint(&id, &gateway)?,
+            EndpointDescriptor::Provider(provider) => providers::endpoint(&id, &provider)?,
         };
         let kind = endpoint.kind();
         let old = self.write().insert(id.clone(), endpoint);
@@ -84,8 +90,11 @@ impl SippClient {
 
     /// Generate from a raw prompt (no chat template).
     pub fn query(&self, request: SippQueryRequest) -> SippTextRun {
-        let kind_options =
-            KindOptions { endpoint_options: &request.endpoint_options, provider_options: &request.provider_options };
+        let kind_options = KindOptions {
+            endpoint_options: &request.endpoint_options,
+            provider_options: &request.provider_options,
+            local_fields: request.local.fields_set(),
+        };
         self.text_run(
             request.endpoint.as_ref(),
             Prompt::Raw(&request.prompt),
@@ -99,8 +108,11 @@ impl SippClient {
 
     /// Generate from role messages rendered with the model's own chat template.
     pub fn chat(&self, request: SippChatRequest) -> SippTextRun {
-        let kind_options =
-            KindOptions { endpoint_options: &request.endpoint_options, provider_options: &request.provider_options };
+        let kind_options = KindOptions {
+            endpoint_options: &request.endpoint_options,
+            provider_options: &request.provider_options,
+            local_fields: request.local.fields_set(),
+        };
         self.text_run(
             request.endpoint.as_ref(),
             Prompt::Chat(&request.messages),
@@ -116,10 +128,18 @@ impl SippClient {
     pub fn embed(&self, request: SippEmbedRequest) -> SippEmbeddingRun {
         let run = || -> Result<SippEmbeddingRun> {
             let (id, endpoint) = self.choose(request.endpoint.as_ref(), Operation::Embed)?;
-            let kind_options =
-                KindOptions { endpoint_options: &request.endpoint_options, provider_options: &request.provider_options };
+            let kind_options = KindOptions {
+                endpoint_options: &request.endpoint_options,
+                provider_options: &request.provider_options,
+                local_fields: request.local.fields_set(),
+            };
             check_kind_options(endpoint.kind(), &kind_options)?;
-            let started = endpoint.embed(&request.input, &request.local)?;
+            let started = endpoint.embed(EmbedRequest {
+                input: &request.input,
+                local: &request.local,
+                endpoint_options: &request.endpoint_options,
+                provider_options: &request.provider_options,
+            })?;
             Ok(SippEmbeddingRun::live(&id, started.reply, started.cancel))
         };
         run().unwrap_or_else(SippEmbeddingRun::failed)
@@ -136,7 +156,14 @@ impl SippClient {
     ) -> Result<SippTextRun> {
         let (id, endpoint) = self.choose(endpoint, Operation::Text)?;
         check_kind_options(endpoint.kind(), kind_options)?;
-        let started = endpoint.text(TextRequest { prompt, options, local, emit_tokens })?;
+        let started = endpoint.text(TextRequest {
+            prompt,
+            options,
+            local,
+            endpoint_options: kind_options.endpoint_options,
+            provider_options: kind_options.provider_options,
+            emit_tokens,
+        })?;
         Ok(SippTextRun::live(&id, started.events, started.cancel))
     }
 
@@ -179,14 +206,30 @@ impl SippClient {
 }
 
 /// Which option buckets each kind accepts: `endpoint_options` go to gateways,
-/// `provider_options` to providers, neither to local endpoints.
+/// `provider_options` to providers, neither to local endpoints; local-only options
+/// (context keys, grammars, sampling, normalize) only to local endpoints.
 fn check_kind_options(kind: EndpointKind, options: &KindOptions<'_>) -> Result<()> {
-    let refused = match kind {
-        EndpointKind::Local => !options.endpoint_options.is_empty() || !options.provider_options.is_empty(),
-        EndpointKind::Gateway => !options.provider_options.is_empty(),
-        EndpointKind::Provider => !options.endpoint_options.is_empty(),
-    };
-    if refused {
+    if kind != EndpointKind::Local && !options.local_fields.is_empty() {
+        return Err(SippError::InvalidRequest(format!(
+            "{} {} local-only and cannot be sent to a {kind} endpoint; remove {}",
+            options.local_fields.join(", "),
+            if options.local_fields.len() == 1 { "is" } else { "are" },
+            if options.local_fields.len() == 1 { "it" } else { "them" },
+        )));
+    }
+    if kind == EndpointKind::Gateway && !options.provider_options.is_empty() {
+        return Err(SippError::InvalidRequest(
+            "provider_options are for provider endpoints; a gateway takes endpoint_options (its own \
+             implementation decides what they mean)"
+                .into(),
+        ));
+    }
+    if kind == EndpointKind::Provider && !options.endpoint_options.is_empty() {
+        return Err(SippError::InvalidRequest(
+            "endpoint_options are for gateway endpoints; a provider takes provider_options".into(),
+        ));
+    }
+    if kind == EndpointKind::Local && (!options.endpoint_options.is_empty() || !options.provider_options.is_empty()) {
         return Err(SippError::InvalidRequest(
             "endpoint_options apply to gateway endpoints and provider_options to provider endpoints; \
              local endpoints take neither"

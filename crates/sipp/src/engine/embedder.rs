@@ -116,5 +116,5 @@ fn vector(values: &[f32], normalize: bool, n_tokens: usize, plan: &EnginePlan) -
             }
         }
     }
-    SippEmbeddingResponse { values, usage: Some(Usage::new(n_tokens, 0)), pooling: plan.pooling, normalized: normalize }
+    SippEmbeddingResponse { values, usage: Some(Usage::new(n_tokens, 0)), pooling: Some(plan.pooling), normalized: normalize }
 }

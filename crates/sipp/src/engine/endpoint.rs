@@ -3,11 +3,11 @@
 //! queue), and the engine thread does the rest.
 
 use super::handle::Engine;
-use super::plan::{check_temperature, check_top_p, validate_sampling};
+use super::plan::validate_sampling;
 use super::request::TextParams;
 use crate::error::{Result, SippError};
-use crate::types::endpoint::{EmbedReply, Endpoint, Operation, TextRequest, TextStream};
-use crate::types::{EndpointKind, EngineStats, LocalEmbedOptions, LocalTextOptions, ModelInfo, SippTextOptions};
+use crate::types::endpoint::{EmbedReply, EmbedRequest, Endpoint, Operation, TextRequest, TextStream};
+use crate::types::{EndpointKind, EngineStats, LocalTextOptions, ModelInfo, SippTextOptions};
 
 impl Endpoint for Engine {
     fn kind(&self) -> EndpointKind {
@@ -28,8 +28,8 @@ impl Endpoint for Engine {
         Ok(TextStream { events, cancel })
     }
 
-    fn embed(&self, input: &str, options: &LocalEmbedOptions) -> Result<EmbedReply> {
-        let (reply, cancel) = self.submit_embed(input, options.normalize.unwrap_or(false))?;
+    fn embed(&self, request: EmbedRequest<'_>) -> Result<EmbedReply> {
+        let (reply, cancel) = self.submit_embed(request.input, request.local.normalize.unwrap_or(false))?;
         Ok(EmbedReply { reply, cancel })
     }
 
@@ -43,11 +43,7 @@ impl Endpoint for Engine {
 }
 
 fn text_params(options: &SippTextOptions, local: &LocalTextOptions, emit_tokens: bool) -> Result<TextParams> {
-    check_temperature(options.temperature)?;
-    check_top_p(options.top_p)?;
-    if options.max_tokens == Some(0) {
-        return Err(SippError::InvalidRequest("max_tokens must be at least 1".into()));
-    }
+    options.validate()?;
     let mut sampling = local.sampling.clone().unwrap_or_default();
     validate_sampling(&sampling).map_err(|e| SippError::InvalidRequest(e.to_string()))?;
     // Shared options win over the local sampling bucket.

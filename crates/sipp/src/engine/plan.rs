@@ -1,6 +1,7 @@
 //! Turns a `NativeRuntimeConfig` into the concrete numbers the engine runs with, and
 //! refuses fields whose behaviour is not built yet instead of silently ignoring them.
 
+use crate::types::options::{check_temperature, check_top_p};
 use crate::types::Backend;
 use crate::types::{
     FlashAttention, KvReuseMode, LogitBias, NativeRuntimeConfig, PoolingType, SamplingRuntimeConfig,
@@ -193,20 +194,6 @@ pub(crate) fn check_logit_bias(biases: Option<&[LogitBias]>, n_vocab: u32) -> st
         if b.bias.is_nan() {
             return Err(format!("logit_bias for token {} is NaN", b.token));
         }
-    }
-    Ok(())
-}
-
-pub(crate) fn check_temperature(t: Option<f32>) -> Result<()> {
-    if matches!(t, Some(t) if t < 0.0 || !t.is_finite()) {
-        return Err(SippError::InvalidRequest("temperature must be a finite number >= 0".into()));
-    }
-    Ok(())
-}
-
-pub(crate) fn check_top_p(p: Option<f32>) -> Result<()> {
-    if matches!(p, Some(p) if !(p > 0.0 && p <= 1.0)) {
-        return Err(SippError::InvalidRequest("top_p must be within (0, 1]".into()));
     }
     Ok(())
 }

@@ -139,7 +139,7 @@ impl Sequence {
         let response = SippTextResponse {
             text: std::mem::take(&mut self.text),
             finish_reason: reason,
-            usage: Usage::new(self.prompt_len, self.generated),
+            usage: Some(Usage::new(self.prompt_len, self.generated)),
             local_stats,
         };
         let _ = self.job.events.send(TextEvent::Done(response));

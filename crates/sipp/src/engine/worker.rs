@@ -121,7 +121,7 @@ impl<'a> TextWorker<'a> {
             let _ = job.events.send(TextEvent::Done(SippTextResponse {
                 text: String::new(),
                 finish_reason: FinishReason::Cancelled,
-                usage: Usage::new(job.prompt.len(), 0),
+                usage: Some(Usage::new(job.prompt.len(), 0)),
                 local_stats: None,
             }));
             false

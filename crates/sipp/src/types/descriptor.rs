@@ -2,6 +2,7 @@
 
 use super::backend::Backend;
 use super::config::NativeRuntimeConfig;
+use super::remote::{GatewayDescriptor, ProviderDescriptor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
@@ -58,13 +59,14 @@ impl LocalModelDescriptor {
     }
 }
 
-/// What `add` registers. Gateway and provider kinds arrive with their own issue; the
-/// enum is non-exhaustive so adding them breaks no caller.
+/// What `add` registers: where requests to the endpoint run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EndpointDescriptor {
     Local(LocalModelDescriptor),
+    Gateway(GatewayDescriptor),
+    Provider(ProviderDescriptor),
 }
 
 impl EndpointDescriptor {
@@ -81,6 +83,8 @@ impl EndpointDescriptor {
     pub fn kind(&self) -> EndpointKind {
         match self {
             Self::Local(_) => EndpointKind::Local,
+            Self::Gateway(_) => EndpointKind::Gateway,
+            Self::Provider(_) => EndpointKind::Provider,
         }
     }
 }
@@ -88,5 +92,17 @@ impl EndpointDescriptor {
 impl From<LocalModelDescriptor> for EndpointDescriptor {
     fn from(d: LocalModelDescriptor) -> Self {
         Self::Local(d)
+    }
+}
+
+impl From<GatewayDescriptor> for EndpointDescriptor {
+    fn from(d: GatewayDescriptor) -> Self {
+        Self::Gateway(d)
+    }
+}
+
+impl From<ProviderDescriptor> for EndpointDescriptor {
+    fn from(d: ProviderDescriptor) -> Self {
+        Self::Provider(d)
     }
 }

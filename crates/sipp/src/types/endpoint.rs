@@ -1,7 +1,7 @@
 //! The one seam between the client and an endpoint kind. `SippClient` is a registry of
-//! `Arc<dyn Endpoint>` plus the rules every kind shares; each kind (the local engine now,
-//! gateway and provider transports later) turns a typed request into an event stream
-//! that the run handle consumes without knowing where it came from.
+//! `Arc<dyn Endpoint>` plus the rules every kind shares; each kind (the local engine,
+//! the gateway client, the provider adapters) turns a typed request into an event
+//! stream that the run handle consumes without knowing where it came from.
 
 use super::chat::ChatMessage;
 use super::descriptor::EndpointKind;
@@ -10,6 +10,7 @@ use super::info::{EngineStats, ModelInfo};
 use super::options::{LocalEmbedOptions, LocalTextOptions, SippTextOptions};
 use super::CancelToken;
 use crate::error::Result;
+use serde_json::{Map, Value};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -46,7 +47,20 @@ pub(crate) struct TextRequest<'a> {
     pub prompt: Prompt<'a>,
     pub options: &'a SippTextOptions,
     pub local: &'a LocalTextOptions,
+    /// For gateways (the client refuses it for other kinds).
+    pub endpoint_options: &'a Map<String, Value>,
+    /// For providers (the client refuses it for other kinds).
+    pub provider_options: &'a Map<String, Value>,
     pub emit_tokens: bool,
+}
+
+/// An embed request after the client's shared checks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EmbedRequest<'a> {
+    pub input: &'a str,
+    pub local: &'a LocalEmbedOptions,
+    pub endpoint_options: &'a Map<String, Value>,
+    pub provider_options: &'a Map<String, Value>,
 }
 
 /// A started text request: its events (token batches, then exactly one `Done` or
@@ -73,7 +87,7 @@ pub(crate) trait Endpoint: Send + Sync + std::fmt::Debug {
     /// Whether `op` can be served (a local endpoint is loaded for text or for embeddings).
     fn supports(&self, op: Operation) -> bool;
     fn text(&self, request: TextRequest<'_>) -> Result<TextStream>;
-    fn embed(&self, input: &str, options: &LocalEmbedOptions) -> Result<EmbedReply>;
+    fn embed(&self, request: EmbedRequest<'_>) -> Result<EmbedReply>;
     /// What a local endpoint loaded; `None` for remote kinds.
     fn model_info(&self) -> Option<ModelInfo> {
         None

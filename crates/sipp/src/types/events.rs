@@ -97,7 +97,9 @@ pub struct SippTextResponse {
     /// All generated text (also when it was streamed).
     pub text: String,
     pub finish_reason: FinishReason,
-    pub usage: Usage,
+    /// Token counts; local endpoints always report them, a remote one when its server
+    /// does (a cancelled remote stream has none).
+    pub usage: Option<Usage>,
     pub local_stats: Option<LocalStats>,
 }
 
@@ -106,7 +108,9 @@ pub struct SippTextResponse {
 pub struct SippEmbeddingResponse {
     pub values: Vec<f32>,
     pub usage: Option<Usage>,
-    pub pooling: PoolingType,
+    /// How token vectors were pooled; `None` when a remote API does not say.
+    pub pooling: Option<PoolingType>,
+    /// Unit length (for remote vectors: measured).
     pub normalized: bool,
 }
 

@@ -10,7 +10,9 @@ mod descriptor;
 pub(crate) mod endpoint;
 mod events;
 mod info;
-mod options;
+pub(crate) mod options;
+mod remote;
+mod secret;
 
 pub use backend::{compiled_backends, Backend};
 pub use cancel::CancelToken;
@@ -21,6 +23,11 @@ pub use config::{
     ResidencyRuntimeConfig, SamplerStage, SamplingRuntimeConfig, SchedulerPolicy, SchedulerRuntimeConfig, SplitMode,
 };
 pub use descriptor::{EndpointDescriptor, EndpointKind, EndpointRef, LocalModelDescriptor};
+pub use remote::{
+    AuthenticationKind, GatewayAuthentication, GatewayDescriptor, GatewayRoutes, ProvidedValue, ProviderDescriptor,
+    ProviderKind, RetryPolicy, StaticHeader, TimeoutPolicy, ValueProvider,
+};
+pub use secret::{scrub, Secret, REDACTED};
 pub use events::{
     BackendProfile, FinishReason, LocalStats, SippEmbeddingResponse, SippTextResponse, TextEvent, TokenBatch, Usage,
 };

@@ -4,6 +4,7 @@ use super::descriptor::EndpointRef;
 use super::chat::ChatMessage;
 use super::config::SamplingRuntimeConfig;
 use serde::{Deserialize, Serialize};
+use crate::error::{Result, SippError};
 use serde_json::{Map, Value};
 
 /// Generation options every endpoint kind understands.
@@ -16,6 +17,32 @@ pub struct SippTextOptions {
     /// Generation stops before any of these strings; they are not part of the text.
     pub stop: Vec<String>,
     pub seed: Option<u32>,
+}
+
+impl SippTextOptions {
+    /// Checks every endpoint kind applies before anything runs.
+    pub fn validate(&self) -> Result<()> {
+        check_temperature(self.temperature)?;
+        check_top_p(self.top_p)?;
+        if self.max_tokens == Some(0) {
+            return Err(SippError::InvalidRequest("max_tokens must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn check_temperature(t: Option<f32>) -> Result<()> {
+    if matches!(t, Some(t) if t < 0.0 || !t.is_finite()) {
+        return Err(SippError::InvalidRequest("temperature must be a finite number >= 0".into()));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_top_p(p: Option<f32>) -> Result<()> {
+    if matches!(p, Some(p) if !(p > 0.0 && p <= 1.0)) {
+        return Err(SippError::InvalidRequest("top_p must be within (0, 1]".into()));
+    }
+    Ok(())
 }
 
 /// Options only local endpoints accept.
@@ -32,6 +59,25 @@ pub struct LocalTextOptions {
     pub sampling: Option<SamplingRuntimeConfig>,
 }
 
+impl LocalTextOptions {
+    /// Names of the fields set, for the error a remote endpoint gives.
+    #[must_use]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        for (name, on) in [
+            ("context_key", self.context_key.is_some()),
+            ("grammar", self.grammar.is_some()),
+            ("json_schema", self.json_schema.is_some()),
+            ("sampling", self.sampling.is_some()),
+        ] {
+            if on {
+                set.push(name);
+            }
+        }
+        set
+    }
+}
+
 /// Embedding options only local endpoints accept.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -39,6 +85,21 @@ pub struct LocalEmbedOptions {
     pub context_key: Option<String>,
     /// L2-normalize the vector.
     pub normalize: Option<bool>,
+}
+
+impl LocalEmbedOptions {
+    /// Names of the fields set, for the error a remote endpoint gives.
+    #[must_use]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.context_key.is_some() {
+            set.push("context_key");
+        }
+        if self.normalize.is_some() {
+            set.push("normalize");
+        }
+        set
+    }
 }
 
 /// `query`: a raw prompt, no chat template.

@@ -1,0 +1,108 @@
+//! The first-party gateway profile on the wire (spec: Gateway Testing): JSON bodies of
+//! `/v1/query`, `/v1/chat`, `/v1/embed`, their answers, and the SSE events of a stream.
+//! The gateway client encodes these; the gateway server decodes the same structs.
+
+use crate::types::{ChatMessage, FinishReason, PoolingType, Usage};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Body of `/v1/query` (with `prompt`) and `/v1/chat` (with `messages`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TextRequestBody {
+    /// The public target name.
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<ChatMessage>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u32>,
+    /// Answer with server-sent events.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
+    /// `protocol_options` and `endpoint_options`: the gateway decides what they mean.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Fields of [`TextRequestBody`] and [`EmbedRequestBody`] that option buckets may not set.
+pub const TYPED_FIELDS: &[&str] =
+    &["model", "prompt", "messages", "input", "max_tokens", "temperature", "top_p", "stop", "seed", "stream"];
+
+/// Body of `/v1/embed`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmbedRequestBody {
+    pub model: String,
+    pub input: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A finished query or chat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextResponseBody {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub model: String,
+    pub text: String,
+    pub finish_reason: FinishReason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+/// A finished embed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbedResponseBody {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub model: String,
+    pub embedding: Vec<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooling: Option<PoolingType>,
+}
+
+/// `event: token`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenEvent {
+    pub text: String,
+    #[serde(default)]
+    pub sequence: u64,
+}
+
+/// `event: done`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoneEvent {
+    pub finish_reason: FinishReason,
+}
+
+/// `event: error`, and the body of every non-2xx answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// SSE event names of a profile stream.
+pub mod event {
+    pub const TOKEN: &str = "token";
+    pub const USAGE: &str = "usage";
+    pub const DONE: &str = "done";
+    pub const ERROR: &str = "error";
+}

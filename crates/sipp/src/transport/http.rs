@@ -1,0 +1,292 @@
+//! One remote endpoint's HTTP client: base URL, headers, credential, deadlines and the
+//! retry budget. Only requests that provably did not run are retried.
+
+use super::failure::{describe, Fault};
+use crate::error::{Result, SippError};
+use crate::types::{RetryPolicy, Secret, StaticHeader, TimeoutPolicy, ValueProvider};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Response, StatusCode};
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How a request carries its credential.
+#[derive(Debug, Clone)]
+pub(crate) enum Auth {
+    None,
+    /// A fixed header (`Authorization: Bearer …`, `x-api-key: …`).
+    Static { name: HeaderName, value: Secret, bearer: bool },
+    /// A header whose value is asked for before every request.
+    Provided { name: HeaderName, bearer: bool, provider: ValueProvider },
+}
+
+/// Largest error body read to build an error message.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug)]
+pub(crate) struct HttpTransport {
+    /// Endpoint id, for error messages.
+    endpoint: String,
+    client: reqwest::Client,
+    base_url: String,
+    headers: HeaderMap,
+    auth: Auth,
+    pub(crate) timeouts: TimeoutPolicy,
+    retry: RetryPolicy,
+    /// Values scrubbed from every error message.
+    secrets: Vec<Secret>,
+}
+
+impl HttpTransport {
+    pub(crate) fn new(
+        endpoint: &str,
+        base_url: &str,
+        static_headers: &[StaticHeader],
+        auth: Auth,
+        timeouts: TimeoutPolicy,
+        retry: RetryPolicy,
+    ) -> Result<Self> {
+        let base_url = check_base_url(base_url)?;
+        let mut headers = HeaderMap::new();
+        let mut secrets = Vec::new();
+        for h in static_headers {
+            let name = header_name(&h.name)?;
+            headers.insert(name, header_value(&h.value, &h.name)?);
+            secrets.push(h.value.clone());
+        }
+        if let Auth::Static { value, name, .. } = &auth {
+            header_value(value, name.as_str())?;
+            secrets.push(value.clone());
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect())
+            // Deadlines are enforced per call (whole request, idle gap) so they surface as
+            // typed timeouts; the pool must not hand out connections the server closed.
+            .pool_idle_timeout(Duration::from_secs(30))
+            .user_agent(concat!("sipp/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SippError::InvalidConfig(format!("HTTP client: {}", describe(&e))))?;
+        Ok(Self { endpoint: endpoint.to_string(), client, base_url, headers, auth, timeouts, retry, secrets })
+    }
+
+    /// A fixed, non-secret header the API requires, unless the descriptor set its own.
+    #[must_use]
+    pub(crate) fn with_default_header(mut self, name: &'static str, value: &'static str) -> Self {
+        let name = HeaderName::from_static(name);
+        if !self.headers.contains_key(&name) {
+            self.headers.insert(name, HeaderValue::from_static(value));
+        }
+        self
+    }
+
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    fn secret_strs(&self) -> Vec<&str> {
+        self.secrets.iter().map(Secret::expose).collect()
+    }
+
+    /// Attach the endpoint's name and scrub its secrets.
+    pub(crate) fn fault(&self, fault: Fault, retry_after_secs: Option<u64>) -> SippError {
+        fault.into_error(&self.endpoint, retry_after_secs, &self.secret_strs())
+    }
+
+    pub(crate) fn timeout(&self, what: &'static str) -> SippError {
+        let (after, setting) = match what {
+            "connect" => (self.timeouts.connect(), "timeouts.connect_ms"),
+            "stream idle" => (self.timeouts.idle(), "timeouts.idle_ms"),
+            _ => (self.timeouts.request(), "timeouts.request_ms"),
+        };
+        let after_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+        SippError::Timeout { endpoint: self.endpoint.clone(), what, after_ms, setting }
+    }
+
+    fn transport_error(&self, error: &reqwest::Error) -> SippError {
+        if error.is_connect() && error.is_timeout() {
+            return self.timeout("connect");
+        }
+        let message = crate::types::scrub(&describe(error), self.secret_strs());
+        SippError::Transport { endpoint: self.endpoint.clone(), message }
+    }
+
+    /// Stream read failures after the status line.
+    pub(crate) fn stream_error(&self, error: &(dyn std::error::Error + 'static)) -> SippError {
+        let message = format!("the response broke off: {}", describe(error));
+        SippError::Transport { endpoint: self.endpoint.clone(), message: crate::types::scrub(&message, self.secret_strs()) }
+    }
+
+    /// POST `body` to `path`; a 2xx response, or the typed error of the final attempt.
+    /// Retries (within the budget and the deadline) only connection failures, `503`,
+    /// and `429` with `Retry-After`: none of these ran anything.
+    pub(crate) async fn post(&self, path: &str, body: &serde_json::Value, stream: bool, deadline: Instant) -> Result<Response> {
+        let bytes = serde_json::to_vec(body).map_err(|e| SippError::InvalidRequest(format!("request body: {e}")))?;
+        let mut attempt = 0u32;
+        loop {
+            let credential = self.credential().await?;
+            let mut request = self
+                .client
+                .post(self.url(path))
+                .headers(self.headers.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .header(ACCEPT, if stream { "text/event-stream" } else { "application/json" })
+                .body(bytes.clone());
+            if let Some((name, value)) = credential {
+                request = request.header(name, value);
+            }
+            let wait = match request.send().await {
+                Ok(response) if response.status().is_success() => return Ok(response),
+                Ok(response) => {
+                    let status = response.status();
+                    let retry_after = retry_after_secs(&response);
+                    let retryable = status == StatusCode::SERVICE_UNAVAILABLE
+                        || (status == StatusCode::TOO_MANY_REQUESTS && retry_after.is_some());
+                    if !retryable || attempt >= self.retry.max_retries {
+                        return Err(self.status_error(response, retry_after, deadline).await);
+                    }
+                    retry_after.map_or_else(|| self.backoff(attempt), Duration::from_secs)
+                }
+                Err(e) if e.is_connect() && attempt < self.retry.max_retries => self.backoff(attempt),
+                Err(e) => return Err(self.transport_error(&e)),
+            };
+            if Instant::now() + wait >= deadline {
+                return Err(self.timeout("request"));
+            }
+            tracing::debug!(endpoint = %self.endpoint, attempt, wait_ms = wait.as_millis() as u64, "retrying a request that did not run");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.retry.backoff_ms.unwrap_or(200);
+        Duration::from_millis(base.saturating_mul(1u64 << attempt.min(10)))
+    }
+
+    async fn credential(&self) -> Result<Option<(HeaderName, HeaderValue)>> {
+        let (name, value, bearer) = match &self.auth {
+            Auth::None => return Ok(None),
+            Auth::Static { name, value, bearer } => (name.clone(), value.clone(), *bearer),
+            Auth::Provided { name, bearer, provider } => {
+                let value = provider.call().await.map_err(|why| SippError::Remote {
+                    endpoint: self.endpoint.clone(),
+                    failure: crate::error::RemoteFailure::Authentication,
+                    status: None,
+                    upstream_code: None,
+                    message: format!("the authentication value provider failed: {why}"),
+                    retry_after_secs: None,
+                })?;
+                (name.clone(), value, *bearer)
+            }
+        };
+        let text = if bearer { Secret::new(format!("Bearer {}", value.expose())) } else { value };
+        Ok(Some((name.clone(), header_value(&text, name.as_str())?)))
+    }
+
+    async fn status_error(&self, response: Response, retry_after: Option<u64>, deadline: Instant) -> SippError {
+        let status = response.status().as_u16();
+        let body = tokio::time::timeout_at(deadline, read_limited(response, ERROR_BODY_LIMIT)).await;
+        let body = body.unwrap_or_default();
+        self.fault(Fault::from_status(status, &body), retry_after)
+    }
+
+    /// A whole JSON answer, within the deadline.
+    pub(crate) async fn json(&self, response: Response, deadline: Instant) -> Result<serde_json::Value> {
+        let body = self.body(response, deadline).await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            let text = String::from_utf8_lossy(&body);
+            self.fault(Fault::protocol(format!("response is not JSON ({e}): {text:.200}")), None)
+        })
+    }
+
+    /// A whole (non-streaming) response body, within the deadline.
+    async fn body(&self, response: Response, deadline: Instant) -> Result<bytes::Bytes> {
+        match tokio::time::timeout_at(deadline, response.bytes()).await {
+            Ok(Ok(b)) => Ok(b),
+            Ok(Err(e)) => Err(self.stream_error(&e)),
+            Err(_) => Err(self.timeout("request")),
+        }
+    }
+}
+
+async fn read_limited(mut response: Response, limit: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        out.extend_from_slice(&chunk);
+        if out.len() >= limit {
+            out.truncate(limit);
+            break;
+        }
+    }
+    out
+}
+
+fn retry_after_secs(response: &Response) -> Option<u64> {
+    response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
+}
+
+fn check_base_url(base_url: &str) -> Result<String> {
+    let parsed = reqwest::Url::parse(base_url)
+        .map_err(|e| SippError::InvalidConfig(format!("base_url `{base_url}` is not an absolute URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(SippError::InvalidConfig(format!("base_url `{base_url}` must be http:// or https://")));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(SippError::InvalidConfig(format!("base_url `{base_url}` must not carry a query or fragment")));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(SippError::InvalidConfig(
+            "base_url must not carry credentials; use authentication or api_key".into(),
+        ));
+    }
+    Ok(base_url.trim_end_matches('/').to_string())
+}
+
+pub(crate) fn header_name(name: &str) -> Result<HeaderName> {
+    HeaderName::from_str(name).map_err(|_| SippError::InvalidConfig(format!("`{name}` is not a valid HTTP header name")))
+}
+
+fn header_value(value: &Secret, name: &str) -> Result<HeaderValue> {
+    let mut v = HeaderValue::from_str(value.expose())
+        .map_err(|_| SippError::InvalidConfig(format!("the value of header `{name}` is not a valid HTTP header value")))?;
+    // Keeps it out of hyper's and reqwest's Debug output.
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked() {
+        assert_eq!(check_base_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(check_base_url("https://h/gw/v1").unwrap(), "https://h/gw/v1");
+        for bad in ["127.0.0.1:8080", "ftp://h", "/v1", "http://u:p@h", "http://h/?a=1"] {
+            let e = check_base_url(bad).unwrap_err();
+            assert_eq!(e.code(), "invalid_config", "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_in_headers_stay_out_of_debug() {
+        let t = HttpTransport::new(
+            "g",
+            "http://127.0.0.1:1",
+            &[StaticHeader::new("x-tenant-key", "tenant-secret-value")],
+            Auth::Static { name: reqwest::header::AUTHORIZATION, value: Secret::new("tok-123456"), bearer: true },
+            TimeoutPolicy::default(),
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        let shown = format!("{t:?}");
+        assert!(!shown.contains("tenant-secret-value") && !shown.contains("tok-123456"), "{shown}");
+        let bad = HttpTransport::new("g", "http://h", &[StaticHeader::new("bad header", "v")], Auth::None, TimeoutPolicy::default(), RetryPolicy::default());
+        assert_eq!(bad.unwrap_err().code(), "invalid_config");
+    }
+}

@@ -1,0 +1,112 @@
+//! A remote endpoint: an API adapter (`Wire`) plus its HTTP transport, run on the tokio
+//! runtime that registered it. Each request is one task; cancelling or dropping the run
+//! ends the task, which drops the HTTP response and so closes the connection.
+
+use super::http::HttpTransport;
+use super::stream::{run_text, Progress};
+use super::wire::Wire;
+use crate::error::{Result, SippError};
+use crate::types::endpoint::{EmbedReply, EmbedRequest, Endpoint, Operation, TextRequest, TextStream};
+use crate::types::{CancelToken, EndpointKind, SippEmbeddingResponse, TextEvent};
+use std::sync::Arc;
+use tokio::runtime::Handle;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+#[derive(Debug)]
+pub(crate) struct RemoteEndpoint<W: Wire> {
+    shared: Arc<Shared<W>>,
+    runtime: Handle,
+}
+
+#[derive(Debug)]
+struct Shared<W> {
+    wire: W,
+    http: HttpTransport,
+}
+
+impl<W: Wire> RemoteEndpoint<W> {
+    /// Requests run on the runtime current at registration (`add` is async).
+    pub(crate) fn new(wire: W, http: HttpTransport) -> Result<Self> {
+        let runtime = Handle::try_current()
+            .map_err(|_| SippError::InvalidConfig("remote endpoints are added from inside a tokio runtime".into()))?;
+        Ok(Self { shared: Arc::new(Shared { wire, http }), runtime })
+    }
+
+    fn check(&self, op: Operation) -> Result<()> {
+        if self.shared.wire.supports(op) {
+            return Ok(());
+        }
+        Err(SippError::UnsupportedOperation {
+            endpoint: self.shared.http.endpoint().to_string(),
+            operation: op.name().into(),
+            reason: self.shared.wire.unsupported_reason(op),
+        })
+    }
+}
+
+impl<W: Wire> Endpoint for RemoteEndpoint<W> {
+    fn kind(&self) -> EndpointKind {
+        self.shared.wire.kind()
+    }
+
+    fn supports(&self, op: Operation) -> bool {
+        self.shared.wire.supports(op)
+    }
+
+    fn text(&self, request: TextRequest<'_>) -> Result<TextStream> {
+        self.check(Operation::Text)?;
+        let call = self.shared.wire.text_call(&request)?;
+        let (tx, events) = mpsc::unbounded_channel();
+        let cancel = Arc::new(CancelToken::default());
+        let shared = Arc::clone(&self.shared);
+        let token = Arc::clone(&cancel);
+        self.runtime.spawn(async move {
+            let mut progress = Progress::default();
+            let deadline = Instant::now() + shared.http.timeouts.request();
+            let outcome = {
+                let work = run_text(&shared.wire, &shared.http, &call, &tx, &mut progress, deadline);
+                tokio::select! {
+                    r = tokio::time::timeout_at(deadline, work) => Some(r.unwrap_or_else(|_| Err(shared.http.timeout("request")))),
+                    () = token.cancelled() => None,
+                    // Nobody is listening: stop reading (drops the connection).
+                    () = tx.closed() => return,
+                }
+            };
+            let event = match outcome {
+                Some(Ok(done)) => TextEvent::Done(done),
+                Some(Err(e)) => TextEvent::Failed(e),
+                None => TextEvent::Done(progress.cancelled()),
+            };
+            let _ = tx.send(event);
+        });
+        Ok(TextStream { events, cancel })
+    }
+
+    fn embed(&self, request: EmbedRequest<'_>) -> Result<EmbedReply> {
+        self.check(Operation::Embed)?;
+        let call = self.shared.wire.embed_call(&request)?;
+        let (mut tx, reply) = oneshot::channel();
+        let cancel = Arc::new(CancelToken::default());
+        let shared = Arc::clone(&self.shared);
+        let token = Arc::clone(&cancel);
+        self.runtime.spawn(async move {
+            let deadline = Instant::now() + shared.http.timeouts.request();
+            let work = embed(&shared, &call.path, &call.body, deadline);
+            let outcome = tokio::select! {
+                r = tokio::time::timeout_at(deadline, work) => r.unwrap_or_else(|_| Err(shared.http.timeout("request"))),
+                () = token.cancelled() => Err(SippError::Cancelled(token.reason().unwrap_or_default())),
+                () = tx.closed() => return,
+            };
+            let _ = tx.send(outcome);
+        });
+        Ok(EmbedReply { reply, cancel })
+    }
+}
+
+async fn embed<W: Wire>(shared: &Shared<W>, path: &str, body: &serde_json::Value, deadline: Instant) -> Result<SippEmbeddingResponse> {
+    let http = &shared.http;
+    let response = http.post(path, body, false, deadline).await?;
+    let value = http.json(response, deadline).await?;
+    shared.wire.embed_response(&value).map_err(|f| http.fault(f, None))
+}
