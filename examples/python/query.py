@@ -22,7 +22,8 @@ def main() -> None:
             local=LocalTextOptions(context_key="example-query"),
         ).result()
         print(response.text)
-        print(f"[{response.finish_reason}, {response.usage.output_tokens} tokens]")
+        if response.usage is not None:  # local endpoints always count tokens
+            print(f"[{response.finish_reason}, {response.usage.output_tokens} tokens]")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""Sipp: local GGUF inference with continuous batching, behind one client.
+"""Sipp: local GGUF inference, Sipp gateways and provider APIs behind one client.
 
-Register an endpoint with ``SippClient.add``, keep the returned ``EndpointRef``, and pass
-it to ``query`` (raw prompt), ``chat`` (role messages) or ``embed`` (vector).
+Register an endpoint with ``SippClient.add`` (a ``LocalModelDescriptor``,
+``GatewayDescriptor`` or ``ProviderDescriptor``), keep the returned ``EndpointRef``, and
+pass it to ``query`` (raw prompt), ``chat`` (role messages) or ``embed`` (vector). The
+call code is the same for every kind.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from ._config import (
     SchedulerRuntimeConfig,
 )
 from ._errors import (
+    AuthenticationError,
+    AuthorizationError,
     BackendUnavailableError,
     CancelledError,
     ChatTemplateError,
@@ -35,9 +39,15 @@ from ._errors import (
     ModelLoadError,
     ModelNotFoundError,
     NotGgufError,
+    NotFoundError,
     NotSupportedYetError,
     OverloadedError,
+    PayloadTooLargeError,
+    ProtocolError,
+    RequestTimeoutError,
     SippError,
+    TransportError,
+    UnavailableError,
     UnknownEndpointError,
     UnsupportedOperationError,
 )
@@ -47,18 +57,25 @@ from ._types import (
     BackendProfile,
     ChatMessage,
     EndpointRef,
+    GatewayDescriptor,
+    GatewayRoutes,
     LocalEmbedOptions,
     LocalModelDescriptor,
     LocalStats,
     LocalTextOptions,
+    ProviderDescriptor,
+    RetryPolicy,
     SippEmbeddingResponse,
     SippTextOptions,
     SippTextResponse,
+    TimeoutPolicy,
     TokenBatch,
     Usage,
 )
 
 __all__ = [
+    "AuthenticationError",
+    "AuthorizationError",
     "BackendProfile",
     "BackendUnavailableError",
     "CacheRuntimeConfig",
@@ -72,6 +89,8 @@ __all__ = [
     "EndpointRef",
     "EndpointRequiredError",
     "ExecutionError",
+    "GatewayDescriptor",
+    "GatewayRoutes",
     "GrammarError",
     "InvalidConfigError",
     "InvalidRequestError",
@@ -85,12 +104,18 @@ __all__ = [
     "ModelNotFoundError",
     "MultimodalRuntimeConfig",
     "NativeRuntimeConfig",
+    "NotFoundError",
     "NotGgufError",
     "NotSupportedYetError",
     "ObservabilityRuntimeConfig",
     "OverloadedError",
+    "PayloadTooLargeError",
     "PlacementRuntimeConfig",
+    "ProtocolError",
+    "ProviderDescriptor",
+    "RequestTimeoutError",
     "ResidencyRuntimeConfig",
+    "RetryPolicy",
     "SamplingRuntimeConfig",
     "SchedulerRuntimeConfig",
     "SippClient",
@@ -100,11 +125,14 @@ __all__ = [
     "SippTextOptions",
     "SippTextResponse",
     "SippTextRun",
+    "TimeoutPolicy",
     "TokenBatch",
+    "TransportError",
+    "UnavailableError",
     "UnknownEndpointError",
     "UnsupportedOperationError",
     "Usage",
-    "__version__",
     "compiled_backends",
     "default_model",
+    "__version__",
 ]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import inspect
 import json
 import os
+import threading
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Callable
 
 from . import _sipp
 from ._errors import InvalidRequestError
@@ -17,12 +20,17 @@ from ._run import SippEmbeddingRun, SippTextRun
 from ._types import (
     ChatMessage,
     EndpointRef,
+    GatewayDescriptor,
     LocalEmbedOptions,
     LocalModelDescriptor,
     LocalTextOptions,
+    ProviderDescriptor,
     SippTextOptions,
+    ValueProvider,
     to_json,
 )
+
+EndpointDescriptor = LocalModelDescriptor | GatewayDescriptor | ProviderDescriptor
 
 __all__ = ["SippClient", "compiled_backends", "default_model"]
 
@@ -73,23 +81,69 @@ class SippClient:
     ``async with``) or call ``close()`` to unload models.
     """
 
-    __slots__ = ("__weakref__", "_native")
+    __slots__ = ("__weakref__", "_loop", "_native")
 
     def __init__(self) -> None:
         self._native = _sipp.NativeClient()
+        # The event loop of the latest request made from async code: async value
+        # providers run there when it is free to run them.
+        self._loop: asyncio.AbstractEventLoop | None = None
         _open_clients.add(self)
 
-    def add(self, id: str, descriptor: LocalModelDescriptor) -> EndpointRef:
-        """Register ``descriptor`` under ``id`` (reusing an id replaces that endpoint)."""
-        if not isinstance(descriptor, LocalModelDescriptor):
+    def add(self, id: str, descriptor: EndpointDescriptor) -> EndpointRef:
+        """Register ``descriptor`` under ``id`` (reusing an id replaces that endpoint).
+
+        ``LocalModelDescriptor`` loads a GGUF model here; ``GatewayDescriptor`` and
+        ``ProviderDescriptor`` are checked now (URL, credentials, options) and connect on
+        the first request.
+        """
+        if isinstance(descriptor, LocalModelDescriptor):
+            kind, endpoint_id = self._native.add_local(
+                id, os.fspath(descriptor.path), to_json(descriptor.config), _backend()
+            )
+        elif isinstance(descriptor, GatewayDescriptor):
+            provider = descriptor.value_provider
+            kind, endpoint_id = self._native.add_gateway(
+                id, to_json(descriptor._document()), None if provider is None else self._sync_provider(provider)
+            )
+        elif isinstance(descriptor, ProviderDescriptor):
+            kind, endpoint_id = self._native.add_provider(id, to_json(descriptor._document()))
+        else:
             raise InvalidRequestError(
-                f"unsupported descriptor {type(descriptor).__name__}; this release supports LocalModelDescriptor",
+                f"unsupported descriptor {type(descriptor).__name__}; use LocalModelDescriptor, "
+                "GatewayDescriptor or ProviderDescriptor",
                 "invalid_request",
             )
-        kind, endpoint_id = self._native.add_local(
-            id, os.fspath(descriptor.path), to_json(descriptor.config), _backend()
-        )
         return EndpointRef(kind, endpoint_id)  # type: ignore[arg-type]
+
+    def _sync_provider(self, provider: ValueProvider) -> Callable[[], str]:
+        """The native side calls providers from a worker thread and wants a ``str``.
+
+        An awaitable result runs on the loop of the latest async request when that loop
+        is running in another thread (so providers may use the app's async clients), else
+        on a private loop thread.
+        """
+        client = weakref.ref(self)
+
+        def call() -> str:
+            value = provider()
+            if inspect.isawaitable(value):
+                me = client()
+                loop = me._loop if me is not None else None
+                if loop is None or loop.is_closed() or not loop.is_running() or _on_loop_thread(loop):
+                    loop = _private_loop()
+                value = asyncio.run_coroutine_threadsafe(_await(value), loop).result()
+            if not isinstance(value, str):
+                raise TypeError(f"value_provider must return a str, got {type(value).__name__}")
+            return value
+
+        return call
+
+    def _note_loop(self) -> None:
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            pass
 
     def query(
         self,
@@ -103,6 +157,7 @@ class SippClient:
         emit_tokens: bool = False,
     ) -> SippTextRun:
         """Generate from a raw prompt; no chat template is applied. Returns at once."""
+        self._note_loop()
         request = _text_request(options, local, endpoint_options, provider_options)
         return SippTextRun(self._native.query(_endpoint_id(endpoint), prompt, request, emit_tokens))
 
@@ -118,6 +173,7 @@ class SippClient:
         emit_tokens: bool = False,
     ) -> SippTextRun:
         """Generate from role messages rendered with the model's chat template."""
+        self._note_loop()
         request = _text_request(options, local, endpoint_options, provider_options)
         pairs = [_message(m) for m in messages]
         return SippTextRun(self._native.chat(_endpoint_id(endpoint), pairs, request, emit_tokens))
@@ -132,6 +188,7 @@ class SippClient:
         provider_options: Mapping[str, Any] | None = None,
     ) -> SippEmbeddingRun:
         """One embedding vector for ``input`` (needs an endpoint loaded with embeddings)."""
+        self._note_loop()
         request = to_json(
             {
                 "local": local or LocalEmbedOptions(),
@@ -194,6 +251,31 @@ def _text_request(
             "provider_options": dict(provider_options or {}),
         }
     )
+
+
+async def _await(value: Awaitable[str]) -> str:
+    return await value
+
+
+def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+_private: asyncio.AbstractEventLoop | None = None
+_private_lock = threading.Lock()
+
+
+def _private_loop() -> asyncio.AbstractEventLoop:
+    """A daemon thread's event loop for async value providers called outside asyncio."""
+    global _private
+    with _private_lock:
+        if _private is None:
+            _private = asyncio.new_event_loop()
+            threading.Thread(target=_private.run_forever, name="sipp-value-provider", daemon=True).start()
+        return _private
 
 
 _open_clients: weakref.WeakSet[SippClient] = weakref.WeakSet()

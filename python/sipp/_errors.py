@@ -8,6 +8,8 @@ invalid requests and ``except FileNotFoundError`` a missing model file.
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationError",
+    "AuthorizationError",
     "BackendUnavailableError",
     "CancelledError",
     "ChatTemplateError",
@@ -22,22 +24,47 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFoundError",
     "NotGgufError",
+    "NotFoundError",
     "NotSupportedYetError",
     "OverloadedError",
+    "PayloadTooLargeError",
+    "ProtocolError",
+    "RequestTimeoutError",
     "SippError",
+    "TransportError",
+    "UnavailableError",
     "UnknownEndpointError",
     "UnsupportedOperationError",
 ]
 
 
 class SippError(Exception):
-    """Base class of every sipp error."""
+    """Base class of every sipp error.
+
+    Errors from a gateway or provider also carry the HTTP ``status`` (None for errors
+    inside a stream), the remote side's own ``upstream_code``, and ``retry_after`` (seconds,
+    from ``Retry-After``) when the server asked the caller to wait.
+    """
 
     code: str
+    status: int | None
+    upstream_code: str | None
+    retry_after: float | None
 
-    def __init__(self, message: str, code: str = "sipp_error") -> None:
+    def __init__(
+        self,
+        message: str,
+        code: str = "sipp_error",
+        *,
+        status: int | None = None,
+        upstream_code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
+        self.status = status
+        self.upstream_code = upstream_code
+        self.retry_after = retry_after
 
 
 class ModelLoadError(SippError):
@@ -97,7 +124,42 @@ class EndpointRequiredError(SippError, ValueError):
 
 
 class OverloadedError(SippError):
-    """The endpoint's queue is full; retry later."""
+    """The endpoint's queue is full, or a remote one answered 429; retry later
+    (``retry_after`` says when, if the server did)."""
+
+
+class AuthenticationError(SippError, PermissionError):
+    """The gateway or provider did not accept the credential (401), or the value
+    provider failed to produce one."""
+
+
+class AuthorizationError(SippError, PermissionError):
+    """The credential is valid but may not use this target (403)."""
+
+
+class NotFoundError(SippError, LookupError):
+    """The gateway target or provider model does not exist (404)."""
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    """The request body is larger than the server accepts (413)."""
+
+
+class UnavailableError(SippError):
+    """The remote side is temporarily unable to serve (503, Anthropic's 529)."""
+
+
+class TransportError(SippError, ConnectionError):
+    """The gateway or provider could not be reached, or the connection broke."""
+
+
+class RequestTimeoutError(SippError, TimeoutError):
+    """A remote request ran past a deadline of its ``TimeoutPolicy``."""
+
+
+class ProtocolError(SippError):
+    """The remote side answered something its API does not allow (not JSON, a stream
+    that ended before its final event)."""
 
 
 class CancelledError(SippError):
@@ -109,4 +171,4 @@ class EndpointClosedError(SippError):
 
 
 class ExecutionError(SippError, RuntimeError):
-    """llama.cpp failed while running the request."""
+    """Running the request failed (in llama.cpp, or on the remote side: HTTP 500)."""

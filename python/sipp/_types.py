@@ -6,8 +6,8 @@ import dataclasses
 import json
 import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
 from ._config import NativeRuntimeConfig, SamplingRuntimeConfig
@@ -17,6 +17,11 @@ __all__ = [
     "BackendProfile",
     "ChatMessage",
     "EndpointRef",
+    "GatewayDescriptor",
+    "GatewayRoutes",
+    "ProviderDescriptor",
+    "RetryPolicy",
+    "TimeoutPolicy",
     "LocalEmbedOptions",
     "LocalModelDescriptor",
     "LocalStats",
@@ -29,6 +34,10 @@ __all__ = [
 ]
 
 EndpointKind = Literal["local", "gateway", "provider"]
+AuthenticationKind = Literal["none", "bearer", "header"]
+ProviderName = Literal["openai", "openai_compatible", "anthropic"]
+ValueProvider = Callable[[], "str | Awaitable[str]"]
+_REDACTED = "[redacted]"
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "cancelled"]
 
@@ -84,6 +93,145 @@ class LocalModelDescriptor:
     @property
     def kind(self) -> EndpointKind:
         return "local"
+
+
+@dataclass
+class TimeoutPolicy:
+    """Deadlines of a remote request in milliseconds (unset: 10 s connect, 10 min
+    whole request, 60 s of silence between stream events)."""
+
+    connect_ms: int | None = None
+    request_ms: int | None = None
+    idle_ms: int | None = None
+
+
+@dataclass
+class GatewayRoutes:
+    """Gateway routes appended to ``base_url`` (unset: ``/v1/query``, ``/v1/chat``, ``/v1/embed``)."""
+
+    query: str | None = None
+    chat: str | None = None
+    embed: str | None = None
+
+
+@dataclass
+class RetryPolicy:
+    """Retries of requests that provably did not run (connection refused, 503, 429 with
+    Retry-After). Off by default; a started generation is never retried."""
+
+    max_retries: int = 0
+    backoff_ms: int | None = None
+
+
+def _redacted_headers(headers: Mapping[str, str] | None) -> dict[str, str] | None:
+    return None if headers is None else {name: _REDACTED for name in headers}
+
+
+@dataclass(repr=False)
+class GatewayDescriptor:
+    """A Sipp gateway over HTTP. The gateway owns models, provider keys and policy;
+    this process needs only the public target name, the URL and a gateway credential.
+
+    ``authentication_kind="bearer"`` sends ``Authorization: Bearer <value>``; ``"header"``
+    sends ``<authentication_header>: <value>``. Instead of a fixed value, pass
+    ``value_provider``: a callable (sync or async) asked before every request, for
+    short-lived tokens. Async providers run on the event loop that made the request when
+    it is free to, else on a private one. Credentials never appear in ``repr()``.
+    """
+
+    target: str
+    base_url: str
+    _: KW_ONLY
+    authentication_kind: AuthenticationKind = "none"
+    authentication_value: str | None = None
+    authentication_header: str | None = None
+    value_provider: ValueProvider | None = None
+    headers: Mapping[str, str] | None = None
+    routes: GatewayRoutes | None = None
+    timeouts: TimeoutPolicy | None = None
+    protocol_options: Mapping[str, Any] | None = None
+    retry: RetryPolicy | None = None
+
+    @property
+    def kind(self) -> EndpointKind:
+        return "gateway"
+
+    def __repr__(self) -> str:
+        value = None if self.authentication_value is None else _REDACTED
+        return (
+            f"GatewayDescriptor(target={self.target!r}, base_url={self.base_url!r}, "
+            f"authentication_kind={self.authentication_kind!r}, authentication_value={value!r}, "
+            f"authentication_header={self.authentication_header!r}, "
+            f"value_provider={'set' if self.value_provider else None}, "
+            f"headers={_redacted_headers(self.headers)!r}, routes={self.routes!r}, timeouts={self.timeouts!r}, "
+            f"protocol_options={self.protocol_options!r}, retry={self.retry!r})"
+        )
+
+    def _document(self) -> dict[str, Any]:
+        """The Rust descriptor's shape (the value provider travels separately)."""
+        return _drop_none({
+            "target": self.target,
+            "base_url": self.base_url,
+            "authentication": _drop_none({
+                "kind": self.authentication_kind,
+                "value": self.authentication_value,
+                "header_name": self.authentication_header,
+            }),
+            "static_headers": [{"name": n, "value": v} for n, v in (self.headers or {}).items()],
+            "timeouts": self.timeouts,
+            "routes": self.routes,
+            "protocol_options": dict(self.protocol_options or {}),
+            "retry": self.retry,
+        })
+
+
+@dataclass(repr=False)
+class ProviderDescriptor:
+    """A provider API called directly, for trusted server-side code.
+
+    ``provider`` is ``"openai"`` (default base ``https://api.openai.com/v1``),
+    ``"openai_compatible"`` (``base_url`` required, key optional) or ``"anthropic"``
+    (default base ``https://api.anthropic.com/v1``). Without ``api_key``, ``openai`` and
+    ``anthropic`` read ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY``. The key never appears
+    in ``repr()``, errors or logs.
+    """
+
+    provider: ProviderName
+    model: str
+    _: KW_ONLY
+    api_key: str | None = None
+    base_url: str | None = None
+    headers: Mapping[str, str] | None = None
+    timeouts: TimeoutPolicy | None = None
+    retry: RetryPolicy | None = None
+
+    @property
+    def kind(self) -> EndpointKind:
+        return "provider"
+
+    def __repr__(self) -> str:
+        key = None if self.api_key is None else _REDACTED
+        return (
+            f"ProviderDescriptor(provider={self.provider!r}, model={self.model!r}, api_key={key!r}, "
+            f"base_url={self.base_url!r}, headers={_redacted_headers(self.headers)!r}, "
+            f"timeouts={self.timeouts!r}, retry={self.retry!r})"
+        )
+
+    def _document(self) -> dict[str, Any]:
+        return _drop_none({
+            "provider": self.provider,
+            "model": self.model,
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "static_headers": [{"name": n, "value": v} for n, v in (self.headers or {}).items()],
+            "timeouts": self.timeouts,
+            "retry": self.retry,
+        })
+
+
+def _drop_none(document: dict[str, Any]) -> dict[str, Any]:
+    """Unset descriptor fields are left out so the native defaults apply."""
+    return {k: v for k, v in document.items() if v is not None}
 
 
 @dataclass
@@ -191,14 +339,15 @@ class SippTextResponse(_DictView):
 
     text: str
     finish_reason: FinishReason
-    usage: Usage
+    #: Always set by local endpoints; remote ones when their server counts (not after a cancel).
+    usage: Usage | None
     local_stats: LocalStats | None
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self._raw = raw
         self.text = raw["text"]
         self.finish_reason = raw["finish_reason"]
-        self.usage = Usage(**raw["usage"])
+        self.usage = Usage(**raw["usage"]) if raw.get("usage") else None
         stats = raw.get("local_stats")
         if stats is None:
             self.local_stats = None
@@ -216,14 +365,16 @@ class SippEmbeddingResponse(_DictView):
 
     values: list[float]
     usage: Usage | None
-    pooling: str
+    #: How token vectors were pooled; None when a remote API does not say.
+    pooling: str | None
+    #: Unit length (measured for remote vectors).
     normalized: bool
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self._raw = raw
         self.values = raw["values"]
         self.usage = Usage(**raw["usage"]) if raw.get("usage") else None
-        self.pooling = raw["pooling"]
+        self.pooling = raw.get("pooling")
         self.normalized = raw["normalized"]
 
     def __repr__(self) -> str:

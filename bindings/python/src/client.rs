@@ -10,8 +10,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sipp::engine::NativeRuntimeConfig;
 use sipp::{
-    Backend, ChatMessage, EndpointKind, EndpointRef, LocalEmbedOptions, LocalModelDescriptor, LocalTextOptions,
-    SippChatRequest, SippClient, SippEmbedRequest, SippError, SippQueryRequest, SippTextOptions,
+    Backend, ChatMessage, EndpointDescriptor, EndpointKind, EndpointRef, GatewayDescriptor, LocalEmbedOptions,
+    LocalModelDescriptor, LocalTextOptions, ProviderDescriptor, SippChatRequest, SippClient, SippEmbedRequest, SippError,
+    SippQueryRequest, SippTextOptions,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -47,6 +48,14 @@ pub struct NativeClient {
     client: Arc<SippClient>,
 }
 
+impl NativeClient {
+    fn add(&self, py: Python<'_>, id: String, descriptor: EndpointDescriptor) -> PyResult<(String, String)> {
+        let client = Arc::clone(&self.client);
+        let added = block_on(py, async move { client.add(id, descriptor).await }, || {})?.py()?;
+        Ok((added.kind.as_str().to_string(), added.id))
+    }
+}
+
 #[pymethods]
 impl NativeClient {
     #[new]
@@ -66,10 +75,30 @@ impl NativeClient {
         let config: NativeRuntimeConfig = serde_json::from_str(config_json)
             .map_err(|e| crate::errors::to_py(&SippError::InvalidConfig(e.to_string())))?;
         let backend: Backend = backend.parse().py()?;
-        let descriptor = LocalModelDescriptor { model_path, config, backend };
-        let client = Arc::clone(&self.client);
-        let added = block_on(py, async move { client.add(id, descriptor).await }, || {})?.py()?;
-        Ok((added.kind.as_str().to_string(), added.id))
+        self.add(py, id, LocalModelDescriptor { model_path, config, backend }.into())
+    }
+
+    /// Register a gateway endpoint from its descriptor document; `value_provider` is a
+    /// callable returning the credential (the facade makes async providers sync).
+    #[pyo3(signature = (id, descriptor_json, value_provider=None))]
+    fn add_gateway(
+        &self,
+        py: Python<'_>,
+        id: String,
+        descriptor_json: &str,
+        value_provider: Option<Py<PyAny>>,
+    ) -> PyResult<(String, String)> {
+        let mut d: GatewayDescriptor = serde_json::from_str(descriptor_json)
+            .map_err(|e| crate::errors::to_py(&SippError::InvalidConfig(format!("gateway descriptor: {e}"))))?;
+        d.authentication.value_provider = value_provider.map(crate::value_provider::from_callable);
+        self.add(py, id, d.into())
+    }
+
+    /// Register a provider endpoint from its descriptor document.
+    fn add_provider(&self, py: Python<'_>, id: String, descriptor_json: &str) -> PyResult<(String, String)> {
+        let d: ProviderDescriptor = serde_json::from_str(descriptor_json)
+            .map_err(|e| crate::errors::to_py(&SippError::InvalidConfig(format!("provider descriptor: {e}"))))?;
+        self.add(py, id, d.into())
     }
 
     fn query(

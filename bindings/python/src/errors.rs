@@ -4,6 +4,7 @@
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use sipp::SippError;
 
 fn class_name(code: &str) -> &'static str {
@@ -25,17 +26,31 @@ fn class_name(code: &str) -> &'static str {
         "overloaded" => "OverloadedError",
         "cancelled" => "CancelledError",
         "endpoint_closed" => "EndpointClosedError",
+        "authentication" => "AuthenticationError",
+        "authorization" => "AuthorizationError",
+        "not_found" => "NotFoundError",
+        "payload_too_large" => "PayloadTooLargeError",
+        "unavailable" => "UnavailableError",
+        "transport" => "TransportError",
+        "timeout" => "RequestTimeoutError",
+        "protocol" => "ProtocolError",
         _ => "ExecutionError",
     }
 }
 
-/// Convert a core error into its Python exception (message and `.code` kept).
+/// Convert a core error into its Python exception (message and `.code` kept; remote
+/// errors also carry `.status`, `.upstream_code` and `.retry_after`).
 pub(crate) fn to_py(error: &SippError) -> PyErr {
     Python::attach(|py| {
-        let made = py
-            .import("sipp._errors")
-            .and_then(|m| m.getattr(class_name(error.code())))
-            .and_then(|cls| cls.call1((error.to_string(), error.code())));
+        let made = py.import("sipp._errors").and_then(|m| m.getattr(class_name(error.code()))).and_then(|cls| {
+            let kwargs = PyDict::new(py);
+            if let SippError::Remote { status, upstream_code, retry_after_secs, .. } = error {
+                kwargs.set_item("status", status)?;
+                kwargs.set_item("upstream_code", upstream_code)?;
+                kwargs.set_item("retry_after", retry_after_secs.map(|s| s as f64))?;
+            }
+            cls.call((error.to_string(), error.code()), Some(&kwargs))
+        });
         match made {
             Ok(instance) => PyErr::from_value(instance),
             // Only reachable if the package is broken; still never a panic.

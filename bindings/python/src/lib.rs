@@ -5,6 +5,7 @@ mod awaitable;
 mod client;
 mod errors;
 mod run;
+mod value_provider;
 mod wait;
 
 use pyo3::prelude::*;

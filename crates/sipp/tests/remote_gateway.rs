@@ -65,7 +65,7 @@ async fn query_sends_the_profile_body_the_testing_page_shows() {
     assert_eq!(req.header("content-type"), Some("application/json"));
     assert_eq!(
         req.json(),
-        json!({"model": "local", "prompt": "Explain gateway inference in one sentence.", "max_tokens": 64, "temperature": 0.2f32})
+        json!({"model": "local", "prompt": "Explain gateway inference in one sentence.", "max_tokens": 64, "temperature": 0.2})
     );
 }
 
@@ -345,4 +345,18 @@ async fn tokens_stay_out_of_debug_and_serialized_descriptors() {
     let d = GatewayDescriptor::new("t", "http://127.0.0.1:9").with_authentication(GatewayAuthentication::bearer(TOKEN));
     assert!(!format!("{d:?}").contains(TOKEN));
     assert!(!serde_json::to_string(&d).unwrap().contains(TOKEN));
+}
+
+#[tokio::test]
+async fn removing_the_endpoint_ends_its_requests_and_their_connections() {
+    let stall = Reply::Stream { pieces: vec![STREAM[0].into()], pause: Duration::ZERO, stall: true };
+    let mock = MockServer::start(vec![stall]).await;
+    let client = SippClient::new();
+    let ep = gateway(&client, descriptor(&mock)).await;
+    let mut run = client.query(query(&ep, true));
+    run.next().await.unwrap().unwrap();
+    assert!(client.remove(&ep));
+    let e = run.next().await.unwrap().unwrap_err();
+    assert_eq!(e.code(), "endpoint_closed");
+    mock.wait_hangup(Duration::from_secs(2)).await;
 }

@@ -80,7 +80,7 @@ async fn openai_chat_sends_the_chat_completions_request() {
                 {"role": "assistant", "content": "Hello."},
                 {"role": "user", "content": "What is Sipp?"}
             ],
-            "max_completion_tokens": 32, "temperature": 0.2f32, "top_p": 0.9f32, "stop": ["\n\n"]
+            "max_completion_tokens": 32, "temperature": 0.2, "top_p": 0.9, "stop": ["\n\n"]
         })
     );
 }
@@ -239,7 +239,7 @@ async fn anthropic_chat_joins_system_turns_and_sends_its_headers() {
                 {"role": "assistant", "content": "Hello."},
                 {"role": "user", "content": "What is Sipp?"}
             ],
-            "temperature": 0.2f32, "top_p": 0.9f32, "stop_sequences": ["\n\n"]
+            "temperature": 0.2, "top_p": 0.9, "stop_sequences": ["\n\n"]
         })
     );
 }

@@ -25,7 +25,10 @@ pub(crate) fn endpoint(id: &str, d: &GatewayDescriptor) -> Result<Arc<dyn Endpoi
         }
     }
     // Checked now so a bad bucket fails at add, not on the first request.
-    merge_options(&mut Map::new(), &d.protocol_options, TYPED_FIELDS, "protocol_options")?;
+    merge_options(&mut Map::new(), &d.protocol_options, TYPED_FIELDS, "protocol_options").map_err(|e| match e {
+        SippError::InvalidRequest(why) => SippError::InvalidConfig(why),
+        other => other,
+    })?;
     let http = HttpTransport::new(id, &d.base_url, &d.static_headers, auth(d)?, d.timeouts, d.retry)?;
     Ok(Arc::new(RemoteEndpoint::new(GatewayWire { d: d.clone() }, http)?))
 }

@@ -17,9 +17,9 @@ pub struct TextRequestBody {
     pub messages: Option<Vec<ChatMessage>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "decimal")]
     pub temperature: Option<f32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "decimal")]
     pub top_p: Option<f32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stop: Vec<String>,
@@ -31,6 +31,12 @@ pub struct TextRequestBody {
     /// `protocol_options` and `endpoint_options`: the gateway decides what they mean.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// `0.2`, not the f32's widened 0.20000000298023224.
+#[allow(clippy::ref_option)] // serde's serialize_with signature
+fn decimal<S: serde::Serializer>(v: &Option<f32>, s: S) -> Result<S::Ok, S::Error> {
+    v.map(crate::types::options::f32_as_decimal).serialize(s)
 }
 
 /// Fields of [`TextRequestBody`] and [`EmbedRequestBody`] that option buckets may not set.

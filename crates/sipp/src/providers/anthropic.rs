@@ -66,8 +66,8 @@ impl Wire for AnthropicWire {
                 body.insert("messages".into(), json!(turns));
             }
         }
-        helpers::put(&mut body, "temperature", o.temperature);
-        helpers::put(&mut body, "top_p", o.top_p);
+        helpers::put_f32(&mut body, "temperature", o.temperature);
+        helpers::put_f32(&mut body, "top_p", o.top_p);
         if !o.stop.is_empty() {
             body.insert("stop_sequences".into(), json!(o.stop));
         }

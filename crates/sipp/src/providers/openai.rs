@@ -65,8 +65,8 @@ impl Wire for OpenAiWire {
             }
         };
         helpers::put(&mut body, max_key, o.max_tokens);
-        helpers::put(&mut body, "temperature", o.temperature);
-        helpers::put(&mut body, "top_p", o.top_p);
+        helpers::put_f32(&mut body, "temperature", o.temperature);
+        helpers::put_f32(&mut body, "top_p", o.top_p);
         helpers::put(&mut body, "seed", o.seed);
         if !o.stop.is_empty() {
             body.insert("stop".into(), json!(o.stop));

@@ -21,6 +21,11 @@ pub(crate) fn put<T: Serialize>(body: &mut Map<String, Value>, key: &str, value:
     }
 }
 
+/// Insert an f32 option as the decimal the caller wrote.
+pub(crate) fn put_f32(body: &mut Map<String, Value>, key: &str, value: Option<f32>) {
+    put(body, key, value.map(crate::types::options::f32_as_decimal));
+}
+
 /// A JSON array of numbers as f32s.
 pub(crate) fn floats(v: Option<&Value>) -> Option<Vec<f32>> {
     #[allow(clippy::cast_possible_truncation)] // embeddings are f32 on every API

@@ -16,7 +16,16 @@ use tokio::time::Instant;
 #[derive(Debug)]
 pub(crate) struct RemoteEndpoint<W: Wire> {
     shared: Arc<Shared<W>>,
+    /// Fired when the endpoint is removed, replaced or closed: its requests in flight
+    /// end with `endpoint_closed`, as a local engine's do.
+    closing: Arc<CancelToken>,
     runtime: Handle,
+}
+
+impl<W: Wire> Drop for RemoteEndpoint<W> {
+    fn drop(&mut self) {
+        self.closing.cancel("endpoint closed");
+    }
 }
 
 #[derive(Debug)]
@@ -30,7 +39,7 @@ impl<W: Wire> RemoteEndpoint<W> {
     pub(crate) fn new(wire: W, http: HttpTransport) -> Result<Self> {
         let runtime = Handle::try_current()
             .map_err(|_| SippError::InvalidConfig("remote endpoints are added from inside a tokio runtime".into()))?;
-        Ok(Self { shared: Arc::new(Shared { wire, http }), runtime })
+        Ok(Self { shared: Arc::new(Shared { wire, http }), closing: Arc::default(), runtime })
     }
 
     fn check(&self, op: Operation) -> Result<()> {
@@ -61,6 +70,7 @@ impl<W: Wire> Endpoint for RemoteEndpoint<W> {
         let cancel = Arc::new(CancelToken::default());
         let shared = Arc::clone(&self.shared);
         let token = Arc::clone(&cancel);
+        let closing = Arc::clone(&self.closing);
         self.runtime.spawn(async move {
             let mut progress = Progress::default();
             let deadline = Instant::now() + shared.http.timeouts.request();
@@ -69,6 +79,7 @@ impl<W: Wire> Endpoint for RemoteEndpoint<W> {
                 tokio::select! {
                     r = tokio::time::timeout_at(deadline, work) => Some(r.unwrap_or_else(|_| Err(shared.http.timeout("request")))),
                     () = token.cancelled() => None,
+                    () = closing.cancelled() => Some(Err(shared.closed())),
                     // Nobody is listening: stop reading (drops the connection).
                     () = tx.closed() => return,
                 }
@@ -90,17 +101,25 @@ impl<W: Wire> Endpoint for RemoteEndpoint<W> {
         let cancel = Arc::new(CancelToken::default());
         let shared = Arc::clone(&self.shared);
         let token = Arc::clone(&cancel);
+        let closing = Arc::clone(&self.closing);
         self.runtime.spawn(async move {
             let deadline = Instant::now() + shared.http.timeouts.request();
             let work = embed(&shared, &call.path, &call.body, deadline);
             let outcome = tokio::select! {
                 r = tokio::time::timeout_at(deadline, work) => r.unwrap_or_else(|_| Err(shared.http.timeout("request"))),
                 () = token.cancelled() => Err(SippError::Cancelled(token.reason().unwrap_or_default())),
+                () = closing.cancelled() => Err(shared.closed()),
                 () = tx.closed() => return,
             };
             let _ = tx.send(outcome);
         });
         Ok(EmbedReply { reply, cancel })
+    }
+}
+
+impl<W> Shared<W> {
+    fn closed(&self) -> SippError {
+        SippError::EndpointClosed(self.http.endpoint().to_string())
     }
 }
 

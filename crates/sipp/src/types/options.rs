@@ -31,6 +31,13 @@ impl SippTextOptions {
     }
 }
 
+/// An f32 option as the decimal the caller wrote: `0.2f32` widened is
+/// 0.20000000298023224, which is not what anyone sent. Wire formats use this.
+#[must_use]
+pub fn f32_as_decimal(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
+}
+
 pub(crate) fn check_temperature(t: Option<f32>) -> Result<()> {
     if matches!(t, Some(t) if t < 0.0 || !t.is_finite()) {
         return Err(SippError::InvalidRequest("temperature must be a finite number >= 0".into()));
