@@ -172,7 +172,8 @@ class SippClient:
         provider_options: Mapping[str, Any] | None = None,
         emit_tokens: bool = False,
     ) -> SippTextRun:
-        """Generate from role messages rendered with the model's chat template."""
+        """Generate from role messages: a local model renders them with its own chat
+        template; gateways and providers send them as their API's messages."""
         self._note_loop()
         request = _text_request(options, local, endpoint_options, provider_options)
         pairs = [_message(m) for m in messages]
@@ -187,7 +188,8 @@ class SippClient:
         endpoint_options: Mapping[str, Any] | None = None,
         provider_options: Mapping[str, Any] | None = None,
     ) -> SippEmbeddingRun:
-        """One embedding vector for ``input`` (needs an endpoint loaded with embeddings)."""
+        """One embedding vector for ``input`` (a local endpoint must be loaded with
+        embeddings; Anthropic has none)."""
         self._note_loop()
         request = to_json(
             {

@@ -11,7 +11,10 @@ use anyhow::{Context, Result};
 use xshell::{cmd, Shell};
 
 /// The anchor the perf targets were measured against (see shared/design/perf.md).
-const LLAMA_CPP_PYTHON: &str = "llama-cpp-python[server]==0.3.36";
+/// The same release whose vendored llama.cpp the tests build `llama-server` from.
+fn llama_cpp_python() -> String {
+    format!("llama-cpp-python[server]=={}", crate::llama_server::LLAMA_CPP_PYTHON_VERSION)
+}
 
 pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     let rust_only = extra.iter().any(|a| a == "--rust-only");
@@ -43,8 +46,9 @@ fn anchor_venv(sh: &Shell) -> Result<std::path::PathBuf> {
     }
     let installed = cmd!(sh, "{python} -c 'import llama_cpp, llama_cpp.server'").quiet().ignore_stderr().run().is_ok();
     if !installed {
-        eprintln!("bench: building {LLAMA_CPP_PYTHON} from source (once; several minutes)");
-        cmd!(sh, "{python} -m pip install --quiet --disable-pip-version-check {LLAMA_CPP_PYTHON}")
+        let package = llama_cpp_python();
+        eprintln!("bench: building {package} from source (once; several minutes)");
+        cmd!(sh, "{python} -m pip install --quiet --disable-pip-version-check {package}")
             .run()
             .context("installing the llama-cpp-python anchor")?;
     }

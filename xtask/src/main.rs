@@ -4,6 +4,7 @@
 //!     cargo xtask test                  set up, then run every test
 //!     cargo xtask doctor                report missing system pieces and their fix
 //!     cargo xtask models                fetch the default and test models into .build/models
+//!     cargo xtask llama-server          build llama.cpp's server for the real-server tests
 //!     cargo xtask bench [ARGS]          engine vs raw llama-cpp-2 (and Python) benchmark
 //!     cargo xtask develop               build the wheel and install it into .build/venv
 //!     cargo xtask wheel                 distributable wheel (x86-64-v3) into dist/
@@ -11,6 +12,7 @@
 mod bench;
 mod doctor;
 mod libclang;
+mod llama_server;
 mod python;
 mod setup;
 mod test;
@@ -46,6 +48,12 @@ fn main() -> Result<()> {
             println!("{}", python::test_models(&sh, &venv)?.display());
             Ok(())
         }
+        "llama-server" => {
+            setup::ensure(&sh)?;
+            let venv = python::venv(&sh)?;
+            println!("{}", llama_server::ensure(&sh, &venv)?.display());
+            Ok(())
+        }
         "bench" => {
             setup::ensure(&sh)?;
             bench::run(&sh, &rest)
@@ -64,7 +72,7 @@ fn main() -> Result<()> {
         }
         "help" | "--help" | "-h" => {
             let usage: Vec<&str> =
-                include_str!("main.rs").lines().skip(2).take(7).map(|l| l.trim_start_matches("//!")).collect();
+                include_str!("main.rs").lines().skip(2).take(8).map(|l| l.trim_start_matches("//!")).collect();
             println!("{}", usage.join("\n"));
             Ok(())
         }

@@ -1,8 +1,9 @@
 //! `cargo xtask test`: every test. Rust tests run in release (one llama.cpp build serves
 //! tests, the CLI and the wheel); then the wheel is built and installed into the project
-//! venv for pytest, mypy --strict on the package and examples, and stubtest.
+//! venv for pytest (with llama.cpp's `llama-server` built for the real-server tests),
+//! mypy --strict on the package and examples, and stubtest.
 
-use crate::python;
+use crate::{llama_server, python};
 use anyhow::Result;
 use xshell::{cmd, Shell};
 
@@ -13,8 +14,10 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     // The PyO3 crate is tested through Python; its cdylib is built by maturin below.
     cmd!(sh, "cargo test --release --workspace --all-targets --exclude sipp-python {extra...}").run()?;
     python::develop(sh, &venv)?;
+    // A real server for the provider adapters (tests/python/test_real_server.py).
+    let server = llama_server::ensure(sh, &venv)?;
     let py = venv.python();
-    cmd!(sh, "{py} -m pytest tests/python").run()?;
+    cmd!(sh, "{py} -m pytest tests/python").env("SIPP_LLAMA_SERVER", &server).run()?;
     cmd!(sh, "{py} -m mypy").run()?;
     cmd!(sh, "{py} -m mypy.stubtest sipp._sipp").run()?;
     Ok(())

@@ -354,3 +354,44 @@ async fn a_slow_upstream_hits_the_request_deadline() {
     assert_eq!(e.code(), "timeout");
     assert!(e.to_string().contains("request timed out after 300 ms (timeouts.request_ms)"), "{e}");
 }
+
+#[tokio::test]
+async fn openai_error_chunk_mid_stream_fails_the_run() {
+    let frames = [
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\",\"code\":null}}\n\n",
+    ];
+    let mock = MockServer::start(vec![Reply::sse(&frames)]).await;
+    let client = SippClient::new();
+    let ep = provider(&client, &mock, ProviderKind::Openai, Some(KEY)).await;
+    let mut run = client.chat(chat(&ep, SippTextOptions::default(), true));
+    assert_eq!(run.next().await.unwrap().unwrap().text, "Hel");
+    let e = run.next().await.unwrap().unwrap_err();
+    assert_eq!(e.code(), "execution");
+    assert!(e.to_string().contains("The server had an error"), "{e}");
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_stream_still_streams_one_batch() {
+    let mock = MockServer::start(vec![Reply::json(200, openai_chat_answer())]).await;
+    let client = SippClient::new();
+    let ep = provider(&client, &mock, ProviderKind::OpenaiCompatible, None).await;
+    let mut run = client.chat(chat(&ep, SippTextOptions::default(), true));
+    assert_eq!(run.next().await.unwrap().unwrap().text, "A runtime.");
+    assert!(run.next().await.is_none());
+    assert_eq!(run.response().await.unwrap().text, "A runtime.");
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_the_api_is_a_protocol_error() {
+    let html = Reply::Full { status: 200, headers: vec![("content-type".into(), "text/html".into())], body: "<html>hi</html>".into() };
+    let mock = MockServer::start(vec![html, Reply::json(200, json!({"object": "list", "data": []}))]).await;
+    let client = SippClient::new();
+    let ep = provider(&client, &mock, ProviderKind::Openai, Some(KEY)).await;
+    let e = client.chat(chat(&ep, SippTextOptions::default(), false)).await.unwrap_err();
+    assert_eq!(e.code(), "protocol");
+    assert!(e.to_string().contains("response is not JSON") && e.to_string().contains("<html>hi</html>"), "{e}");
+    let e = client.embed(SippEmbedRequest { endpoint: Some(ep), input: "x".into(), ..Default::default() });
+    let e = e.await.unwrap_err();
+    assert!(e.to_string().contains("no data[0].embedding"), "{e}");
+}

@@ -1,0 +1,50 @@
+//! llama.cpp's own `llama-server`, built from the llama.cpp that llama-cpp-python's sdist
+//! vendors (the source the benchmark anchors use). The tests run Sipp's provider adapters
+//! against it: a real server speaking OpenAI's and Anthropic's APIs, not only our mocks.
+//! Cached in `.build/llama-server`; rebuilt when the pinned version changes.
+
+use crate::python::Venv;
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use xshell::{cmd, Shell};
+
+/// The llama-cpp-python release whose vendored llama.cpp is built (also benchmarked).
+pub const LLAMA_CPP_PYTHON_VERSION: &str = "0.3.36";
+
+/// Path of the built `llama-server`, building it first if needed (~10 min on 2 cores).
+pub fn ensure(sh: &Shell, venv: &Venv) -> Result<PathBuf> {
+    let version = LLAMA_CPP_PYTHON_VERSION;
+    let root = sh.current_dir().join(".build").join("llama-server");
+    let build = root.join("build");
+    let binary = build.join("bin").join("llama-server");
+    let stamp = root.join("VERSION");
+    if binary.exists() && std::fs::read_to_string(&stamp).is_ok_and(|v| v.trim() == version) {
+        return Ok(binary);
+    }
+    eprintln!("llama-server: building llama.cpp's server from llama-cpp-python {version}'s sources (once)");
+    let _ = sh.remove_path(&root);
+    let src = root.join("src");
+    sh.create_dir(&src)?;
+    let python = venv.python();
+    cmd!(sh, "{python} -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: llama-cpp-python=={version} -d {src}")
+        .run()
+        .context("downloading the llama-cpp-python sdist")?;
+    let tarball = src.join(format!("llama_cpp_python-{version}.tar.gz"));
+    let vendored = format!("llama_cpp_python-{version}/vendor/llama.cpp");
+    cmd!(sh, "tar -xzf {tarball} -C {src} {vendored}").run()?;
+    sh.remove_path(&tarball)?;
+    let llama = src.join(&vendored);
+    cmd!(
+        sh,
+        "cmake -S {llama} -B {build} -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF
+         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON -DGGML_NATIVE=ON"
+    )
+    .quiet()
+    .ignore_stdout()
+    .run()
+    .context("configuring llama.cpp")?;
+    let jobs = std::thread::available_parallelism().map_or(2, std::num::NonZero::get).to_string();
+    cmd!(sh, "cmake --build {build} --target llama-server -j {jobs}").ignore_stdout().run().context("building llama-server")?;
+    std::fs::write(&stamp, version)?;
+    Ok(binary)
+}
