@@ -267,14 +267,21 @@ async fn a_stalled_stream_fires_the_idle_timeout() {
     mock.wait_hangup(Duration::from_secs(2)).await;
 }
 
-#[tokio::test]
-async fn cancel_mid_stream_closes_the_upstream_connection() {
+/// A gateway that streams one token, then holds the connection open in silence; the run
+/// has read that token.
+async fn streaming_then_silent(client: &SippClient) -> (MockServer, EndpointRef, sipp::SippTextRun) {
     let stall = Reply::Stream { pieces: vec![STREAM[0].into()], pause: Duration::ZERO, stall: true };
     let mock = MockServer::start(vec![stall]).await;
-    let client = SippClient::new();
-    let ep = gateway(&client, descriptor(&mock)).await;
+    let ep = gateway(client, descriptor(&mock)).await;
     let mut run = client.query(query(&ep, true));
     assert_eq!(run.next().await.unwrap().unwrap().text, "Gateways");
+    (mock, ep, run)
+}
+
+#[tokio::test]
+async fn cancel_mid_stream_closes_the_upstream_connection() {
+    let client = SippClient::new();
+    let (mock, _, run) = streaming_then_silent(&client).await;
     run.cancel("user stopped");
     let r = run.response().await.unwrap();
     assert_eq!((r.text.as_str(), r.finish_reason), ("Gateways", FinishReason::Cancelled));
@@ -283,12 +290,8 @@ async fn cancel_mid_stream_closes_the_upstream_connection() {
 
 #[tokio::test]
 async fn dropping_a_run_closes_the_upstream_connection() {
-    let stall = Reply::Stream { pieces: vec![STREAM[0].into()], pause: Duration::ZERO, stall: true };
-    let mock = MockServer::start(vec![stall]).await;
     let client = SippClient::new();
-    let ep = gateway(&client, descriptor(&mock)).await;
-    let mut run = client.query(query(&ep, true));
-    run.next().await.unwrap().unwrap();
+    let (mock, _, run) = streaming_then_silent(&client).await;
     drop(run);
     mock.wait_hangup(Duration::from_secs(2)).await;
 }
@@ -349,14 +352,25 @@ async fn tokens_stay_out_of_debug_and_serialized_descriptors() {
 
 #[tokio::test]
 async fn removing_the_endpoint_ends_its_requests_and_their_connections() {
-    let stall = Reply::Stream { pieces: vec![STREAM[0].into()], pause: Duration::ZERO, stall: true };
-    let mock = MockServer::start(vec![stall]).await;
     let client = SippClient::new();
-    let ep = gateway(&client, descriptor(&mock)).await;
-    let mut run = client.query(query(&ep, true));
-    run.next().await.unwrap().unwrap();
+    let (mock, ep, mut run) = streaming_then_silent(&client).await;
     assert!(client.remove(&ep));
     let e = run.next().await.unwrap().unwrap_err();
     assert_eq!(e.code(), "endpoint_closed");
     mock.wait_hangup(Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn keep_alive_comments_hold_the_idle_deadline_open() {
+    let mut pieces: Vec<String> = vec![STREAM[0].into()];
+    pieces.extend(std::iter::repeat_n(": keep-alive\n\n".to_string(), 6));
+    pieces.extend(STREAM[1..].iter().map(|f| f.to_string()));
+    // 6 × 100 ms of comments: longer than the 250 ms idle deadline in total, never in one gap.
+    let mock = MockServer::start(vec![Reply::Stream { pieces, pause: Duration::from_millis(100), stall: false }]).await;
+    let client = SippClient::new();
+    let mut d = descriptor(&mock);
+    d.timeouts.idle_ms = Some(250);
+    let ep = gateway(&client, d).await;
+    let r = client.query(query(&ep, true)).await.unwrap();
+    assert_eq!(r.text, "Gateways route.");
 }

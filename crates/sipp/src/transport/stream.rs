@@ -6,8 +6,11 @@ use super::http::HttpTransport;
 use super::wire::{Call, StreamItem, Wire};
 use crate::error::{Result, SippError};
 use crate::types::{FinishReason, SippTextResponse, TextEvent, TokenBatch, Usage};
-use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
+use super::failure::Fault;
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures_util::{Stream, StreamExt};
+use std::fmt;
+use std::time::Duration;
 use reqwest::header::CONTENT_TYPE;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -53,18 +56,17 @@ pub(crate) async fn run_text<W: Wire>(
         return Ok(done);
     }
     let mut decoder = wire.decoder();
-    let mut stream = response.bytes_stream().eventsource();
-    let idle = http.timeouts.idle();
+    let mut stream = std::pin::pin!(idle_guarded(response, http.timeouts.idle()).eventsource());
     let mut ended = false;
     while !ended {
-        let next = match tokio::time::timeout(idle, stream.next()).await {
-            Ok(next) => next,
-            Err(_) => return Err(http.timeout("stream idle")),
-        };
-        let event = match next {
+        let event = match stream.next().await {
             None => break,
             Some(Ok(event)) => event,
-            Some(Err(e)) => return Err(http.stream_error(&e)),
+            Some(Err(EventStreamError::Transport(Read::Idle))) => return Err(http.timeout("stream idle")),
+            Some(Err(EventStreamError::Transport(Read::Http(e)))) => return Err(http.stream_error(&e)),
+            Some(Err(e @ (EventStreamError::Utf8(_) | EventStreamError::Parser(_)))) => {
+                return Err(http.fault(Fault::protocol(format!("malformed event stream: {e}")), None));
+            }
         };
         for item in decoder.decode(&event.event, &event.data).map_err(|f| http.fault(f, None))? {
             match item {
@@ -96,5 +98,37 @@ pub(crate) async fn run_text<W: Wire>(
         finish_reason,
         usage: progress.usage,
         local_stats: None,
+    })
+}
+
+/// Why reading the body stopped.
+#[derive(Debug)]
+enum Read {
+    /// No byte arrived for the idle deadline.
+    Idle,
+    Http(reqwest::Error),
+}
+
+impl fmt::Display for Read {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Idle => f.write_str("no data within the idle deadline"),
+            Self::Http(e) => e.fmt(f),
+        }
+    }
+}
+
+/// The body's bytes, failing with `Read::Idle` after `idle` of silence. Measured on bytes,
+/// not events: SSE comments (keep-alives) and partial frames prove the server is alive.
+fn idle_guarded(response: reqwest::Response, idle: Duration) -> impl Stream<Item = Result<bytes::Bytes, Read>> {
+    futures_util::stream::unfold(Some(response.bytes_stream()), move |body| async move {
+        let mut body = body?;
+        match tokio::time::timeout(idle, body.next()).await {
+            Ok(Some(Ok(bytes))) => Some((Ok(bytes), Some(body))),
+            Ok(Some(Err(e))) => Some((Err(Read::Http(e)), None)),
+            Ok(None) => None,
+            // Ends the stream after the error: the body is dropped, closing the connection.
+            Err(_) => Some((Err(Read::Idle), None)),
+        }
     })
 }
