@@ -60,7 +60,7 @@ def main() -> None:
         runs = [client.chat(messages, endpoint=ep, options=SippTextOptions(max_tokens=48)) for ep in endpoints]
         for endpoint, run in zip(endpoints, runs):
             response = run.result()
-            print(f"[{endpoint.kind}] {response.text.strip()}")
+            print(f"[{endpoint.kind}] {' '.join(response.text.split())}")  # one line per endpoint
 
 
 if __name__ == "__main__":

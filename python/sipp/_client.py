@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import inspect
 import json
 import os
@@ -132,7 +133,15 @@ class SippClient:
                 loop = me._loop if me is not None else None
                 if loop is None or loop.is_closed() or not loop.is_running() or _on_loop_thread(loop):
                     loop = _private_loop()
-                value = asyncio.run_coroutine_threadsafe(_await(value), loop).result()
+                future = asyncio.run_coroutine_threadsafe(_await(value), loop)
+                try:
+                    value = future.result(timeout=_PROVIDER_TIMEOUT)
+                except concurrent.futures.TimeoutError:  # the builtin only from 3.11 on
+                    future.cancel()
+                    raise TimeoutError(
+                        f"the async value_provider did not finish within {_PROVIDER_TIMEOUT:.0f} s "
+                        "(is its event loop blocked, e.g. by run.result() inside async code?)"
+                    ) from None
             if not isinstance(value, str):
                 raise TypeError(f"value_provider must return a str, got {type(value).__name__}")
             return value
@@ -253,6 +262,10 @@ def _text_request(
             "provider_options": dict(provider_options or {}),
         }
     )
+
+
+#: How long an async value provider may take before the request fails.
+_PROVIDER_TIMEOUT = 30.0
 
 
 async def _await(value: Awaitable[str]) -> str:

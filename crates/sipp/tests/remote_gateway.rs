@@ -314,6 +314,18 @@ async fn only_requests_that_did_not_run_are_retried() {
     assert_eq!(client.query(query(&ep, false)).await.unwrap_err().code(), "unavailable");
     assert_eq!(mock.requests().len(), 4);
 
+    // A Retry-After beyond the request deadline: the 429 itself comes back at once.
+    let far = Reply::json(429, json!({"error": {"code": "overloaded", "message": "full"}})).with_header("retry-after", "3600");
+    let mock = MockServer::start(vec![far]).await;
+    let mut d = descriptor(&mock);
+    d.retry.max_retries = 1;
+    d.timeouts.request_ms = Some(5_000);
+    let ep = gateway(&client, d).await;
+    let started = Instant::now();
+    let e = client.query(query(&ep, false)).await.unwrap_err();
+    assert_eq!((e.code(), started.elapsed() < Duration::from_secs(2)), ("overloaded", true), "{e}");
+    assert!(matches!(e, SippError::Remote { retry_after_secs: Some(3600), .. }));
+
     // A 500 or a 429 without Retry-After may have run: never retried.
     let mock = MockServer::start(vec![
         Reply::json(500, json!({"error": {"code": "execution", "message": "boom"}})),

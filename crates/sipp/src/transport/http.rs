@@ -138,6 +138,9 @@ impl HttpTransport {
             if let Some((name, value)) = credential {
                 request = request.header(name, value);
             }
+            // A retry that cannot finish before the deadline is not made: the caller gets
+            // the answer that was refused, not a timeout it did not cause.
+            let fits = |wait: Duration| Instant::now() + wait < deadline;
             let wait = match request.send().await {
                 Ok(response) if response.status().is_success() => return Ok(response),
                 Ok(response) => {
@@ -145,17 +148,17 @@ impl HttpTransport {
                     let retry_after = retry_after_secs(&response);
                     let retryable = status == StatusCode::SERVICE_UNAVAILABLE
                         || (status == StatusCode::TOO_MANY_REQUESTS && retry_after.is_some());
-                    if !retryable || attempt >= self.retry.max_retries {
+                    let wait = retry_after.map_or_else(|| self.backoff(attempt), Duration::from_secs);
+                    if !retryable || attempt >= self.retry.max_retries || !fits(wait) {
                         return Err(self.status_error(response, retry_after, deadline).await);
                     }
-                    retry_after.map_or_else(|| self.backoff(attempt), Duration::from_secs)
+                    wait
                 }
-                Err(e) if e.is_connect() && attempt < self.retry.max_retries => self.backoff(attempt),
+                Err(e) if e.is_connect() && attempt < self.retry.max_retries && fits(self.backoff(attempt)) => {
+                    self.backoff(attempt)
+                }
                 Err(e) => return Err(self.transport_error(&e)),
             };
-            if Instant::now() + wait >= deadline {
-                return Err(self.timeout("request"));
-            }
             tracing::debug!(endpoint = %self.endpoint, attempt, wait_ms = wait.as_millis() as u64, "retrying a request that did not run");
             tokio::time::sleep(wait).await;
             attempt += 1;

@@ -1,17 +1,17 @@
 //! Reading a remote text answer: a JSON body, or server-sent events decoded by the
-//! adapter, with the idle deadline between events. Progress lives outside the future so
-//! a cancelled run still returns the text it had.
+//! adapter, with the idle deadline on the bytes between them. Progress lives outside the
+//! future so a cancelled run still returns the text it had.
 
+use super::failure::Fault;
 use super::http::HttpTransport;
 use super::wire::{Call, StreamItem, Wire};
 use crate::error::{Result, SippError};
 use crate::types::{FinishReason, SippTextResponse, TextEvent, TokenBatch, Usage};
-use super::failure::Fault;
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures_util::{Stream, StreamExt};
+use reqwest::header::CONTENT_TYPE;
 use std::fmt;
 use std::time::Duration;
-use reqwest::header::CONTENT_TYPE;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -25,7 +25,8 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    /// The response of a run stopped by `cancel` (no usage: the server did not count).
+    /// The response of a run stopped by `cancel`: the text so far, and usage only if the
+    /// server had already sent it (it counts at the end).
     pub(crate) fn cancelled(self) -> SippTextResponse {
         SippTextResponse { text: self.text, finish_reason: FinishReason::Cancelled, usage: self.usage, local_stats: None }
     }
