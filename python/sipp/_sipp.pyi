@@ -4,13 +4,33 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import final
 
-__all__ = ["NativeClient", "NativeTextRun", "NativeEmbeddingRun", "compiled_backends", "default_model", "quiesce", "__version__"]
+__all__ = [
+    "NativeClient",
+    "NativeTextRun",
+    "NativeEmbeddingRun",
+    "compiled_backends",
+    "default_model",
+    "gateway_decode",
+    "gateway_encode_embedding",
+    "gateway_encode_text",
+    "gateway_error",
+    "gateway_sse_finish",
+    "gateway_sse_token",
+    "quiesce",
+    "__version__",
+]
 
 __version__: str
 
 def compiled_backends() -> list[str]: ...
 def quiesce(timeout: float) -> bool: ...
 def default_model() -> Path: ...
+def gateway_decode(operation: str, body: bytes) -> str: ...
+def gateway_encode_text(target: str, response_json: str) -> bytes: ...
+def gateway_encode_embedding(target: str, response_json: str) -> bytes: ...
+def gateway_sse_token(text: str, sequence: int) -> bytes: ...
+def gateway_sse_finish(response_json: str) -> bytes: ...
+def gateway_error(code: str, message: str) -> tuple[int, bytes, bytes]: ...
 
 @final
 class NativeClient:

@@ -4,6 +4,7 @@
 mod awaitable;
 mod client;
 mod errors;
+mod gateway;
 mod run;
 mod value_provider;
 mod wait;
@@ -34,6 +35,12 @@ fn _sipp(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compiled_backends, m)?)?;
     m.add_function(wrap_pyfunction!(default_model, m)?)?;
     m.add_function(wrap_pyfunction!(awaitable::quiesce, m)?)?;
+    m.add_function(wrap_pyfunction!(gateway::gateway_decode, m)?)?;
+    m.add_function(wrap_pyfunction!(gateway::gateway_encode_text, m)?)?;
+    m.add_function(wrap_pyfunction!(gateway::gateway_encode_embedding, m)?)?;
+    m.add_function(wrap_pyfunction!(gateway::gateway_sse_token, m)?)?;
+    m.add_function(wrap_pyfunction!(gateway::gateway_sse_finish, m)?)?;
+    m.add_function(wrap_pyfunction!(gateway::gateway_error, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -115,6 +115,59 @@ pub enum SippError {
     Protocol { endpoint: String, message: String },
 }
 
+/// The HTTP status of an error code (the one table: `SippError::http_status` and front
+/// ends that only hold the code, such as Python's exceptions, both read it).
+#[must_use]
+pub fn status_of_code(code: &str) -> u16 {
+    match code {
+        "invalid_request" | "context_overflow" | "grammar" | "chat_template_missing" | "chat_template"
+        | "unsupported_operation" | "endpoint_required" => 400,
+        "authentication" => 401,
+        "authorization" => 403,
+        "unknown_endpoint" | "not_found" => 404,
+        "payload_too_large" => 413,
+        "overloaded" => 429,
+        "transport" | "protocol" => 502,
+        "unavailable" => 503,
+        "timeout" => 504,
+        _ => 500,
+    }
+}
+
+/// The codes `SippError::code` can return, as static strings.
+const CODES: &[&str] = &[
+    "model_not_found",
+    "not_gguf",
+    "model_load",
+    "invalid_config",
+    "not_supported",
+    "backend_unavailable",
+    "invalid_request",
+    "unsupported_operation",
+    "chat_template_missing",
+    "chat_template",
+    "grammar",
+    "unknown_endpoint",
+    "endpoint_required",
+    "overloaded",
+    "context_overflow",
+    "cancelled",
+    "endpoint_closed",
+    "execution",
+    "authentication",
+    "authorization",
+    "not_found",
+    "payload_too_large",
+    "unavailable",
+    "transport",
+    "timeout",
+    "protocol",
+];
+
+fn sipp_code(code: &str) -> Option<&'static str> {
+    CODES.iter().find(|c| **c == code).copied()
+}
+
 /// What kind of refusal a remote error is; decides its code (and Python class).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -163,16 +216,7 @@ impl RemoteFailure {
     /// The status a server answers with for this failure.
     #[must_use]
     pub fn http_status(self) -> u16 {
-        match self {
-            Self::InvalidRequest => 400,
-            Self::Authentication => 401,
-            Self::Authorization => 403,
-            Self::NotFound => 404,
-            Self::PayloadTooLarge => 413,
-            Self::Overloaded => 429,
-            Self::Unavailable => 503,
-            Self::Execution => 500,
-        }
+        status_of_code(self.code())
     }
 }
 
@@ -199,7 +243,13 @@ impl SippError {
             Self::Cancelled(_) => "cancelled",
             Self::EndpointClosed(_) => "endpoint_closed",
             Self::Execution(_) => "execution",
-            Self::Remote { failure, .. } => failure.code(),
+            // A Sipp gateway's own code (consistent with its status) keeps its meaning
+            // across the boundary: `context_overflow` stays catchable as such.
+            Self::Remote { failure, status, upstream_code, .. } => upstream_code
+                .as_deref()
+                .and_then(sipp_code)
+                .filter(|c| status.is_none_or(|s| status_of_code(c) == s))
+                .unwrap_or(failure.code()),
             Self::Transport { .. } => "transport",
             Self::Timeout { .. } => "timeout",
             Self::Protocol { .. } => "protocol",
@@ -209,24 +259,52 @@ impl SippError {
     /// The HTTP status this error is answered with, decided once for every server.
     #[must_use]
     pub fn http_status(&self) -> u16 {
-        match self {
-            Self::InvalidRequest(_)
-            | Self::ContextOverflow { .. }
-            | Self::Grammar(_)
-            | Self::ChatTemplateMissing { .. }
-            | Self::ChatTemplate(_)
-            | Self::UnsupportedOperation { .. }
-            | Self::EndpointRequired { .. } => 400,
-            Self::UnknownEndpoint(_) => 404,
-            Self::Overloaded(_) => 429,
-            Self::Remote { failure, .. } => failure.http_status(),
-            Self::Transport { .. } | Self::Protocol { .. } => 502,
-            Self::Timeout { .. } => 504,
-            _ => 500,
-        }
+        status_of_code(self.code())
     }
 
     pub(crate) fn not_supported(field: &str, detail: &str) -> Self {
         Self::NotSupportedYet { field: field.to_string(), detail: detail.to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(status: Option<u16>, upstream: &str) -> SippError {
+        SippError::Remote {
+            endpoint: "gw".into(),
+            failure: status.map_or(RemoteFailure::Execution, RemoteFailure::from_status),
+            status,
+            upstream_code: Some(upstream.into()),
+            message: "m".into(),
+            retry_after_secs: None,
+        }
+    }
+
+    #[test]
+    fn a_gateways_own_codes_survive_the_boundary() {
+        assert_eq!(remote(Some(400), "context_overflow").code(), "context_overflow");
+        assert_eq!(remote(Some(400), "unsupported_operation").code(), "unsupported_operation");
+        assert_eq!(remote(None, "overloaded").code(), "overloaded");
+        // Foreign codes, and Sipp codes that contradict the status, fall back to the status.
+        assert_eq!(remote(Some(401), "invalid_api_key").code(), "authentication");
+        assert_eq!(remote(Some(500), "context_overflow").code(), "execution");
+    }
+
+    #[test]
+    fn every_code_is_listed() {
+        let samples = [
+            SippError::InvalidRequest(String::new()),
+            SippError::Cancelled(String::new()),
+            SippError::Transport { endpoint: String::new(), message: String::new() },
+            SippError::Protocol { endpoint: String::new(), message: String::new() },
+        ];
+        for e in samples {
+            assert_eq!(sipp_code(e.code()), Some(e.code()));
+        }
+        for failure in [RemoteFailure::Authentication, RemoteFailure::PayloadTooLarge, RemoteFailure::Unavailable] {
+            assert!(sipp_code(failure.code()).is_some());
+        }
     }
 }

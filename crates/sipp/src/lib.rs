@@ -22,4 +22,4 @@ pub use types::{
     SippChatRequest, SippEmbedRequest, SippEmbeddingResponse, SippQueryRequest, SippTextOptions, SippTextResponse,
     StaticHeader, TimeoutPolicy, TokenBatch, Usage, ValueProvider,
 };
-pub use error::{RemoteFailure, Result, SippError};
+pub use error::{status_of_code, RemoteFailure, Result, SippError};
