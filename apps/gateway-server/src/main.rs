@@ -1,13 +1,18 @@
 //! `sipp-gateway`: the first-party Sipp gateway server.
 //!
 //!     sipp-gateway check --config apps/gateway-server/config/local.toml
+//!     set -a; . apps/gateway-server/.env; set +a
+//!     sipp-gateway serve --config apps/gateway-server/config/local.toml
 //!
 //! `check` validates the TOML only: no environment variable is read, no model loaded, no
 //! port bound. It prints every problem with its field path and exits 1 if there is one.
-//! (`serve` lands with the server itself; see the issue tracker.)
+//! `serve` also reads the secrets the TOML names, binds the public and management
+//! listeners, loads the targets and runs until Ctrl-C or SIGTERM. Logs are JSON lines on
+//! stderr (`RUST_LOG` filters; default `info`).
 
 use clap::{Parser, Subcommand};
 use sipp_gateway_server::config::GatewayConfig;
+use sipp_gateway_server::{secrets, serve};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,11 +30,62 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Read secrets, bind both listeners, load targets and serve until Ctrl-C/SIGTERM.
+    Serve {
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Check { config } => check(&config),
+        Command::Serve { config } => serve(&config),
+    }
+}
+
+fn serve(path: &std::path::Path) -> ExitCode {
+    tracing_subscriber::fmt()
+        .json()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let result = (|| -> anyhow::Result<()> {
+        let config = GatewayConfig::load(path).map_err(|p| anyhow::anyhow!("{}: {p}", path.display()))?;
+        let prepared = serve::prepare(config, &secrets::env)?;
+        let runtime = tokio::runtime::Runtime::new()?;
+        runtime.block_on(serve::run(prepared, shutdown_signal()))
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "sipp-gateway stopped");
+            eprintln!("sipp-gateway: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
     }
 }
 

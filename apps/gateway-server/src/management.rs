@@ -1,0 +1,75 @@
+//! The management listener: index, liveness, readiness (ready only once every target is
+//! loaded), Prometheus metrics including each local target's engine counters. Never on
+//! the public port. `/admin` is left for the dashboard.
+
+use crate::config::{Stats, TargetConfig};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::fmt::Write;
+use std::sync::Arc;
+
+pub async fn index(State(s): State<Arc<AppState>>) -> Response {
+    let r = &s.config.routes;
+    let targets: Vec<_> = s.config.targets.iter().map(|t| json!({"name": t.name(), "type": t.type_name()})).collect();
+    let body = json!({
+        "service": "sipp-gateway",
+        "version": env!("CARGO_PKG_VERSION"),
+        "ready": s.is_ready(),
+        "public_routes": {"query": r.query, "chat": r.chat, "embed": r.embed},
+        "management_routes": {"health": r.health, "readiness": r.readiness, "metrics": r.metrics},
+        "targets": targets,
+    });
+    axum::Json(body).into_response()
+}
+
+pub async fn health() -> &'static str {
+    "ok"
+}
+
+pub async fn readiness(State(s): State<Arc<AppState>>) -> Response {
+    if s.is_ready() {
+        "ready".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "loading").into_response()
+    }
+}
+
+pub async fn metrics(State(s): State<Arc<AppState>>) -> Response {
+    let text = s.metrics.render(&target_metrics(&s));
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+/// Engine counters of local targets whose `stats` is not `off`.
+fn target_metrics(s: &AppState) -> String {
+    let mut rows: Vec<(String, sipp::EngineStats)> = Vec::new();
+    for t in &s.config.targets {
+        let TargetConfig::Local(l) = t else { continue };
+        if l.stats == Stats::Off {
+            continue;
+        }
+        let endpoint = sipp::EndpointRef { kind: sipp::EndpointKind::Local, id: l.name.clone() };
+        if let Ok(stats) = s.client.endpoint_stats(&endpoint) {
+            rows.push((l.name.clone(), stats));
+        }
+    }
+    let mut out = String::new();
+    let series: [(&str, &str, &str, fn(&sipp::EngineStats) -> u64); 6] = [
+        ("sipp_target_decode_calls_total", "counter", "llama.cpp decode calls of a local target.", |e| e.decode_calls),
+        ("sipp_target_completed_requests_total", "counter", "Requests a local target finished.", |e| e.completed_requests),
+        ("sipp_target_cancelled_requests_total", "counter", "Requests cancelled on a local target (incl. disconnects).", |e| e.cancelled_requests),
+        ("sipp_target_failed_requests_total", "counter", "Requests that failed on a local target.", |e| e.failed_requests),
+        ("sipp_target_reused_prompt_tokens_total", "counter", "Prompt tokens served from reused KV.", |e| e.reused_prompt_tokens),
+        ("sipp_target_waiting_requests", "gauge", "Requests queued on a local target.", |e| e.waiting_requests),
+    ];
+    for (name, kind, help, get) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (target, stats) in &rows {
+            let _ = writeln!(out, "{name}{{target=\"{target}\"}} {}", get(stats));
+        }
+    }
+    out
+}

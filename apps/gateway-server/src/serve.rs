@@ -1,0 +1,111 @@
+//! `serve`: check the config, read secrets (failing fast, naming variables), bind both
+//! listeners, load targets in the background (readiness flips when all are loaded), and
+//! shut down on a signal, giving open streams a bounded time to finish.
+
+use crate::app::{management_app, public_app};
+use crate::config::GatewayConfig;
+use crate::state::AppState;
+use crate::{secrets, targets};
+use anyhow::{bail, Context, Result};
+use sipp::{EndpointDescriptor, SippClient};
+use sipp_gateway::{BearerTokens, Caller};
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// How long open requests (streams included) may run on after a shutdown signal.
+pub const DRAIN: Duration = Duration::from_secs(10);
+
+/// A config ready to serve: secrets read, endpoints described (nothing loaded yet).
+#[derive(Debug)]
+pub struct Prepared {
+    pub state: Arc<AppState>,
+    pub descriptors: Vec<(String, EndpointDescriptor)>,
+}
+
+pub fn prepare(config: GatewayConfig, lookup: &impl Fn(&str) -> Option<String>) -> Result<Prepared> {
+    let problems = config.validate();
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        bail!("the config has {} problem(s):\n  {}", list.len(), list.join("\n  "));
+    }
+    // Required although only the admin dashboard reads it: a deployment must set it.
+    secrets::read(&config.admin_password_env, lookup).context("admin_password_env")?;
+    let mut tokens = Vec::new();
+    for (i, t) in config.tokens.iter().enumerate() {
+        let value = secrets::read(&t.env, lookup).with_context(|| format!("tokens[{i}].env"))?;
+        tokens.push((value, Caller(t.caller.clone())));
+    }
+    let mut descriptors = Vec::new();
+    for t in &config.targets {
+        let d = targets::descriptor(t, lookup).with_context(|| format!("target `{}`", t.name()))?;
+        descriptors.push((t.name().to_string(), d));
+    }
+    let state = Arc::new(AppState::new(Arc::new(SippClient::new()), config, BearerTokens::new(tokens)));
+    Ok(Prepared { state, descriptors })
+}
+
+/// Register every target; readiness flips once all are loaded.
+pub async fn load_targets(state: &AppState, descriptors: Vec<(String, EndpointDescriptor)>) -> Result<()> {
+    for (name, d) in descriptors {
+        let endpoint = state.client.add(name.clone(), d).await.with_context(|| format!("loading target `{name}`"))?;
+        tracing::info!(target_name = %name, kind = %endpoint.kind, "target ready");
+        state.target_loaded(&name, endpoint);
+    }
+    state.set_ready();
+    Ok(())
+}
+
+/// Bind, load and serve until `shutdown` resolves (then drain for at most [`DRAIN`]).
+pub async fn run(prepared: Prepared, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    let state = prepared.state;
+    let public = bind(&state.config.public_bind).await?;
+    let management = bind(&state.config.management_bind).await?;
+    tracing::info!(public = %public.local_addr()?, management = %management.local_addr()?, "listening");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop = move |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let load_state = Arc::clone(&state);
+    let load_stop = stop_tx.clone();
+    let loading = tokio::spawn(async move {
+        let r = load_targets(&load_state, prepared.descriptors).await;
+        if r.is_err() {
+            let _ = load_stop.send(true);
+        }
+        r
+    });
+    let signal_stop = stop_tx.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections; open requests get {} s", DRAIN.as_secs());
+        let _ = signal_stop.send(true);
+    });
+
+    let public_srv = axum::serve(public, public_app(Arc::clone(&state))).with_graceful_shutdown(stop(stop_rx.clone()));
+    let management_srv =
+        axum::serve(management, management_app(Arc::clone(&state))).with_graceful_shutdown(stop(stop_rx.clone()));
+    let servers = async { tokio::try_join!(public_srv.into_future(), management_srv.into_future()) };
+    let drain_bound = async {
+        stop(stop_rx.clone()).await;
+        tokio::time::sleep(DRAIN).await;
+    };
+    tokio::select! {
+        r = servers => { r.context("serving")?; }
+        () = drain_bound => tracing::warn!("open requests did not finish within {} s; closing them", DRAIN.as_secs()),
+    }
+    if loading.is_finished() {
+        loading.await.context("target loading")??;
+    }
+    state.client.close();
+    Ok(())
+}
+
+async fn bind(addr: &str) -> Result<TcpListener> {
+    let parsed: SocketAddr = addr.parse().with_context(|| format!("`{addr}` is not an address"))?;
+    TcpListener::bind(parsed).await.with_context(|| format!("binding {addr}"))
+}

@@ -1,0 +1,277 @@
+//! The public and management routers driven with `oneshot` (no sockets for the gateway),
+//! with provider targets pointed at a loopback mock of an OpenAI-compatible server:
+//! every status path, the SSE event sequence, admission held until a stream ends,
+//! readiness before and after loading, and the metrics that result.
+
+use axum::body::{to_bytes, Body, Bytes};
+use axum::http::{Request, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use sipp_gateway_server::app::{management_app, public_app};
+use sipp_gateway_server::config::GatewayConfig;
+use sipp_gateway_server::serve::{load_targets, prepare, Prepared};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const TOKEN_A: &str = "token-a-0123456789";
+const TOKEN_B: &str = "token-b-0123456789";
+
+/// An OpenAI-compatible upstream: model `stall` streams one chunk and then holds the
+/// stream open; `fail` answers 500; anything else answers.
+async fn mock_upstream() -> String {
+    async fn chat(Json(body): Json<Value>) -> Response {
+        let model = body["model"].as_str().unwrap_or_default().to_string();
+        if model == "fail" {
+            let err = json!({"error": {"message": "upstream exploded", "type": "server_error"}});
+            return Response::builder().status(500).header("content-type", "application/json").body(Body::from(err.to_string())).unwrap();
+        }
+        if body["stream"] == json!(true) {
+            let frames = vec![
+                "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n",
+                "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n",
+                "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}\n\n",
+                "data: [DONE]\n\n",
+            ];
+            let stall = model == "stall";
+            let stream = futures_util::stream::iter(frames.into_iter().take(if stall { 1 } else { 4 }))
+                .map(|f| Ok::<_, std::convert::Infallible>(Bytes::from(f)))
+                .chain(futures_util::stream::once(async move {
+                    if stall {
+                        std::future::pending::<()>().await;
+                    }
+                    Ok(Bytes::new())
+                }));
+            return Response::builder().header("content-type", "text/event-stream").body(Body::from_stream(stream)).unwrap();
+        }
+        let answer = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
+                            "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}});
+        Json(answer).into_response()
+    }
+    use axum::response::IntoResponse;
+    use futures_util::StreamExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, Router::new().route("/v1/chat/completions", post(chat))).await });
+    format!("http://{addr}/v1")
+}
+
+fn config(upstream: &str, max_concurrent: Option<u32>) -> GatewayConfig {
+    let limit = max_concurrent.map_or(String::new(), |n| format!("max_concurrent_requests = {n}"));
+    let text = format!(
+        r#"
+public_bind = "127.0.0.1:0"
+management_bind = "127.0.0.1:1"
+max_request_bytes = 2048
+{limit}
+admin_password_env = "ADMIN_PASSWORD"
+[security.client_ip]
+source = "peer"
+[security.rate_limit]
+enabled = false
+requests_per_minute = 60
+burst = 60
+[[tokens]]
+env = "TOKEN_A"
+caller = "app-a"
+targets = ["mock", "stall", "fail"]
+[[tokens]]
+env = "TOKEN_B"
+caller = "app-b"
+targets = ["other"]
+[[targets]]
+name = "mock"
+type = "openai_compatible"
+model = "served"
+base_url = "{upstream}"
+token_env = "UPSTREAM_TOKEN"
+[[targets]]
+name = "other"
+type = "openai_compatible"
+model = "served"
+base_url = "{upstream}"
+token_env = "UPSTREAM_TOKEN"
+[[targets]]
+name = "stall"
+type = "openai_compatible"
+model = "stall"
+base_url = "{upstream}"
+token_env = "UPSTREAM_TOKEN"
+[[targets]]
+name = "fail"
+type = "openai_compatible"
+model = "fail"
+base_url = "{upstream}"
+token_env = "UPSTREAM_TOKEN"
+"#
+    );
+    GatewayConfig::parse(&text).unwrap()
+}
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "TOKEN_A" => Some(TOKEN_A.into()),
+        "TOKEN_B" => Some(TOKEN_B.into()),
+        "ADMIN_PASSWORD" => Some("admin-secret".into()),
+        "UPSTREAM_TOKEN" => Some("upstream-key-000".into()),
+        _ => None,
+    }
+}
+
+async fn gateway(max_concurrent: Option<u32>) -> (Router, Router, Prepared) {
+    let upstream = mock_upstream().await;
+    let prepared = prepare(config(&upstream, max_concurrent), &env).unwrap();
+    (public_app(Arc::clone(&prepared.state)), management_app(Arc::clone(&prepared.state)), prepared)
+}
+
+async fn loaded(max_concurrent: Option<u32>) -> (Router, Router, Prepared) {
+    let (public, management, mut prepared) = gateway(max_concurrent).await;
+    load_targets(&prepared.state, std::mem::take(&mut prepared.descriptors)).await.unwrap();
+    (public, management, prepared)
+}
+
+fn post_json(path: &str, token: Option<&str>, body: &Value) -> Request<Body> {
+    let mut r = Request::post(path).header("content-type", "application/json");
+    if let Some(t) = token {
+        r = r.header("authorization", format!("Bearer {t}"));
+    }
+    r.body(Body::from(body.to_string())).unwrap()
+}
+
+async fn call(app: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    (parts.status, parts.headers, to_bytes(body, usize::MAX).await.unwrap().to_vec())
+}
+
+fn chat_body(target: &str, stream: bool) -> Value {
+    json!({"model": target, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 8, "stream": stream})
+}
+
+#[tokio::test]
+async fn chat_answers_json_and_echoes_the_request_id() {
+    let (public, _, _p) = loaded(None).await;
+    let mut req = post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", false));
+    req.headers_mut().insert("x-request-id", "curl-query-1".parse().unwrap());
+    let (status, headers, body) = call(&public, req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-request-id"], "curl-query-1");
+    assert_eq!(headers["content-type"], "application/json");
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v, json!({"id": "response", "model": "mock", "text": "Hello", "finish_reason": "stop",
+                          "usage": {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}}));
+    let (_, headers, _) = call(&public, post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", false))).await;
+    assert!(headers["x-request-id"].to_str().unwrap().starts_with("sipp-"), "a request id is generated");
+}
+
+#[tokio::test]
+async fn stream_true_answers_the_sse_event_sequence() {
+    let (public, _, _p) = loaded(None).await;
+    let (status, headers, body) = call(&public, post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", true))).await;
+    assert_eq!((status, &headers["content-type"]), (StatusCode::OK, &"text/event-stream".parse::<axum::http::HeaderValue>().unwrap()));
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        "event: token\ndata: {\"text\":\"Hel\",\"sequence\":0}\n\n\
+         event: token\ndata: {\"text\":\"lo\",\"sequence\":1}\n\n\
+         event: usage\ndata: {\"input_tokens\":5,\"output_tokens\":2,\"total_tokens\":7}\n\n\
+         event: done\ndata: {\"finish_reason\":\"stop\"}\n\n"
+    );
+}
+
+#[tokio::test]
+async fn every_refusal_has_its_status_and_code() {
+    let (public, _, _p) = loaded(None).await;
+    let big = json!({"model": "mock", "prompt": "x".repeat(4096)});
+    let cases: Vec<(Request<Body>, u16, &str, &str)> = vec![
+        (post_json("/v1/chat", None, &chat_body("mock", false)), 401, "authentication", "missing bearer token"),
+        (post_json("/v1/chat", Some("wrong-token-00"), &chat_body("mock", false)), 401, "authentication", "invalid bearer token"),
+        (post_json("/v1/chat", Some(TOKEN_B), &chat_body("mock", false)), 403, "authorization", "not allowed to access target"),
+        (post_json("/v1/chat", Some(TOKEN_A), &chat_body("nowhere", false)), 404, "not_found", "target `nowhere` is not configured"),
+        (post_json("/v1/query", Some(TOKEN_A), &json!({"model": "mock"})), 400, "invalid_request", "query needs `prompt`"),
+        (post_json("/v1/query", Some(TOKEN_A), &json!({"model": "mock", "prompt": "x", "grammar": "g"})), 400, "invalid_request", "local-only"),
+        (post_json("/v1/query", Some(TOKEN_A), &big), 413, "payload_too_large", "max_request_bytes (2048)"),
+        (post_json("/v1/chat", Some(TOKEN_A), &chat_body("fail", false)), 500, "execution", "upstream exploded"),
+    ];
+    for (req, status, code, says) in cases {
+        let (s, headers, body) = call(&public, req).await;
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!((s.as_u16(), v["error"]["code"].as_str().unwrap()), (status, code), "{v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains(says), "{v}");
+        assert_eq!(headers["content-type"], "application/json");
+        assert!(headers.contains_key("x-request-id"));
+    }
+    let (s, _, body) = call(&public, Request::post("/v1/chat").header("authorization", format!("Bearer {TOKEN_A}")).body(Body::from("{oops")).unwrap()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&body));
+}
+
+#[tokio::test]
+async fn admission_holds_its_place_until_the_stream_ends() {
+    let (public, management, _p) = loaded(Some(1)).await;
+    let open = public.clone().oneshot(post_json("/v1/chat", Some(TOKEN_A), &chat_body("stall", true))).await.unwrap();
+    assert_eq!(open.status(), StatusCode::OK);
+    let (s, headers, body) = call(&public, post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", false))).await;
+    assert_eq!((s.as_u16(), &headers["retry-after"]), (429, &"1".parse::<axum::http::HeaderValue>().unwrap()));
+    assert!(String::from_utf8_lossy(&body).contains("max_concurrent_requests"));
+    let (_, _, metrics) = call(&management, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(metrics.contains("sipp_gateway_in_flight_requests 1"), "{metrics}");
+    assert!(metrics.contains("sipp_gateway_rejections_total{reason=\"overloaded\"} 1"), "{metrics}");
+    drop(open); // the client goes away: the stream, its run and its place are released
+    let (s, _, _) = call(&public, post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", false))).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn readiness_flips_once_targets_are_loaded() {
+    let (public, management, mut prepared) = gateway(None).await;
+    let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+    assert_eq!(call(&management, get("/healthz")).await.2, b"ok");
+    let (s, _, body) = call(&management, get("/readyz")).await;
+    assert_eq!((s, body.as_slice()), (StatusCode::SERVICE_UNAVAILABLE, &b"loading"[..]));
+    let (s, headers, _) = call(&public, post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", false))).await;
+    assert_eq!((s.as_u16(), headers.get("retry-after").is_some()), (503, true));
+    load_targets(&prepared.state, std::mem::take(&mut prepared.descriptors)).await.unwrap();
+    let (s, _, body) = call(&management, get("/readyz")).await;
+    assert_eq!((s, body.as_slice()), (StatusCode::OK, &b"ready"[..]));
+    let (_, _, index) = call(&management, get("/")).await;
+    let index: Value = serde_json::from_slice(&index).unwrap();
+    assert_eq!((index["ready"].as_bool(), index["targets"].as_array().map(Vec::len)), (Some(true), Some(4)));
+    // Management routes are not on the public listener, and inference is not on management.
+    assert_eq!(call(&public, get("/metrics")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(call(&management, post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", false))).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_errors_and_tokens() {
+    let (public, management, _p) = loaded(None).await;
+    call(&public, post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", false))).await;
+    call(&public, post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", true))).await;
+    call(&public, post_json("/v1/chat", Some(TOKEN_B), &chat_body("mock", false))).await;
+    let (_, headers, text) = call(&management, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    let text = String::from_utf8(text).unwrap();
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    for line in [
+        "sipp_gateway_requests_total{operation=\"chat\",status=\"200\"} 2",
+        "sipp_gateway_requests_total{operation=\"chat\",status=\"403\"} 1",
+        "sipp_gateway_errors_total{operation=\"chat\",code=\"authorization\"} 1",
+        "sipp_gateway_rejections_total{reason=\"forbidden\"} 1",
+        "sipp_gateway_input_tokens_total 10",
+        "sipp_gateway_output_tokens_total 4",
+        "sipp_gateway_in_flight_requests 0",
+    ] {
+        assert!(text.contains(line), "missing {line}\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn missing_secrets_stop_startup_naming_the_variable() {
+    let upstream = mock_upstream().await;
+    let lookup = |n: &str| if n == "TOKEN_B" { Some("has space".to_string()) } else { env(n) };
+    let e = prepare(config(&upstream, None), &lookup).unwrap_err();
+    let text = format!("{e:#}");
+    assert!(text.contains("tokens[1].env") && text.contains("TOKEN_B contains whitespace") && !text.contains("has space"), "{text}");
+    let lookup = |n: &str| if n == "UPSTREAM_TOKEN" { None } else { env(n) };
+    let e = format!("{:#}", prepare(config(&upstream, None), &lookup).unwrap_err());
+    assert!(e.contains("target `mock`") && e.contains("UPSTREAM_TOKEN is not set"), "{e}");
+}
