@@ -16,8 +16,10 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     python::develop(sh, &venv)?;
     // A real server for the provider adapters (tests/python/test_real_server.py).
     let server = llama_server::ensure(sh, &venv)?;
+    // Built by the cargo test step above (its integration tests run the binary).
+    let gateway = sh.current_dir().join("target/release/sipp-gateway");
     let py = venv.python();
-    cmd!(sh, "{py} -m pytest tests/python").env("SIPP_LLAMA_SERVER", &server).run()?;
+    cmd!(sh, "{py} -m pytest tests/python").env("SIPP_LLAMA_SERVER", &server).env("SIPP_GATEWAY_BIN", &gateway).run()?;
     cmd!(sh, "{py} -m mypy").run()?;
     cmd!(sh, "{py} -m mypy.stubtest sipp._sipp").run()?;
     Ok(())

@@ -275,3 +275,32 @@ async fn missing_secrets_stop_startup_naming_the_variable() {
     let e = format!("{:#}", prepare(config(&upstream, None), &lookup).unwrap_err());
     assert!(e.contains("target `mock`") && e.contains("UPSTREAM_TOKEN is not set"), "{e}");
 }
+
+#[tokio::test]
+async fn cors_only_when_origins_are_configured() {
+    let upstream = mock_upstream().await;
+    let preflight = || {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/v1/chat")
+            .header("origin", "https://app.example.com")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let mut config = config(&upstream, None);
+    config.allowed_origins = vec!["https://app.example.com".into()];
+    let with = public_app(prepare(config, &env).unwrap().state);
+    let (status, headers, _) = call(&with, preflight()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["access-control-allow-origin"], "https://app.example.com");
+    assert!(headers["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    let mut other = preflight();
+    other.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+    assert!(call(&with, other).await.1.get("access-control-allow-origin").is_none());
+
+    let without = public_app(prepare(self::config(&upstream, None), &env).unwrap().state);
+    let (_, headers, _) = call(&without, preflight()).await;
+    assert!(headers.get("access-control-allow-origin").is_none(), "no CORS layer without allowed_origins");
+}
