@@ -4,10 +4,12 @@
 //! `metrics`, and `serve` (listeners, loading, shutdown).
 
 pub mod app;
+pub mod client_ip;
 pub mod config;
 pub mod management;
 pub mod metrics;
 pub mod public;
+pub mod rate_limit;
 pub mod secrets;
 pub mod serve;
 pub mod state;

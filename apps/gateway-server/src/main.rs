@@ -8,7 +8,8 @@
 //! port bound. It prints every problem with its field path and exits 1 if there is one.
 //! `serve` also reads the secrets the TOML names, binds the public and management
 //! listeners, loads the targets and runs until Ctrl-C or SIGTERM. Logs are JSON lines on
-//! stderr (`RUST_LOG` filters; default `info`).
+//! stderr (`RUST_LOG` filters; default `info,llama-cpp-2=warn`: llama.cpp's load chatter
+//! stays out).
 
 use clap::{Parser, Subcommand};
 use sipp_gateway_server::config::GatewayConfig;
@@ -49,7 +50,8 @@ fn serve(path: &std::path::Path) -> ExitCode {
         .json()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,llama-cpp-2=warn")),
         )
         .init();
     let result = (|| -> anyhow::Result<()> {

@@ -5,7 +5,8 @@
 
 use crate::state::AppState;
 use axum::body::{to_bytes, Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
+use axum::http::request::Parts;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +17,7 @@ use sipp_gateway::{
     SSE_CONTENT_TYPE,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::OwnedSemaphorePermit;
@@ -39,16 +41,16 @@ impl Operation {
     }
 }
 
-pub async fn query(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    handle(s, Operation::Query, headers, body).await
+pub async fn query(State(s): State<Arc<AppState>>, parts: Parts, body: Body) -> Response {
+    handle(s, Operation::Query, parts, body).await
 }
 
-pub async fn chat(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    handle(s, Operation::Chat, headers, body).await
+pub async fn chat(State(s): State<Arc<AppState>>, parts: Parts, body: Body) -> Response {
+    handle(s, Operation::Chat, parts, body).await
 }
 
-pub async fn embed(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    handle(s, Operation::Embed, headers, body).await
+pub async fn embed(State(s): State<Arc<AppState>>, parts: Parts, body: Body) -> Response {
+    handle(s, Operation::Embed, parts, body).await
 }
 
 /// Per-request facts for the one log line and the metrics.
@@ -60,9 +62,20 @@ struct Ctx {
     target: Option<String>,
 }
 
-async fn handle(s: Arc<AppState>, op: Operation, headers: HeaderMap, body: Body) -> Response {
-    let mut ctx = Ctx { id: request_id(&headers), op, started: Instant::now(), caller: None, target: None };
-    let mut response = match run(&s, &mut ctx, &headers, body).await {
+async fn handle(s: Arc<AppState>, op: Operation, parts: Parts, body: Body) -> Response {
+    let headers = &parts.headers;
+    let mut ctx = Ctx { id: request_id(headers), op, started: Instant::now(), caller: None, target: None };
+    // Without a socket (router tests) every request shares the unspecified address.
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let client = s.client_ip.resolve(peer, headers);
+    let outcome = match s.rate_limit(client) {
+        Ok(()) => run(&s, &mut ctx, headers, body).await,
+        Err(e) => {
+            s.metrics.rejected("rate_limited");
+            Err(e)
+        }
+    };
+    let mut response = match outcome {
         Ok(r) => r,
         Err(e) => {
             finish(&s, &ctx, e.status.as_u16(), Some(&e.code), None);

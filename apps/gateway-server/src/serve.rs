@@ -32,6 +32,14 @@ pub fn prepare(config: GatewayConfig, lookup: &impl Fn(&str) -> Option<String>) 
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
         bail!("the config has {} problem(s):\n  {}", list.len(), list.join("\n  "));
     }
+    for t in &config.targets {
+        if let crate::config::TargetConfig::OpenaiCompatible(c) = t {
+            if c.correlation_header.is_some() {
+                // Refused rather than accepted and ignored.
+                bail!("target `{}`: correlation_header is not supported yet; remove it", c.name);
+            }
+        }
+    }
     // Required although only the admin dashboard reads it: a deployment must set it.
     secrets::read(&config.admin_password_env, lookup).context("admin_password_env")?;
     let mut tokens = Vec::new();
@@ -86,7 +94,9 @@ pub async fn run(prepared: Prepared, shutdown: impl Future<Output = ()> + Send +
         let _ = signal_stop.send(true);
     });
 
-    let public_srv = axum::serve(public, public_app(Arc::clone(&state))).with_graceful_shutdown(stop(stop_rx.clone()));
+    // Peer addresses feed the per-client rate limit.
+    let public_app = public_app(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
+    let public_srv = axum::serve(public, public_app).with_graceful_shutdown(stop(stop_rx.clone()));
     let management_srv =
         axum::serve(management, management_app(Arc::clone(&state))).with_graceful_shutdown(stop(stop_rx.clone()));
     let servers = async { tokio::try_join!(public_srv.into_future(), management_srv.into_future()) };

@@ -1,8 +1,10 @@
 //! What every handler shares: the Sipp client holding the targets, who may call which
 //! target, the admission limit, and the counters.
 
+use crate::client_ip::ClientIp;
 use crate::config::GatewayConfig;
 use crate::metrics::Metrics;
+use crate::rate_limit::ClientRateLimit;
 use sipp::{EndpointRef, SippClient};
 use sipp_gateway::{BearerTokens, Caller, GatewayHttpError, StatusCode};
 use std::collections::{HashMap, HashSet};
@@ -20,6 +22,8 @@ pub struct AppState {
     /// Targets that finished loading, by public name.
     loaded: RwLock<HashMap<String, EndpointRef>>,
     admission: Option<Arc<Semaphore>>,
+    pub client_ip: ClientIp,
+    rate_limit: Option<ClientRateLimit>,
     ready: AtomicBool,
     pub metrics: Metrics,
 }
@@ -34,6 +38,8 @@ impl AppState {
             .collect();
         let admission = config.max_concurrent_requests.map(|n| Arc::new(Semaphore::new(n as usize)));
         Self {
+            client_ip: ClientIp::new(&config.security.client_ip),
+            rate_limit: ClientRateLimit::new(&config.security.rate_limit),
             client,
             config,
             tokens,
@@ -74,6 +80,15 @@ impl AppState {
         loaded.get(target).cloned().ok_or_else(|| {
             GatewayHttpError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("target `{target}` is still loading"))
                 .with_retry_after(1)
+        })
+    }
+
+    /// One request from `client` against its token bucket.
+    pub fn rate_limit(&self, client: std::net::IpAddr) -> Result<(), GatewayHttpError> {
+        let Some(limit) = &self.rate_limit else { return Ok(()) };
+        limit.check(client).map_err(|wait| {
+            GatewayHttpError::new(StatusCode::TOO_MANY_REQUESTS, "overloaded", "rate limit: too many requests from this client")
+                .with_retry_after(wait.max(1))
         })
     }
 

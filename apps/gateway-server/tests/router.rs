@@ -304,3 +304,74 @@ async fn cors_only_when_origins_are_configured() {
     let (_, headers, _) = call(&without, preflight()).await;
     assert!(headers.get("access-control-allow-origin").is_none(), "no CORS layer without allowed_origins");
 }
+
+fn rate_limited(upstream: &str, source: &str) -> Prepared {
+    let mut c = config(upstream, None);
+    c.security.rate_limit = sipp_gateway_server::config::RateLimitConfig { enabled: true, requests_per_minute: 1, burst: 5 };
+    c.security.client_ip = sipp_gateway_server::config::ClientIpConfig {
+        source: match source {
+            "x_forwarded_for" => sipp_gateway_server::config::ClientIpSource::XForwardedFor,
+            _ => sipp_gateway_server::config::ClientIpSource::Peer,
+        },
+        trusted_proxy_cidrs: vec!["10.0.0.0/8".into()],
+    };
+    prepare(c, &env).unwrap()
+}
+
+fn from(peer: &str, xff: Option<&str>) -> Request<Body> {
+    let mut r = post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", false));
+    r.extensions_mut().insert(axum::extract::ConnectInfo(format!("{peer}:40000").parse::<std::net::SocketAddr>().unwrap()));
+    if let Some(v) = xff {
+        r.headers_mut().insert("x-forwarded-for", v.parse().unwrap());
+    }
+    r
+}
+
+#[tokio::test]
+async fn the_rate_limit_is_exact_under_concurrency() {
+    let upstream = mock_upstream().await;
+    let mut prepared = rate_limited(&upstream, "peer");
+    load_targets(&prepared.state, std::mem::take(&mut prepared.descriptors)).await.unwrap();
+    let app = public_app(Arc::clone(&prepared.state));
+    let calls = (0..64).map(|_| {
+        let app = app.clone();
+        async move { app.oneshot(from("192.0.2.1", None)).await.unwrap() }
+    });
+    let responses = futures_util::future::join_all(calls).await;
+    let passed = responses.iter().filter(|r| r.status() == StatusCode::OK).count();
+    let limited: Vec<_> = responses.iter().filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS).collect();
+    assert_eq!((passed, limited.len()), (5, 59), "burst 5 of 64 concurrent requests");
+    assert!(limited.iter().all(|r| r.headers().get("retry-after").is_some()));
+    // Another client has its own bucket.
+    assert_eq!(app.clone().oneshot(from("192.0.2.2", None)).await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn forwarded_headers_from_an_untrusted_peer_are_ignored() {
+    let upstream = mock_upstream().await;
+    let mut prepared = rate_limited(&upstream, "x_forwarded_for");
+    load_targets(&prepared.state, std::mem::take(&mut prepared.descriptors)).await.unwrap();
+    let app = public_app(Arc::clone(&prepared.state));
+    // An untrusted peer claiming a new address per request still drains its own bucket.
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        statuses.push(app.clone().oneshot(from("192.0.2.9", Some(&format!("198.51.100.{i}")))).await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
+    // Behind a trusted proxy, each forwarded client has its own bucket.
+    for i in 0..6 {
+        let s = app.clone().oneshot(from("10.0.0.1", Some(&format!("203.0.113.{i}")))).await.unwrap().status();
+        assert_eq!(s, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn unbuilt_options_are_refused_not_ignored() {
+    let upstream = mock_upstream().await;
+    let mut c = config(&upstream, None);
+    if let sipp_gateway_server::config::TargetConfig::OpenaiCompatible(t) = &mut c.targets[0] {
+        t.correlation_header = Some("x-request-id".into());
+    }
+    let e = format!("{:#}", prepare(c, &env).unwrap_err());
+    assert!(e.contains("correlation_header is not supported yet"), "{e}");
+}
