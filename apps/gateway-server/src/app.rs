@@ -17,13 +17,18 @@ pub fn public_app(state: Arc<AppState>) -> Router {
         .route(&r.query, post(public::query))
         .route(&r.chat, post(public::chat))
         .route(&r.embed, post(public::embed));
-    let origins: Vec<HeaderValue> = state.config.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let origins: Vec<HeaderValue> =
+        state.config.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     if !origins.is_empty() {
         router = router.layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
                 .allow_methods([Method::POST, Method::OPTIONS])
-                .allow_headers([axum::http::header::AUTHORIZATION, axum::http::header::CONTENT_TYPE, HeaderName::from_static(public::REQUEST_ID)])
+                .allow_headers([
+                    axum::http::header::AUTHORIZATION,
+                    axum::http::header::CONTENT_TYPE,
+                    HeaderName::from_static(public::REQUEST_ID),
+                ])
                 .expose_headers([HeaderName::from_static(public::REQUEST_ID)]),
         );
     }

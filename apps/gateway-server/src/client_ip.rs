@@ -49,15 +49,31 @@ mod tests {
 
     #[test]
     fn forwarded_headers_count_only_from_trusted_proxies() {
-        let c = ClientIp::new(&ClientIpConfig { source: ClientIpSource::XForwardedFor, trusted_proxy_cidrs: vec!["10.0.0.0/8".into()] });
+        let c = ClientIp::new(&ClientIpConfig {
+            source: ClientIpSource::XForwardedFor,
+            trusted_proxy_cidrs: vec!["10.0.0.0/8".into()],
+        });
         let h = headers(&[("x-forwarded-for", "203.0.113.9, 198.51.100.7")]);
         assert_eq!(c.resolve("10.1.2.3".parse().unwrap(), &h), "198.51.100.7".parse::<IpAddr>().unwrap());
-        assert_eq!(c.resolve("192.0.2.1".parse().unwrap(), &h), "192.0.2.1".parse::<IpAddr>().unwrap(), "untrusted peer: header ignored");
+        assert_eq!(
+            c.resolve("192.0.2.1".parse().unwrap(), &h),
+            "192.0.2.1".parse::<IpAddr>().unwrap(),
+            "untrusted peer: header ignored"
+        );
         let bad = headers(&[("x-forwarded-for", "not-an-ip")]);
         assert_eq!(c.resolve("10.1.2.3".parse().unwrap(), &bad), "10.1.2.3".parse::<IpAddr>().unwrap());
-        let peer = ClientIp::new(&ClientIpConfig { source: ClientIpSource::Peer, trusted_proxy_cidrs: vec!["0.0.0.0/0".into()] });
+        let peer = ClientIp::new(&ClientIpConfig {
+            source: ClientIpSource::Peer,
+            trusted_proxy_cidrs: vec!["0.0.0.0/0".into()],
+        });
         assert_eq!(peer.resolve("10.1.2.3".parse().unwrap(), &h), "10.1.2.3".parse::<IpAddr>().unwrap());
-        let real = ClientIp::new(&ClientIpConfig { source: ClientIpSource::XRealIp, trusted_proxy_cidrs: vec!["127.0.0.1/32".into()] });
-        assert_eq!(real.resolve("127.0.0.1".parse().unwrap(), &headers(&[("x-real-ip", "2001:db8::1")])), "2001:db8::1".parse::<IpAddr>().unwrap());
+        let real = ClientIp::new(&ClientIpConfig {
+            source: ClientIpSource::XRealIp,
+            trusted_proxy_cidrs: vec!["127.0.0.1/32".into()],
+        });
+        assert_eq!(
+            real.resolve("127.0.0.1".parse().unwrap(), &headers(&[("x-real-ip", "2001:db8::1")])),
+            "2001:db8::1".parse::<IpAddr>().unwrap()
+        );
     }
 }

@@ -214,7 +214,8 @@ impl fmt::Display for Problem {
 impl GatewayConfig {
     /// Parse a TOML document (syntax, types and unknown keys; the error names the place).
     pub fn parse(text: &str) -> Result<Self, Problem> {
-        toml::from_str(text).map_err(|e| Problem { path: "(toml)".into(), message: e.to_string().trim_end().to_string() })
+        toml::from_str(text)
+            .map_err(|e| Problem { path: "(toml)".into(), message: e.to_string().trim_end().to_string() })
     }
 
     /// Read and parse a config file.
@@ -252,7 +253,10 @@ impl GatewayConfig {
     fn validate_security(&self, p: &mut Problems) {
         for (i, cidr) in self.security.client_ip.trusted_proxy_cidrs.iter().enumerate() {
             if cidr.parse::<IpNet>().is_err() {
-                p.add(&format!("security.client_ip.trusted_proxy_cidrs[{i}]"), &format!("`{cidr}` is not a CIDR (e.g. 10.0.0.0/8)"));
+                p.add(
+                    &format!("security.client_ip.trusted_proxy_cidrs[{i}]"),
+                    &format!("`{cidr}` is not a CIDR (e.g. 10.0.0.0/8)"),
+                );
             }
         }
         let r = &self.security.rate_limit;
@@ -267,8 +271,13 @@ impl GatewayConfig {
     fn validate_routes(&self, p: &mut Problems) {
         let r = &self.routes;
         let public = [("query", &r.query), ("chat", &r.chat), ("embed", &r.embed)];
-        let management =
-            [("index", &r.index), ("health", &r.health), ("readiness", &r.readiness), ("metrics", &r.metrics), ("admin", &r.admin)];
+        let management = [
+            ("index", &r.index),
+            ("health", &r.health),
+            ("readiness", &r.readiness),
+            ("metrics", &r.metrics),
+            ("admin", &r.admin),
+        ];
         for group in [&public[..], &management[..]] {
             let mut seen = HashSet::new();
             for (name, route) in group {
@@ -386,7 +395,9 @@ impl Problems {
 }
 
 fn check_url(p: &mut Problems, path: &str, url: &str) {
-    let ok = (url.starts_with("http://") || url.starts_with("https://")) && url.len() > "https://".len() && !url.contains(['?', '#', ' ']);
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() > "https://".len()
+        && !url.contains(['?', '#', ' ']);
     if !ok {
         p.add(path, &format!("`{url}` is not an absolute http(s) URL"));
     }
@@ -486,7 +497,8 @@ base_url = "provider.example/v1"
 token_env = "bad-name"
 timeout_seconds = 0
 "#;
-        let problems: Vec<String> = GatewayConfig::parse(&broken).unwrap().validate().iter().map(ToString::to_string).collect();
+        let problems: Vec<String> =
+            GatewayConfig::parse(&broken).unwrap().validate().iter().map(ToString::to_string).collect();
         assert_eq!(
             problems,
             [
@@ -508,11 +520,17 @@ timeout_seconds = 0
     #[test]
     fn unknown_keys_types_and_missing_fields_name_the_place() {
         for (text, says) in [
-            (SPEC_EXAMPLE.replace("max_concurrent_requests = 4", "max_concurent_requests = 4"), "unknown field `max_concurent_requests`"),
+            (
+                SPEC_EXAMPLE.replace("max_concurrent_requests = 4", "max_concurent_requests = 4"),
+                "unknown field `max_concurent_requests`",
+            ),
             (SPEC_EXAMPLE.replace(r#"type = "local""#, r#"type = "ollama""#), "unknown variant `ollama`"),
             (SPEC_EXAMPLE.replace(r#"stats = "basic""#, "stats = \"basic\"\ngpu = true"), "unknown field `gpu`"),
             (SPEC_EXAMPLE.replace(r#"source = "peer""#, r#"source = "cookie""#), "unknown variant `cookie`"),
-            (SPEC_EXAMPLE.replace(r#"admin_password_env = "SIPP_GATEWAY_ADMIN_PASSWORD""#, ""), "missing field `admin_password_env`"),
+            (
+                SPEC_EXAMPLE.replace(r#"admin_password_env = "SIPP_GATEWAY_ADMIN_PASSWORD""#, ""),
+                "missing field `admin_password_env`",
+            ),
             (SPEC_EXAMPLE.replace(r#"backend = "auto""#, r#"backend = "tpu""#), "tpu"),
         ] {
             let e = GatewayConfig::parse(&text).unwrap_err();
@@ -523,7 +541,8 @@ timeout_seconds = 0
 
     #[test]
     fn local_runtime_settings_use_the_shared_schema() {
-        let text = SPEC_EXAMPLE.replace(r#"stats = "basic""#, "stats = \"profile\"\n[targets.runtime.context]\nn_ctx = 2048");
+        let text =
+            SPEC_EXAMPLE.replace(r#"stats = "basic""#, "stats = \"profile\"\n[targets.runtime.context]\nn_ctx = 2048");
         let c = GatewayConfig::parse(&text).unwrap();
         let TargetConfig::Local(l) = &c.targets[0] else { panic!() };
         assert_eq!((l.stats, l.runtime.context.n_ctx), (Stats::Profile, Some(2048)));

@@ -59,10 +59,21 @@ fn target_metrics(s: &AppState) -> String {
     let mut out = String::new();
     let series: [(&str, &str, &str, fn(&sipp::EngineStats) -> u64); 6] = [
         ("sipp_target_decode_calls_total", "counter", "llama.cpp decode calls of a local target.", |e| e.decode_calls),
-        ("sipp_target_completed_requests_total", "counter", "Requests a local target finished.", |e| e.completed_requests),
-        ("sipp_target_cancelled_requests_total", "counter", "Requests cancelled on a local target (incl. disconnects).", |e| e.cancelled_requests),
-        ("sipp_target_failed_requests_total", "counter", "Requests that failed on a local target.", |e| e.failed_requests),
-        ("sipp_target_reused_prompt_tokens_total", "counter", "Prompt tokens served from reused KV.", |e| e.reused_prompt_tokens),
+        ("sipp_target_completed_requests_total", "counter", "Requests a local target finished.", |e| {
+            e.completed_requests
+        }),
+        (
+            "sipp_target_cancelled_requests_total",
+            "counter",
+            "Requests cancelled on a local target (incl. disconnects).",
+            |e| e.cancelled_requests,
+        ),
+        ("sipp_target_failed_requests_total", "counter", "Requests that failed on a local target.", |e| {
+            e.failed_requests
+        }),
+        ("sipp_target_reused_prompt_tokens_total", "counter", "Prompt tokens served from reused KV.", |e| {
+            e.reused_prompt_tokens
+        }),
         ("sipp_target_waiting_requests", "gauge", "Requests queued on a local target.", |e| e.waiting_requests),
     ];
     for (name, kind, help, get) in series {

@@ -96,7 +96,12 @@ impl Metrics {
         for (reason, n) in lock(&self.rejections).iter() {
             let _ = writeln!(out, "sipp_gateway_rejections_total{{reason=\"{reason}\"}} {n}");
         }
-        header(&mut out, "sipp_gateway_in_flight_requests", "gauge", "Requests running now (streams until their last event).");
+        header(
+            &mut out,
+            "sipp_gateway_in_flight_requests",
+            "gauge",
+            "Requests running now (streams until their last event).",
+        );
         let _ = writeln!(out, "sipp_gateway_in_flight_requests {}", self.in_flight.load(Ordering::Relaxed));
         header(&mut out, "sipp_gateway_input_tokens_total", "counter", "Prompt tokens of finished requests.");
         let _ = writeln!(out, "sipp_gateway_input_tokens_total {}", self.input_tokens.load(Ordering::Relaxed));
@@ -105,9 +110,14 @@ impl Metrics {
         header(&mut out, "sipp_gateway_request_duration_seconds", "histogram", "Request latency by operation.");
         for (op, h) in lock(&self.latency).iter() {
             for (le, n) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(out, "sipp_gateway_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{le}\"}} {n}");
+                let _ =
+                    writeln!(out, "sipp_gateway_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{le}\"}} {n}");
             }
-            let _ = writeln!(out, "sipp_gateway_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "sipp_gateway_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}",
+                h.count
+            );
             let _ = writeln!(out, "sipp_gateway_request_duration_seconds_sum{{operation=\"{op}\"}} {}", h.sum);
             let _ = writeln!(out, "sipp_gateway_request_duration_seconds_count{{operation=\"{op}\"}} {}", h.count);
         }

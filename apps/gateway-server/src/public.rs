@@ -6,18 +6,18 @@
 use crate::state::AppState;
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{ConnectInfo, State};
-use axum::http::request::Parts;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use sipp::{SippTextRun, SippTextResponse};
+use sipp::{SippTextResponse, SippTextRun};
 use sipp_gateway::{
-    Authenticator, ErrorTranslator, GatewayCodec, GatewayHttpError, ProtocolCodec, SippErrorTranslator, SseEncoder, StatusCode,
-    SSE_CONTENT_TYPE,
+    Authenticator, ErrorTranslator, GatewayCodec, GatewayHttpError, ProtocolCodec, SippErrorTranslator, SseEncoder,
+    StatusCode, SSE_CONTENT_TYPE,
 };
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::OwnedSemaphorePermit;
@@ -124,7 +124,11 @@ async fn run(s: &Arc<AppState>, ctx: &mut Ctx, headers: &HeaderMap, body: Body) 
             ctx.target = Some(d.target.clone());
             let (endpoint, _permit) = admit(s, &caller, &d.target)?;
             let _in_flight = s.metrics.in_flight();
-            let r = s.client.embed(sipp::SippEmbedRequest { endpoint: Some(endpoint), ..d.request }).await.map_err(translate)?;
+            let r = s
+                .client
+                .embed(sipp::SippEmbedRequest { endpoint: Some(endpoint), ..d.request })
+                .await
+                .map_err(translate)?;
             let body = codec.encode_embedding(&d.target, &r)?;
             finish(s, ctx, 200, None, r.usage.map(|u| (u.input_tokens, 0)));
             Ok(json(StatusCode::OK, body))
@@ -132,7 +136,11 @@ async fn run(s: &Arc<AppState>, ctx: &mut Ctx, headers: &HeaderMap, body: Body) 
     }
 }
 
-fn admit(s: &AppState, caller: &sipp_gateway::Caller, target: &str) -> Result<(sipp::EndpointRef, Option<OwnedSemaphorePermit>), GatewayHttpError> {
+fn admit(
+    s: &AppState,
+    caller: &sipp_gateway::Caller,
+    target: &str,
+) -> Result<(sipp::EndpointRef, Option<OwnedSemaphorePermit>), GatewayHttpError> {
     let endpoint = s.resolve(caller, target).inspect_err(|e| {
         if e.status == StatusCode::FORBIDDEN {
             s.metrics.rejected("forbidden");
@@ -165,7 +173,13 @@ async fn text_answer(
         return Err(SippErrorTranslator.translate(e));
     }
     let state = Arc::clone(s);
-    let log = Ctx { id: ctx.id.clone(), op: ctx.op, started: ctx.started, caller: ctx.caller.clone(), target: ctx.target.clone() };
+    let log = Ctx {
+        id: ctx.id.clone(),
+        op: ctx.op,
+        started: ctx.started,
+        caller: ctx.caller.clone(),
+        target: ctx.target.clone(),
+    };
     let events = async_stream(state, log, run, first, permit);
     let mut response = Response::new(Body::from_stream(events));
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(SSE_CONTENT_TYPE));

@@ -66,7 +66,11 @@ impl AppState {
     /// The endpoint of `target` if it exists, is loaded, and `caller` may use it.
     pub fn resolve(&self, caller: &Caller, target: &str) -> Result<EndpointRef, GatewayHttpError> {
         if !self.config.targets.iter().any(|t| t.name() == target) {
-            return Err(GatewayHttpError::new(StatusCode::NOT_FOUND, "not_found", format!("target `{target}` is not configured")));
+            return Err(GatewayHttpError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("target `{target}` is not configured"),
+            ));
         }
         let allowed = match self.allow.get(&caller.0) {
             Some(None) => true,
@@ -74,12 +78,20 @@ impl AppState {
             None => false,
         };
         if !allowed {
-            return Err(GatewayHttpError::new(StatusCode::FORBIDDEN, "authorization", "token is not allowed to access target"));
+            return Err(GatewayHttpError::new(
+                StatusCode::FORBIDDEN,
+                "authorization",
+                "token is not allowed to access target",
+            ));
         }
         let loaded = self.loaded.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         loaded.get(target).cloned().ok_or_else(|| {
-            GatewayHttpError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("target `{target}` is still loading"))
-                .with_retry_after(1)
+            GatewayHttpError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                format!("target `{target}` is still loading"),
+            )
+            .with_retry_after(1)
         })
     }
 
@@ -87,8 +99,12 @@ impl AppState {
     pub fn rate_limit(&self, client: std::net::IpAddr) -> Result<(), GatewayHttpError> {
         let Some(limit) = &self.rate_limit else { return Ok(()) };
         limit.check(client).map_err(|wait| {
-            GatewayHttpError::new(StatusCode::TOO_MANY_REQUESTS, "overloaded", "rate limit: too many requests from this client")
-                .with_retry_after(wait.max(1))
+            GatewayHttpError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "overloaded",
+                "rate limit: too many requests from this client",
+            )
+            .with_retry_after(wait.max(1))
         })
     }
 
@@ -96,8 +112,12 @@ impl AppState {
     pub fn admit(&self) -> Result<Option<OwnedSemaphorePermit>, GatewayHttpError> {
         let Some(sem) = &self.admission else { return Ok(None) };
         Arc::clone(sem).try_acquire_owned().map(Some).map_err(|_| {
-            GatewayHttpError::new(StatusCode::TOO_MANY_REQUESTS, "overloaded", "max_concurrent_requests admission limit is full")
-                .with_retry_after(1)
+            GatewayHttpError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "overloaded",
+                "max_concurrent_requests admission limit is full",
+            )
+            .with_retry_after(1)
         })
     }
 }

@@ -7,8 +7,14 @@ use crate::secrets::{self, SecretError};
 use sipp::{EndpointDescriptor, LocalModelDescriptor, ProviderDescriptor, ProviderKind, StaticHeader, TimeoutPolicy};
 
 /// What a target becomes, with secrets resolved.
-pub fn descriptor(target: &TargetConfig, lookup: &impl Fn(&str) -> Option<String>) -> Result<EndpointDescriptor, SecretError> {
-    let timeouts = |seconds: Option<u64>| TimeoutPolicy { request_ms: seconds.map(|s| s.saturating_mul(1000)), ..TimeoutPolicy::default() };
+pub fn descriptor(
+    target: &TargetConfig,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<EndpointDescriptor, SecretError> {
+    let timeouts = |seconds: Option<u64>| TimeoutPolicy {
+        request_ms: seconds.map(|s| s.saturating_mul(1000)),
+        ..TimeoutPolicy::default()
+    };
     Ok(match target {
         TargetConfig::Local(l) => {
             let mut config = l.runtime.clone();
@@ -17,7 +23,8 @@ pub fn descriptor(target: &TargetConfig, lookup: &impl Fn(&str) -> Option<String
             LocalModelDescriptor { model_path: l.model.clone(), config, backend: l.backend }.into()
         }
         TargetConfig::Openai(o) => {
-            let mut d = ProviderDescriptor::new(ProviderKind::Openai, &o.model).with_api_key(secrets::read(&o.api_key_env, lookup)?);
+            let mut d = ProviderDescriptor::new(ProviderKind::Openai, &o.model)
+                .with_api_key(secrets::read(&o.api_key_env, lookup)?);
             d.base_url.clone_from(&o.base_url);
             d.timeouts = timeouts(o.timeout_seconds);
             d.into()
@@ -30,8 +37,8 @@ pub fn descriptor(target: &TargetConfig, lookup: &impl Fn(&str) -> Option<String
             d.into()
         }
         TargetConfig::Anthropic(a) => {
-            let mut d =
-                ProviderDescriptor::new(ProviderKind::Anthropic, &a.model).with_api_key(secrets::read(&a.api_key_env, lookup)?);
+            let mut d = ProviderDescriptor::new(ProviderKind::Anthropic, &a.model)
+                .with_api_key(secrets::read(&a.api_key_env, lookup)?);
             d.base_url.clone_from(&a.base_url);
             d.timeouts = timeouts(a.timeout_seconds);
             if let Some(v) = &a.version {

@@ -3,8 +3,13 @@
 use std::process::Command;
 
 fn check(config: &std::path::Path) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sipp-gateway")).args(["check", "--config"]).arg(config).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_sipp-gateway")).args(["check", "--config"]).arg(config).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -13,15 +18,26 @@ fn check_accepts_the_templates_without_reading_secrets() {
     // No secret is set: check must not need one.
     let (ok, out, err) = check(&template);
     assert!(ok, "{err}");
-    assert!(out.contains("ok — targets openai-chat (openai), compatible-chat (openai_compatible), anthropic-chat (anthropic)"), "{out}");
+    assert!(
+        out.contains(
+            "ok — targets openai-chat (openai), compatible-chat (openai_compatible), anthropic-chat (anthropic)"
+        ),
+        "{out}"
+    );
 }
 
 #[test]
 fn check_lists_every_problem_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.toml");
-    let template = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/local.toml.example")).unwrap();
-    std::fs::write(&path, template.replace("127.0.0.1:9090", "127.0.0.1:8080").replace(r#"targets = ["local"]"#, r#"targets = ["gpu"]"#)).unwrap();
+    let template =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/local.toml.example"))
+            .unwrap();
+    std::fs::write(
+        &path,
+        template.replace("127.0.0.1:9090", "127.0.0.1:8080").replace(r#"targets = ["local"]"#, r#"targets = ["gpu"]"#),
+    )
+    .unwrap();
     let (ok, _, err) = check(&path);
     assert!(!ok);
     assert!(err.contains("2 problems"), "{err}");

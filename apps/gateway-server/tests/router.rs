@@ -25,7 +25,11 @@ async fn mock_upstream() -> String {
         let model = body["model"].as_str().unwrap_or_default().to_string();
         if model == "fail" {
             let err = json!({"error": {"message": "upstream exploded", "type": "server_error"}});
-            return Response::builder().status(500).header("content-type", "application/json").body(Body::from(err.to_string())).unwrap();
+            return Response::builder()
+                .status(500)
+                .header("content-type", "application/json")
+                .body(Body::from(err.to_string()))
+                .unwrap();
         }
         if body["stream"] == json!(true) {
             let frames = vec![
@@ -43,7 +47,10 @@ async fn mock_upstream() -> String {
                     }
                     Ok(Bytes::new())
                 }));
-            return Response::builder().header("content-type", "text/event-stream").body(Body::from_stream(stream)).unwrap();
+            return Response::builder()
+                .header("content-type", "text/event-stream")
+                .body(Body::from_stream(stream))
+                .unwrap();
         }
         let answer = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
                             "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}});
@@ -159,8 +166,11 @@ async fn chat_answers_json_and_echoes_the_request_id() {
     assert_eq!(headers["x-request-id"], "curl-query-1");
     assert_eq!(headers["content-type"], "application/json");
     let v: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(v, json!({"id": "response", "model": "mock", "text": "Hello", "finish_reason": "stop",
-                          "usage": {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}}));
+    assert_eq!(
+        v,
+        json!({"id": "response", "model": "mock", "text": "Hello", "finish_reason": "stop",
+                          "usage": {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}})
+    );
     let (_, headers, _) = call(&public, post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", false))).await;
     assert!(headers["x-request-id"].to_str().unwrap().starts_with("sipp-"), "a request id is generated");
 }
@@ -169,7 +179,10 @@ async fn chat_answers_json_and_echoes_the_request_id() {
 async fn stream_true_answers_the_sse_event_sequence() {
     let (public, _, _p) = loaded(None).await;
     let (status, headers, body) = call(&public, post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", true))).await;
-    assert_eq!((status, &headers["content-type"]), (StatusCode::OK, &"text/event-stream".parse::<axum::http::HeaderValue>().unwrap()));
+    assert_eq!(
+        (status, &headers["content-type"]),
+        (StatusCode::OK, &"text/event-stream".parse::<axum::http::HeaderValue>().unwrap())
+    );
     assert_eq!(
         String::from_utf8(body).unwrap(),
         "event: token\ndata: {\"text\":\"Hel\",\"sequence\":0}\n\n\
@@ -185,11 +198,36 @@ async fn every_refusal_has_its_status_and_code() {
     let big = json!({"model": "mock", "prompt": "x".repeat(4096)});
     let cases: Vec<(Request<Body>, u16, &str, &str)> = vec![
         (post_json("/v1/chat", None, &chat_body("mock", false)), 401, "authentication", "missing bearer token"),
-        (post_json("/v1/chat", Some("wrong-token-00"), &chat_body("mock", false)), 401, "authentication", "invalid bearer token"),
-        (post_json("/v1/chat", Some(TOKEN_B), &chat_body("mock", false)), 403, "authorization", "not allowed to access target"),
-        (post_json("/v1/chat", Some(TOKEN_A), &chat_body("nowhere", false)), 404, "not_found", "target `nowhere` is not configured"),
-        (post_json("/v1/query", Some(TOKEN_A), &json!({"model": "mock"})), 400, "invalid_request", "query needs `prompt`"),
-        (post_json("/v1/query", Some(TOKEN_A), &json!({"model": "mock", "prompt": "x", "grammar": "g"})), 400, "invalid_request", "local-only"),
+        (
+            post_json("/v1/chat", Some("wrong-token-00"), &chat_body("mock", false)),
+            401,
+            "authentication",
+            "invalid bearer token",
+        ),
+        (
+            post_json("/v1/chat", Some(TOKEN_B), &chat_body("mock", false)),
+            403,
+            "authorization",
+            "not allowed to access target",
+        ),
+        (
+            post_json("/v1/chat", Some(TOKEN_A), &chat_body("nowhere", false)),
+            404,
+            "not_found",
+            "target `nowhere` is not configured",
+        ),
+        (
+            post_json("/v1/query", Some(TOKEN_A), &json!({"model": "mock"})),
+            400,
+            "invalid_request",
+            "query needs `prompt`",
+        ),
+        (
+            post_json("/v1/query", Some(TOKEN_A), &json!({"model": "mock", "prompt": "x", "grammar": "g"})),
+            400,
+            "invalid_request",
+            "local-only",
+        ),
         (post_json("/v1/query", Some(TOKEN_A), &big), 413, "payload_too_large", "max_request_bytes (2048)"),
         (post_json("/v1/chat", Some(TOKEN_A), &chat_body("fail", false)), 500, "execution", "upstream exploded"),
     ];
@@ -201,7 +239,14 @@ async fn every_refusal_has_its_status_and_code() {
         assert_eq!(headers["content-type"], "application/json");
         assert!(headers.contains_key("x-request-id"));
     }
-    let (s, _, body) = call(&public, Request::post("/v1/chat").header("authorization", format!("Bearer {TOKEN_A}")).body(Body::from("{oops")).unwrap()).await;
+    let (s, _, body) = call(
+        &public,
+        Request::post("/v1/chat")
+            .header("authorization", format!("Bearer {TOKEN_A}"))
+            .body(Body::from("{oops"))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&body));
 }
 
@@ -239,7 +284,10 @@ async fn readiness_flips_once_targets_are_loaded() {
     assert_eq!((index["ready"].as_bool(), index["targets"].as_array().map(Vec::len)), (Some(true), Some(4)));
     // Management routes are not on the public listener, and inference is not on management.
     assert_eq!(call(&public, get("/metrics")).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(call(&management, post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", false))).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&management, post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", false))).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -270,7 +318,10 @@ async fn missing_secrets_stop_startup_naming_the_variable() {
     let lookup = |n: &str| if n == "TOKEN_B" { Some("has space".to_string()) } else { env(n) };
     let e = prepare(config(&upstream, None), &lookup).unwrap_err();
     let text = format!("{e:#}");
-    assert!(text.contains("tokens[1].env") && text.contains("TOKEN_B contains whitespace") && !text.contains("has space"), "{text}");
+    assert!(
+        text.contains("tokens[1].env") && text.contains("TOKEN_B contains whitespace") && !text.contains("has space"),
+        "{text}"
+    );
     let lookup = |n: &str| if n == "UPSTREAM_TOKEN" { None } else { env(n) };
     let e = format!("{:#}", prepare(config(&upstream, None), &lookup).unwrap_err());
     assert!(e.contains("target `mock`") && e.contains("UPSTREAM_TOKEN is not set"), "{e}");
@@ -307,7 +358,8 @@ async fn cors_only_when_origins_are_configured() {
 
 fn rate_limited(upstream: &str, source: &str) -> Prepared {
     let mut c = config(upstream, None);
-    c.security.rate_limit = sipp_gateway_server::config::RateLimitConfig { enabled: true, requests_per_minute: 1, burst: 5 };
+    c.security.rate_limit =
+        sipp_gateway_server::config::RateLimitConfig { enabled: true, requests_per_minute: 1, burst: 5 };
     c.security.client_ip = sipp_gateway_server::config::ClientIpConfig {
         source: match source {
             "x_forwarded_for" => sipp_gateway_server::config::ClientIpSource::XForwardedFor,
@@ -320,7 +372,8 @@ fn rate_limited(upstream: &str, source: &str) -> Prepared {
 
 fn from(peer: &str, xff: Option<&str>) -> Request<Body> {
     let mut r = post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", false));
-    r.extensions_mut().insert(axum::extract::ConnectInfo(format!("{peer}:40000").parse::<std::net::SocketAddr>().unwrap()));
+    r.extensions_mut()
+        .insert(axum::extract::ConnectInfo(format!("{peer}:40000").parse::<std::net::SocketAddr>().unwrap()));
     if let Some(v) = xff {
         r.headers_mut().insert("x-forwarded-for", v.parse().unwrap());
     }
@@ -355,7 +408,9 @@ async fn forwarded_headers_from_an_untrusted_peer_are_ignored() {
     // An untrusted peer claiming a new address per request still drains its own bucket.
     let mut statuses = Vec::new();
     for i in 0..6 {
-        statuses.push(app.clone().oneshot(from("192.0.2.9", Some(&format!("198.51.100.{i}")))).await.unwrap().status().as_u16());
+        statuses.push(
+            app.clone().oneshot(from("192.0.2.9", Some(&format!("198.51.100.{i}")))).await.unwrap().status().as_u16(),
+        );
     }
     assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
     // Behind a trusted proxy, each forwarded client has its own bucket.

@@ -66,7 +66,12 @@ n_ctx = 1024
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let g = Self { child, public: format!("http://127.0.0.1:{public}"), management: format!("http://127.0.0.1:{management}"), _dir: dir };
+        let g = Self {
+            child,
+            public: format!("http://127.0.0.1:{public}"),
+            management: format!("http://127.0.0.1:{management}"),
+            _dir: dir,
+        };
         g.wait_ready().await;
         g
     }
@@ -105,7 +110,10 @@ fn free_port() -> u16 {
 }
 
 fn messages() -> Vec<ChatMessage> {
-    vec![ChatMessage::new(ChatRole::System, "Answer concisely."), ChatMessage::new(ChatRole::User, "What is the capital of France?")]
+    vec![
+        ChatMessage::new(ChatRole::System, "Answer concisely."),
+        ChatMessage::new(ChatRole::User, "What is the capital of France?"),
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,7 +123,11 @@ async fn the_gateway_serves_a_local_target_end_to_end() {
     // Sipp's own gateway endpoint, non-streaming and streaming.
     let client = SippClient::new();
     let ep = client
-        .add("gw", GatewayDescriptor::new("local", gw.public.clone()).with_authentication(GatewayAuthentication::bearer(TOKEN)))
+        .add(
+            "gw",
+            GatewayDescriptor::new("local", gw.public.clone())
+                .with_authentication(GatewayAuthentication::bearer(TOKEN)),
+        )
         .await
         .unwrap();
     let greedy = SippTextOptions { max_tokens: Some(16), temperature: Some(0.0), ..Default::default() };
@@ -153,7 +165,10 @@ async fn the_gateway_serves_a_local_target_end_to_end() {
     let answer: serde_json::Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
     assert_eq!((answer["model"].as_str(), answer["finish_reason"].as_str()), (Some("local"), Some("length")));
     let long = "word ".repeat(3000);
-    let e = client.query(SippQueryRequest { endpoint: Some(ep.clone()), prompt: long, ..Default::default() }).await.unwrap_err();
+    let e = client
+        .query(SippQueryRequest { endpoint: Some(ep.clone()), prompt: long, ..Default::default() })
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "context_overflow", "the engine's error keeps its code through the gateway: {e}");
 
     // A client that disconnects mid-stream frees the engine sequence.
@@ -194,9 +209,15 @@ async fn the_gateway_serves_a_local_target_end_to_end() {
 
     // One JSON line per request, and never a secret.
     assert!(!logs.contains(TOKEN) && !logs.contains(ADMIN), "a secret reached the logs");
-    let requests: Vec<serde_json::Value> =
-        logs.lines().filter_map(|l| serde_json::from_str(l).ok()).filter(|v: &serde_json::Value| v["fields"]["message"] == "request").collect();
+    let requests: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["fields"]["message"] == "request")
+        .collect();
     assert!(requests.len() >= 5, "{logs}");
-    assert!(requests.iter().any(|v| v["fields"]["request_id"] == "curl-query-1" && v["fields"]["status"] == 200), "{logs}");
+    assert!(
+        requests.iter().any(|v| v["fields"]["request_id"] == "curl-query-1" && v["fields"]["status"] == 200),
+        "{logs}"
+    );
     assert!(!logs.contains("capital of France"), "prompt text reached the logs");
 }

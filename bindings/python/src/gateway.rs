@@ -42,7 +42,11 @@ pub(crate) fn gateway_decode(operation: &str, body: &[u8]) -> PyResult<String> {
 
 /// A finished query/chat as the profile's JSON body.
 #[pyfunction]
-pub(crate) fn gateway_encode_text<'py>(py: Python<'py>, target: &str, response_json: &str) -> PyResult<Bound<'py, PyBytes>> {
+pub(crate) fn gateway_encode_text<'py>(
+    py: Python<'py>,
+    target: &str,
+    response_json: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
     let response: SippTextResponse = parse(response_json, "text response")?;
     let body = GatewayCodec.encode_text(target, &response).map_err(|e| invalid(&e))?;
     Ok(PyBytes::new(py, &body))

@@ -74,7 +74,10 @@ mod tests {
 
     #[test]
     fn bearer_tokens_name_their_caller() {
-        let t = BearerTokens::new([(Secret::new("tok-a-123"), Caller("web".into())), (Secret::new("tok-b-456"), Caller("batch".into()))]);
+        let t = BearerTokens::new([
+            (Secret::new("tok-a-123"), Caller("web".into())),
+            (Secret::new("tok-b-456"), Caller("batch".into())),
+        ]);
         assert_eq!(t.authenticate(&headers(Some("Bearer tok-b-456"))).unwrap(), Caller("batch".into()));
         for (h, says) in [
             (None, "missing bearer token"),

@@ -62,7 +62,8 @@ impl ProtocolCodec for GatewayCodec {
             return Err(GatewayHttpError::invalid_request("chat needs at least one message"));
         }
         let (target, options, endpoint_options, stream) = text_parts(b)?;
-        let request = SippChatRequest { messages, options, endpoint_options, emit_tokens: stream, ..Default::default() };
+        let request =
+            SippChatRequest { messages, options, endpoint_options, emit_tokens: stream, ..Default::default() };
         Ok(Decoded { target, request })
     }
 
@@ -104,7 +105,13 @@ type TextParts = (String, SippTextOptions, Map<String, Value>, bool);
 
 fn text_parts(b: TextRequestBody) -> Result<TextParts, GatewayHttpError> {
     let target = check_target(b.model)?;
-    let options = SippTextOptions { max_tokens: b.max_tokens, temperature: b.temperature, top_p: b.top_p, stop: b.stop, seed: b.seed };
+    let options = SippTextOptions {
+        max_tokens: b.max_tokens,
+        temperature: b.temperature,
+        top_p: b.top_p,
+        stop: b.stop,
+        seed: b.seed,
+    };
     options.validate().map_err(|e| GatewayHttpError::invalid_request(e.to_string()))?;
     Ok((target, options, check_extra(b.extra)?, b.stream))
 }
@@ -155,10 +162,15 @@ mod tests {
     fn decodes_the_testing_page_bodies() {
         let c = GatewayCodec;
         let q = c
-            .decode_query(&bytes(&json!({"model": "local", "prompt": "Explain.", "max_tokens": 64, "temperature": 0.2, "stream": true})))
+            .decode_query(&bytes(
+                &json!({"model": "local", "prompt": "Explain.", "max_tokens": 64, "temperature": 0.2, "stream": true}),
+            ))
             .unwrap();
         assert_eq!(q.target, "local");
-        assert_eq!((q.request.prompt.as_str(), q.request.options.max_tokens, q.request.emit_tokens), ("Explain.", Some(64), true));
+        assert_eq!(
+            (q.request.prompt.as_str(), q.request.options.max_tokens, q.request.emit_tokens),
+            ("Explain.", Some(64), true)
+        );
         let chat = c
             .decode_chat(&bytes(&json!({"model": "local", "messages": [
                 {"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "What does the gateway own?"}]})))
@@ -178,7 +190,10 @@ mod tests {
             (br#"{"model": "l", "prompt": "x", "messages": []}"#, "use the chat route"),
             (br#"{"model": "l", "prompt": "x", "max_tokens": "64"}"#, "invalid type"),
             (br#"{"model": "l", "prompt": "x", "temperature": -1}"#, "temperature must be"),
-            (br#"{"model": "l", "prompt": "x", "context_key": "k", "grammar": "g"}"#, "context_key, grammar are local-only"),
+            (
+                br#"{"model": "l", "prompt": "x", "context_key": "k", "grammar": "g"}"#,
+                "context_key, grammar are local-only",
+            ),
             (br#"{"model": "l", "prompt": "x", "max_tokens": 0}"#, "max_tokens must be at least 1"),
             (br#"{"prompt": "x"}"#, "missing field `model`"),
         ];

@@ -76,7 +76,10 @@ mod tests {
     fn body_is_the_profile_error_object() {
         let e = GatewayHttpError::new(StatusCode::FORBIDDEN, "authorization", "token is not allowed to access target");
         let v: serde_json::Value = serde_json::from_slice(&e.body()).unwrap();
-        assert_eq!(v, serde_json::json!({"error": {"code": "authorization", "message": "token is not allowed to access target"}}));
+        assert_eq!(
+            v,
+            serde_json::json!({"error": {"code": "authorization", "message": "token is not allowed to access target"}})
+        );
     }
 
     #[test]

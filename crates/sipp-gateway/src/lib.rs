@@ -23,6 +23,6 @@ mod sse;
 pub use auth::{Authenticator, BearerTokens, Caller};
 pub use codec::{Decoded, GatewayCodec, ProtocolCodec};
 pub use error::{ErrorTranslator, GatewayHttpError, SippErrorTranslator};
-pub use sse::{SseEncoder, SSE_CONTENT_TYPE};
 /// Re-exported so applications name statuses without a direct `http` dependency.
 pub use http::StatusCode;
+pub use sse::{SseEncoder, SSE_CONTENT_TYPE};

@@ -79,7 +79,10 @@ mod tests {
             &b"event: usage\ndata: {\"input_tokens\":8,\"output_tokens\":9,\"total_tokens\":17}\n\nevent: done\ndata: {\"finish_reason\":\"stop\"}\n\n"[..]
         );
         let err = GatewayHttpError::new(http::StatusCode::INTERNAL_SERVER_ERROR, "execution", "decode failed");
-        assert_eq!(&e.error(&err)[..], &b"event: error\ndata: {\"error\":{\"code\":\"execution\",\"message\":\"decode failed\"}}\n\n"[..]);
+        assert_eq!(
+            &e.error(&err)[..],
+            &b"event: error\ndata: {\"error\":{\"code\":\"execution\",\"message\":\"decode failed\"}}\n\n"[..]
+        );
     }
 
     #[test]

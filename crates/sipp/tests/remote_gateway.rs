@@ -10,8 +10,8 @@ use mock::{MockServer, Reply};
 use serde_json::json;
 use sipp::{
     AuthenticationKind, ChatMessage, ChatRole, EndpointRef, FinishReason, GatewayAuthentication, GatewayDescriptor,
-    GatewayRoutes, Secret, SippChatRequest, SippClient, SippEmbedRequest, SippError, SippQueryRequest,
-    SippTextOptions, StaticHeader, Usage, ValueProvider,
+    GatewayRoutes, Secret, SippChatRequest, SippClient, SippEmbedRequest, SippError, SippQueryRequest, SippTextOptions,
+    StaticHeader, Usage, ValueProvider,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -76,8 +76,16 @@ async fn chat_streams_token_usage_done_events_even_when_split() {
     let ep = gateway(&client, descriptor(&mock)).await;
     let request = SippChatRequest {
         endpoint: Some(ep),
-        messages: vec![ChatMessage::new(ChatRole::System, "Answer briefly."), ChatMessage::new(ChatRole::User, "What does the gateway own?")],
-        options: SippTextOptions { max_tokens: Some(64), stop: vec!["END".into()], seed: Some(3), ..Default::default() },
+        messages: vec![
+            ChatMessage::new(ChatRole::System, "Answer briefly."),
+            ChatMessage::new(ChatRole::User, "What does the gateway own?"),
+        ],
+        options: SippTextOptions {
+            max_tokens: Some(64),
+            stop: vec!["END".into()],
+            seed: Some(3),
+            ..Default::default()
+        },
         emit_tokens: true,
         ..Default::default()
     };
@@ -103,10 +111,15 @@ async fn chat_streams_token_usage_done_events_even_when_split() {
 
 #[tokio::test]
 async fn embed_sends_model_and_input() {
-    let mock = MockServer::start(vec![Reply::json(200, json!({"id": "response", "model": "local", "embedding": [0.0123, -0.0456]}))]).await;
+    let mock = MockServer::start(vec![Reply::json(
+        200,
+        json!({"id": "response", "model": "local", "embedding": [0.0123, -0.0456]}),
+    )])
+    .await;
     let client = SippClient::new();
     let ep = gateway(&client, descriptor(&mock)).await;
-    let r = client.embed(SippEmbedRequest { endpoint: Some(ep), input: "gateway inference".into(), ..Default::default() });
+    let r =
+        client.embed(SippEmbedRequest { endpoint: Some(ep), input: "gateway inference".into(), ..Default::default() });
     let r = r.await.unwrap();
     assert_eq!(r.values, [0.0123, -0.0456]);
     assert!(!r.normalized && r.usage.is_none());
@@ -134,7 +147,11 @@ async fn routes_headers_and_option_buckets() {
     assert_eq!(req.header("authorization"), None);
     assert_eq!(req.header("x-tenant"), Some("acme"));
     let body = req.json();
-    assert_eq!((&body["priority"], &body["tag"]), (&json!("low"), &json!("b")), "endpoint_options win over protocol_options");
+    assert_eq!(
+        (&body["priority"], &body["tag"]),
+        (&json!("low"), &json!("b")),
+        "endpoint_options win over protocol_options"
+    );
 
     let mut request = query(&ep, false);
     request.endpoint_options = json!({"max_tokens": 5}).as_object().unwrap().clone();
@@ -155,8 +172,22 @@ async fn authentication_is_checked_at_add() {
     let url = "http://127.0.0.1:9";
     let cases = [
         (GatewayAuthentication { kind: AuthenticationKind::Bearer, ..Default::default() }, "needs a value"),
-        (GatewayAuthentication { kind: AuthenticationKind::Header, value: Some(Secret::new("v")), ..Default::default() }, "needs header_name"),
-        (GatewayAuthentication { kind: AuthenticationKind::None, value: Some(Secret::new("v")), ..Default::default() }, "takes no value"),
+        (
+            GatewayAuthentication {
+                kind: AuthenticationKind::Header,
+                value: Some(Secret::new("v")),
+                ..Default::default()
+            },
+            "needs header_name",
+        ),
+        (
+            GatewayAuthentication {
+                kind: AuthenticationKind::None,
+                value: Some(Secret::new("v")),
+                ..Default::default()
+            },
+            "takes no value",
+        ),
     ];
     for (auth, says) in cases {
         let e = client.add("g", GatewayDescriptor::new("t", url).with_authentication(auth)).await.unwrap_err();
@@ -210,7 +241,11 @@ async fn each_error_status_is_its_own_typed_error() {
         .iter()
         .map(|(status, code, _)| {
             let r = Reply::json(*status, json!({"error": {"code": code, "message": format!("refused with {status}")}}));
-            if *status == 429 { r.with_header("retry-after", "7") } else { r }
+            if *status == 429 {
+                r.with_header("retry-after", "7")
+            } else {
+                r
+            }
         })
         .collect();
     let mock = MockServer::start(replies).await;
@@ -220,7 +255,10 @@ async fn each_error_status_is_its_own_typed_error() {
         let e = client.query(query(&ep, false)).await.unwrap_err();
         assert_eq!((e.code(), e.http_status()), (code, status), "{e}");
         let SippError::Remote { status: s, upstream_code, retry_after_secs, message, .. } = &e else { panic!("{e:?}") };
-        assert_eq!((*s, upstream_code.as_deref(), message.as_str()), (Some(status), Some(upstream), format!("refused with {status}").as_str()));
+        assert_eq!(
+            (*s, upstream_code.as_deref(), message.as_str()),
+            (Some(status), Some(upstream), format!("refused with {status}").as_str())
+        );
         assert_eq!(*retry_after_secs, (status == 429).then_some(7));
         assert_eq!(e.to_string(), format!("endpoint `gw`: HTTP {status}: refused with {status}"));
     }
@@ -228,7 +266,8 @@ async fn each_error_status_is_its_own_typed_error() {
 
 #[tokio::test]
 async fn an_error_event_after_tokens_fails_the_run_where_the_caller_iterates() {
-    let frames = [STREAM[0], "event: error\ndata: {\"error\":{\"code\":\"execution\",\"message\":\"decode failed\"}}\n\n"];
+    let frames =
+        [STREAM[0], "event: error\ndata: {\"error\":{\"code\":\"execution\",\"message\":\"decode failed\"}}\n\n"];
     let mock = MockServer::start(vec![Reply::sse(&frames)]).await;
     let client = SippClient::new();
     let ep = gateway(&client, descriptor(&mock)).await;
@@ -299,7 +338,8 @@ async fn dropping_a_run_closes_the_upstream_connection() {
 #[tokio::test]
 async fn only_requests_that_did_not_run_are_retried() {
     let busy = || Reply::json(503, json!({"error": {"code": "unavailable", "message": "loading"}}));
-    let limited = Reply::json(429, json!({"error": {"code": "overloaded", "message": "full"}})).with_header("retry-after", "0");
+    let limited =
+        Reply::json(429, json!({"error": {"code": "overloaded", "message": "full"}})).with_header("retry-after", "0");
     let mock = MockServer::start(vec![busy(), limited, Reply::json(200, text_answer()), busy()]).await;
     let client = SippClient::new();
     let mut d = descriptor(&mock);
@@ -315,7 +355,8 @@ async fn only_requests_that_did_not_run_are_retried() {
     assert_eq!(mock.requests().len(), 4);
 
     // A Retry-After beyond the request deadline: the 429 itself comes back at once.
-    let far = Reply::json(429, json!({"error": {"code": "overloaded", "message": "full"}})).with_header("retry-after", "3600");
+    let far = Reply::json(429, json!({"error": {"code": "overloaded", "message": "full"}}))
+        .with_header("retry-after", "3600");
     let mock = MockServer::start(vec![far]).await;
     let mut d = descriptor(&mock);
     d.retry.max_retries = 1;

@@ -133,7 +133,8 @@ async fn openai_embed_asks_for_floats() {
     let mock = MockServer::start(vec![Reply::json(200, answer)]).await;
     let client = SippClient::new();
     let ep = provider(&client, &mock, ProviderKind::Openai, Some(KEY)).await;
-    let r = client.embed(SippEmbedRequest { endpoint: Some(ep), input: "gateway inference".into(), ..Default::default() });
+    let r =
+        client.embed(SippEmbedRequest { endpoint: Some(ep), input: "gateway inference".into(), ..Default::default() });
     let r = r.await.unwrap();
     assert_eq!(r.values, [0.6, 0.8]);
     assert!(r.normalized, "a unit vector is reported as normalized");
@@ -265,7 +266,8 @@ async fn anthropic_query_streams_events_into_batches_and_usage() {
     let mock = MockServer::start(vec![Reply::sse_split(&frames, 11)]).await;
     let client = SippClient::new();
     let ep = provider(&client, &mock, ProviderKind::Anthropic, Some(KEY)).await;
-    let request = SippQueryRequest { endpoint: Some(ep), prompt: "Say hello".into(), emit_tokens: true, ..Default::default() };
+    let request =
+        SippQueryRequest { endpoint: Some(ep), prompt: "Say hello".into(), emit_tokens: true, ..Default::default() };
     let mut run = client.query(request);
     let mut texts = Vec::new();
     while let Some(b) = run.next().await {
@@ -384,7 +386,11 @@ async fn a_server_that_ignores_stream_still_streams_one_batch() {
 
 #[tokio::test]
 async fn an_answer_that_is_not_the_api_is_a_protocol_error() {
-    let html = Reply::Full { status: 200, headers: vec![("content-type".into(), "text/html".into())], body: "<html>hi</html>".into() };
+    let html = Reply::Full {
+        status: 200,
+        headers: vec![("content-type".into(), "text/html".into())],
+        body: "<html>hi</html>".into(),
+    };
     let mock = MockServer::start(vec![html, Reply::json(200, json!({"object": "list", "data": []}))]).await;
     let client = SippClient::new();
     let ep = provider(&client, &mock, ProviderKind::Openai, Some(KEY)).await;

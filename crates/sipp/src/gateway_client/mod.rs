@@ -5,7 +5,9 @@
 use crate::error::{Result, SippError};
 use crate::gateway_profile::{self as profile, event, DoneEvent, TokenEvent, TYPED_FIELDS};
 use crate::transport::body as helpers;
-use crate::transport::{merge_options, Auth, Call, Fault, HttpTransport, RemoteEndpoint, StreamDecoder, StreamItem, Wire};
+use crate::transport::{
+    merge_options, Auth, Call, Fault, HttpTransport, RemoteEndpoint, StreamDecoder, StreamItem, Wire,
+};
 use crate::types::endpoint::{EmbedRequest, Endpoint, Operation, Prompt, TextRequest};
 use crate::types::{
     AuthenticationKind, EndpointKind, GatewayDescriptor, SippEmbeddingResponse, SippTextResponse, Usage,
@@ -46,9 +48,11 @@ fn auth(d: &GatewayDescriptor) -> Result<Auth> {
         }
         AuthenticationKind::Bearer => AUTHORIZATION,
         AuthenticationKind::Header => {
-            let name = a.header_name.as_deref().filter(|n| !n.is_empty()).ok_or_else(|| {
-                SippError::InvalidConfig("authentication kind `header` needs header_name".into())
-            })?;
+            let name = a
+                .header_name
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| SippError::InvalidConfig("authentication kind `header` needs header_name".into()))?;
             crate::transport::header_name(name)?
         }
     };
@@ -56,7 +60,9 @@ fn auth(d: &GatewayDescriptor) -> Result<Auth> {
     match (&a.value, &a.value_provider) {
         (Some(value), None) if !value.is_empty() => Ok(Auth::Static { name, value: value.clone(), bearer }),
         (None, Some(provider)) => Ok(Auth::Provided { name, bearer, provider: provider.clone() }),
-        (Some(_), Some(_)) => Err(SippError::InvalidConfig("set authentication value or value_provider, not both".into())),
+        (Some(_), Some(_)) => {
+            Err(SippError::InvalidConfig("set authentication value or value_provider, not both".into()))
+        }
         _ => Err(SippError::InvalidConfig(format!(
             "authentication kind `{}` needs a value or a value_provider",
             if bearer { "bearer" } else { "header" }
@@ -137,7 +143,8 @@ impl Wire for GatewayWire {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, Fault> {
-    serde_json::from_value(v.clone()).map_err(|e| Fault::protocol(format!("not a gateway profile answer ({e}): {v:.200}")))
+    serde_json::from_value(v.clone())
+        .map_err(|e| Fault::protocol(format!("not a gateway profile answer ({e}): {v:.200}")))
 }
 
 struct ProfileDecoder;

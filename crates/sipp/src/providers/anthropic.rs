@@ -16,8 +16,19 @@ pub(crate) const API_VERSION: &str = "2023-06-01";
 pub(crate) const DEFAULT_MAX_TOKENS: u32 = 4096;
 
 /// Body fields Sipp sets; `provider_options` may not.
-const TYPED: &[&str] =
-    &["model", "messages", "system", "prompt", "input", "temperature", "top_p", "max_tokens", "stop", "stop_sequences", "stream"];
+const TYPED: &[&str] = &[
+    "model",
+    "messages",
+    "system",
+    "prompt",
+    "input",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "stop",
+    "stop_sequences",
+    "stream",
+];
 
 #[derive(Debug)]
 pub(crate) struct AnthropicWire {

@@ -70,8 +70,13 @@ impl Fault {
 /// gateway's own codes, and OpenAI's / Anthropic's error types.
 fn failure_of_code(code: &str) -> Option<RemoteFailure> {
     Some(match code {
-        "invalid_request" | "invalid_request_error" | "context_overflow" | "grammar" | "chat_template_missing"
-        | "chat_template" | "unsupported_operation" => RemoteFailure::InvalidRequest,
+        "invalid_request"
+        | "invalid_request_error"
+        | "context_overflow"
+        | "grammar"
+        | "chat_template_missing"
+        | "chat_template"
+        | "unsupported_operation" => RemoteFailure::InvalidRequest,
         "authentication" | "authentication_error" | "invalid_api_key" => RemoteFailure::Authentication,
         "authorization" | "permission_error" => RemoteFailure::Authorization,
         "not_found" | "not_found_error" | "model_not_found" => RemoteFailure::NotFound,
@@ -125,7 +130,9 @@ mod tests {
         assert_eq!(e.code(), "authentication");
         assert_eq!(e.to_string(), "endpoint `p`: HTTP 401: Incorrect API key provided: [redacted]");
         let e = Fault::from_status(429, anthropic.to_string().as_bytes()).into_error("p", Some(3), &[]);
-        assert!(matches!(e, SippError::Remote { retry_after_secs: Some(3), ref upstream_code, .. } if upstream_code.as_deref() == Some("rate_limit_error")));
+        assert!(
+            matches!(e, SippError::Remote { retry_after_secs: Some(3), ref upstream_code, .. } if upstream_code.as_deref() == Some("rate_limit_error"))
+        );
         assert_eq!(e.code(), "overloaded");
         let e = Fault::from_status(403, gateway.to_string().as_bytes()).into_error("g", None, &[]);
         assert_eq!((e.code(), e.http_status()), ("authorization", 403));
@@ -135,7 +142,10 @@ mod tests {
     fn stream_errors_without_status_use_the_code() {
         let e = Fault::from_error_object(None, &json!({"error": {"code": "overloaded", "message": "busy"}}));
         assert_eq!(e.into_error("g", None, &[]).code(), "overloaded");
-        let e = Fault::from_error_object(None, &json!({"type": "error", "error": {"type": "overloaded_error", "message": "x"}}));
+        let e = Fault::from_error_object(
+            None,
+            &json!({"type": "error", "error": {"type": "overloaded_error", "message": "x"}}),
+        );
         assert_eq!(e.into_error("a", None, &[]).code(), "unavailable");
         let e = Fault::from_error_object(None, &json!({"error": {"code": "weird", "message": "x"}}));
         assert_eq!(e.into_error("a", None, &[]).code(), "execution");

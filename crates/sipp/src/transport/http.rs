@@ -15,9 +15,17 @@ use tokio::time::Instant;
 pub(crate) enum Auth {
     None,
     /// A fixed header (`Authorization: Bearer …`, `x-api-key: …`).
-    Static { name: HeaderName, value: Secret, bearer: bool },
+    Static {
+        name: HeaderName,
+        value: Secret,
+        bearer: bool,
+    },
     /// A header whose value is asked for before every request.
-    Provided { name: HeaderName, bearer: bool, provider: ValueProvider },
+    Provided {
+        name: HeaderName,
+        bearer: bool,
+        provider: ValueProvider,
+    },
 }
 
 /// Largest error body read to build an error message.
@@ -117,13 +125,22 @@ impl HttpTransport {
     /// Stream read failures after the status line.
     pub(crate) fn stream_error(&self, error: &(dyn std::error::Error + 'static)) -> SippError {
         let message = format!("the response broke off: {}", describe(error));
-        SippError::Transport { endpoint: self.endpoint.clone(), message: crate::types::scrub(&message, self.secret_strs()) }
+        SippError::Transport {
+            endpoint: self.endpoint.clone(),
+            message: crate::types::scrub(&message, self.secret_strs()),
+        }
     }
 
     /// POST `body` to `path`; a 2xx response, or the typed error of the final attempt.
     /// Retries (within the budget and the deadline) only connection failures, `503`,
     /// and `429` with `Retry-After`: none of these ran anything.
-    pub(crate) async fn post(&self, path: &str, body: &serde_json::Value, stream: bool, deadline: Instant) -> Result<Response> {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        stream: bool,
+        deadline: Instant,
+    ) -> Result<Response> {
         let bytes = serde_json::to_vec(body).map_err(|e| SippError::InvalidRequest(format!("request body: {e}")))?;
         let mut attempt = 0u32;
         loop {
@@ -250,17 +267,18 @@ fn check_base_url(base_url: &str) -> Result<String> {
 }
 
 pub(crate) fn header_name(name: &str) -> Result<HeaderName> {
-    HeaderName::from_str(name).map_err(|_| SippError::InvalidConfig(format!("`{name}` is not a valid HTTP header name")))
+    HeaderName::from_str(name)
+        .map_err(|_| SippError::InvalidConfig(format!("`{name}` is not a valid HTTP header name")))
 }
 
 fn header_value(value: &Secret, name: &str) -> Result<HeaderValue> {
-    let mut v = HeaderValue::from_str(value.expose())
-        .map_err(|_| SippError::InvalidConfig(format!("the value of header `{name}` is not a valid HTTP header value")))?;
+    let mut v = HeaderValue::from_str(value.expose()).map_err(|_| {
+        SippError::InvalidConfig(format!("the value of header `{name}` is not a valid HTTP header value"))
+    })?;
     // Keeps it out of hyper's and reqwest's Debug output.
     v.set_sensitive(true);
     Ok(v)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -289,7 +307,14 @@ mod tests {
         .unwrap();
         let shown = format!("{t:?}");
         assert!(!shown.contains("tenant-secret-value") && !shown.contains("tok-123456"), "{shown}");
-        let bad = HttpTransport::new("g", "http://h", &[StaticHeader::new("bad header", "v")], Auth::None, TimeoutPolicy::default(), RetryPolicy::default());
+        let bad = HttpTransport::new(
+            "g",
+            "http://h",
+            &[StaticHeader::new("bad header", "v")],
+            Auth::None,
+            TimeoutPolicy::default(),
+            RetryPolicy::default(),
+        );
         assert_eq!(bad.unwrap_err().code(), "invalid_config");
     }
 }

@@ -123,7 +123,12 @@ impl<W> Shared<W> {
     }
 }
 
-async fn embed<W: Wire>(shared: &Shared<W>, path: &str, body: &serde_json::Value, deadline: Instant) -> Result<SippEmbeddingResponse> {
+async fn embed<W: Wire>(
+    shared: &Shared<W>,
+    path: &str,
+    body: &serde_json::Value,
+    deadline: Instant,
+) -> Result<SippEmbeddingResponse> {
     let http = &shared.http;
     let response = http.post(path, body, false, deadline).await?;
     let value = http.json(response, deadline).await?;

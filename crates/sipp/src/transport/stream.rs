@@ -28,7 +28,12 @@ impl Progress {
     /// The response of a run stopped by `cancel`: the text so far, and usage only if the
     /// server had already sent it (it counts at the end).
     pub(crate) fn cancelled(self) -> SippTextResponse {
-        SippTextResponse { text: self.text, finish_reason: FinishReason::Cancelled, usage: self.usage, local_stats: None }
+        SippTextResponse {
+            text: self.text,
+            finish_reason: FinishReason::Cancelled,
+            usage: self.usage,
+            local_stats: None,
+        }
     }
 }
 
@@ -52,7 +57,11 @@ pub(crate) async fn run_text<W: Wire>(
         let value = http.json(response, deadline).await?;
         let done = wire.text_response(&value).map_err(|f| http.fault(f, None))?;
         if call.stream && !done.text.is_empty() {
-            let _ = events.send(TextEvent::Tokens(TokenBatch { text: done.text.clone(), token_ids: Vec::new(), sequence: 0 }));
+            let _ = events.send(TextEvent::Tokens(TokenBatch {
+                text: done.text.clone(),
+                token_ids: Vec::new(),
+                sequence: 0,
+            }));
         }
         return Ok(done);
     }

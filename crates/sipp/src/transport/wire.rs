@@ -53,7 +53,12 @@ pub(crate) trait Wire: Send + Sync + std::fmt::Debug + 'static {
 /// Merge a free-form option bucket into `body`. Keys that Sipp sets from typed options
 /// are refused, whether or not this request set them: a bucket must not silently win
 /// over (or lose to) a typed field.
-pub(crate) fn merge_options(body: &mut Map<String, Value>, extra: &Map<String, Value>, typed: &[&str], bucket: &str) -> Result<()> {
+pub(crate) fn merge_options(
+    body: &mut Map<String, Value>,
+    extra: &Map<String, Value>,
+    typed: &[&str],
+    bucket: &str,
+) -> Result<()> {
     if let Some(key) = extra.keys().find(|k| typed.contains(&k.as_str())) {
         return Err(SippError::InvalidRequest(format!(
             "{bucket} may not set `{key}`: Sipp sets it from the request itself (messages, prompt, input, \

@@ -59,7 +59,11 @@ impl Reply {
 
     /// SSE frames, one TCP write each.
     pub fn sse(frames: &[&str]) -> Self {
-        Self::Stream { pieces: frames.iter().map(|f| f.to_string()).collect(), pause: Duration::from_millis(5), stall: false }
+        Self::Stream {
+            pieces: frames.iter().map(|f| f.to_string()).collect(),
+            pause: Duration::from_millis(5),
+            stall: false,
+        }
     }
 
     /// The same bytes cut at arbitrary points (inside lines and JSON), one write each.
@@ -135,7 +139,9 @@ async fn serve(mut socket: TcpStream, state: Arc<State>) {
     let Some(request) = read_request(&mut socket).await else { return };
     state.recorded.lock().unwrap().push(request);
     let reply = state.replies.lock().unwrap().pop_front();
-    let reply = reply.unwrap_or_else(|| Reply::json(500, serde_json::json!({"error": {"code": "mock", "message": "no reply scripted"}})));
+    let reply = reply.unwrap_or_else(|| {
+        Reply::json(500, serde_json::json!({"error": {"code": "mock", "message": "no reply scripted"}}))
+    });
     match reply {
         Reply::Full { status, headers, body } => {
             let mut head = format!("HTTP/1.1 {status} Mock\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
