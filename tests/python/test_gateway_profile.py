@@ -7,11 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import sipp
+from servers import free_port, port_open, running
 from sipp.gateway import (
     decode_gateway_chat_body,
     decode_gateway_embed_body,
@@ -103,32 +100,12 @@ def test_text_answers_and_streams_from_a_real_run(client: sipp.SippClient, text_
 
 @pytest.fixture(scope="module")
 def app_url(model_path: Path) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "SIPP_GATEWAY_TOKEN": TOKEN, "SIPP_MODEL": str(model_path)}
     cmd = [sys.executable, "-m", "uvicorn", "gateway_app:app", "--app-dir", str(ROOT / "examples" / "python"),
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    log = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"the example app exited: {log.read()[-3000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the example app did not listen within 60 s"
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+    with running(cmd, port_open(port), env=env, timeout=60):
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_sipp_gateway_endpoint_against_the_fastapi_app(client: sipp.SippClient, app_url: str) -> None:

@@ -5,27 +5,19 @@ Gateway Chat example verbatim, streaming, and typed errors across the boundary."
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import sipp
+from servers import free_port, http_ok, running
 
 HERE = Path(__file__).parent
 TOKEN = "py-gateway-token-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -61,29 +53,10 @@ n_ctx = 1024
 """
         )
         env = {**os.environ, "PY_GATEWAY_TOKEN": TOKEN, "PY_ADMIN_PASSWORD": "py-admin-password"}
-        log = tempfile.TemporaryFile(mode="w+")
-        proc = subprocess.Popen([binary, "serve", "--config", str(config)], env=env, stdout=subprocess.DEVNULL, stderr=log)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"sipp-gateway exited: {log.read()[-3000:]}")
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{management}/readyz", timeout=1) as r:
-                        if r.read() == b"ready":
-                            break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline, "sipp-gateway did not become ready in 60 s"
-                time.sleep(0.1)
+        ready = http_ok(f"http://127.0.0.1:{management}/readyz", b"ready")
+        with running([binary, "serve", "--config", str(config)], ready, env=env, timeout=60) as log:
             yield f"http://127.0.0.1:{public}"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-            log.seek(0)
-            assert TOKEN not in log.read(), "the token reached the gateway's logs"
-            log.close()
+            assert TOKEN not in log(), "the token reached the gateway's logs"
 
 
 def test_spec_gateway_chat_example_against_the_real_gateway(gateway_url: str, tmp_path: Path) -> None:

@@ -7,11 +7,6 @@ from __future__ import annotations
 
 import math
 import os
-import socket
-import subprocess
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +15,7 @@ import pytest
 
 import sipp
 from conftest import MODEL
+from servers import free_port, http_ok, running
 
 KEY = "sk-local-test-key-123456"
 MINILM = MODEL.parent / "all-MiniLM-L6-v2.F16.gguf"
@@ -35,37 +31,11 @@ def server_binary() -> Path:
 
 @contextmanager
 def llama_server(model: Path, *args: str) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     cmd = [str(server_binary()), "-m", str(model), "--host", "127.0.0.1", "--port", str(port), "-t", "2", "--no-webui", *args]
-    # A file, not a pipe: the server logs every request and would block on a full pipe.
-    log = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"llama-server exited: {log.read()[-4000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "llama-server did not become healthy in 90 s"
-            time.sleep(0.2)
+    with running(cmd, http_ok(f"{url}/health")):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
