@@ -105,6 +105,7 @@ async fn run(s: &Arc<AppState>, ctx: &mut Ctx, headers: &HeaderMap, body: Body) 
     match ctx.op {
         Operation::Query => {
             let d = codec.decode_query(&bytes)?;
+            no_extra_fields(&d.request.endpoint_options)?;
             ctx.target = Some(d.target.clone());
             let (endpoint, permit) = admit(s, &caller, &d.target)?;
             let stream = d.request.emit_tokens;
@@ -113,6 +114,7 @@ async fn run(s: &Arc<AppState>, ctx: &mut Ctx, headers: &HeaderMap, body: Body) 
         }
         Operation::Chat => {
             let d = codec.decode_chat(&bytes)?;
+            no_extra_fields(&d.request.endpoint_options)?;
             ctx.target = Some(d.target.clone());
             let (endpoint, permit) = admit(s, &caller, &d.target)?;
             let stream = d.request.emit_tokens;
@@ -121,6 +123,7 @@ async fn run(s: &Arc<AppState>, ctx: &mut Ctx, headers: &HeaderMap, body: Body) 
         }
         Operation::Embed => {
             let d = codec.decode_embed(&bytes)?;
+            no_extra_fields(&d.request.endpoint_options)?;
             ctx.target = Some(d.target.clone());
             let (endpoint, _permit) = admit(s, &caller, &d.target)?;
             let _in_flight = s.metrics.in_flight();
@@ -134,6 +137,16 @@ async fn run(s: &Arc<AppState>, ctx: &mut Ctx, headers: &HeaderMap, body: Body) 
             Ok(json(StatusCode::OK, body))
         }
     }
+}
+
+/// This gateway interprets only the profile's fields; anything else is a 400 naming it,
+/// never silently dropped.
+fn no_extra_fields(extra: &serde_json::Map<String, serde_json::Value>) -> Result<(), GatewayHttpError> {
+    if extra.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = extra.keys().map(String::as_str).collect();
+    Err(GatewayHttpError::invalid_request(format!("unsupported request fields: {}", names.join(", "))))
 }
 
 fn admit(

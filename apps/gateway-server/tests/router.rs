@@ -229,6 +229,12 @@ async fn every_refusal_has_its_status_and_code() {
             "local-only",
         ),
         (post_json("/v1/query", Some(TOKEN_A), &big), 413, "payload_too_large", "max_request_bytes (2048)"),
+        (
+            post_json("/v1/query", Some(TOKEN_A), &json!({"model": "mock", "prompt": "x", "priority": "low"})),
+            400,
+            "invalid_request",
+            "unsupported request fields: priority",
+        ),
         (post_json("/v1/chat", Some(TOKEN_A), &chat_body("fail", false)), 500, "execution", "upstream exploded"),
     ];
     for (req, status, code, says) in cases {
