@@ -106,7 +106,8 @@ pub struct TokenConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TargetConfig {
-    Local(LocalTarget),
+    /// Boxed: a local target carries the whole runtime config.
+    Local(Box<LocalTarget>),
     Openai(OpenaiTarget),
     OpenaiCompatible(CompatibleTarget),
     Anthropic(AnthropicTarget),

@@ -43,6 +43,9 @@ pub async fn metrics(State(s): State<Arc<AppState>>) -> Response {
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
+/// One exported engine counter: name, Prometheus type, help, and how to read it.
+type Series = (&'static str, &'static str, &'static str, fn(&sipp::EngineStats) -> u64);
+
 /// Engine counters of local targets whose `stats` is not `off`.
 fn target_metrics(s: &AppState) -> String {
     let mut rows: Vec<(String, sipp::EngineStats)> = Vec::new();
@@ -57,7 +60,7 @@ fn target_metrics(s: &AppState) -> String {
         }
     }
     let mut out = String::new();
-    let series: [(&str, &str, &str, fn(&sipp::EngineStats) -> u64); 6] = [
+    let series: [Series; 6] = [
         ("sipp_target_decode_calls_total", "counter", "llama.cpp decode calls of a local target.", |e| e.decode_calls),
         ("sipp_target_completed_requests_total", "counter", "Requests a local target finished.", |e| {
             e.completed_requests

@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
+use sipp::gateway_core::{AdmissionPermit, GatewayRequestContext, GatewayTextRun};
 use sipp::{SippTextResponse, SippTextRun};
 use sipp_gateway::{
     Authenticator, ErrorTranslator, GatewayCodec, GatewayHttpError, ProtocolCodec, SippErrorTranslator, SseEncoder,
@@ -20,7 +21,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::OwnedSemaphorePermit;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -91,6 +91,7 @@ async fn handle(s: Arc<AppState>, op: Operation, parts: Parts, body: Body) -> Re
 async fn run(s: &Arc<AppState>, ctx: &mut Ctx, headers: &HeaderMap, body: Body) -> Result<Response, GatewayHttpError> {
     let caller = s.tokens.authenticate(headers).inspect_err(|_| s.metrics.rejected("unauthenticated"))?;
     ctx.caller = Some(caller.0.clone());
+    let context = GatewayRequestContext { request_id: ctx.id.clone(), caller: caller.0 };
     let limit = usize::try_from(s.config.max_request_bytes).unwrap_or(usize::MAX);
     let bytes = to_bytes(body, limit).await.map_err(|_| {
         s.metrics.rejected("too_large");
@@ -107,31 +108,25 @@ async fn run(s: &Arc<AppState>, ctx: &mut Ctx, headers: &HeaderMap, body: Body) 
             let d = codec.decode_query(&bytes)?;
             no_extra_fields(&d.request.endpoint_options)?;
             ctx.target = Some(d.target.clone());
-            let (endpoint, permit) = admit(s, &caller, &d.target)?;
             let stream = d.request.emit_tokens;
-            let run = s.client.query(sipp::SippQueryRequest { endpoint: Some(endpoint), ..d.request });
-            text_answer(s, ctx, run, stream, permit).await
+            let run = s.pipeline.query(&context, &d.target, d.request).map_err(|r| s.refused(&r))?;
+            text_answer(s, ctx, run, stream).await
         }
         Operation::Chat => {
             let d = codec.decode_chat(&bytes)?;
             no_extra_fields(&d.request.endpoint_options)?;
             ctx.target = Some(d.target.clone());
-            let (endpoint, permit) = admit(s, &caller, &d.target)?;
             let stream = d.request.emit_tokens;
-            let run = s.client.chat(sipp::SippChatRequest { endpoint: Some(endpoint), ..d.request });
-            text_answer(s, ctx, run, stream, permit).await
+            let run = s.pipeline.chat(&context, &d.target, d.request).map_err(|r| s.refused(&r))?;
+            text_answer(s, ctx, run, stream).await
         }
         Operation::Embed => {
             let d = codec.decode_embed(&bytes)?;
             no_extra_fields(&d.request.endpoint_options)?;
             ctx.target = Some(d.target.clone());
-            let (endpoint, _permit) = admit(s, &caller, &d.target)?;
+            let running = s.pipeline.embed(&context, &d.target, d.request).map_err(|r| s.refused(&r))?;
             let _in_flight = s.metrics.in_flight();
-            let r = s
-                .client
-                .embed(sipp::SippEmbedRequest { endpoint: Some(endpoint), ..d.request })
-                .await
-                .map_err(translate)?;
+            let r = running.run.await.map_err(translate)?;
             let body = codec.encode_embedding(&d.target, &r)?;
             finish(s, ctx, 200, None, r.usage.map(|u| (u.input_tokens, 0)));
             Ok(json(StatusCode::OK, body))
@@ -149,27 +144,13 @@ fn no_extra_fields(extra: &serde_json::Map<String, serde_json::Value>) -> Result
     Err(GatewayHttpError::invalid_request(format!("unsupported request fields: {}", names.join(", "))))
 }
 
-fn admit(
-    s: &AppState,
-    caller: &sipp_gateway::Caller,
-    target: &str,
-) -> Result<(sipp::EndpointRef, Option<OwnedSemaphorePermit>), GatewayHttpError> {
-    let endpoint = s.resolve(caller, target).inspect_err(|e| {
-        if e.status == StatusCode::FORBIDDEN {
-            s.metrics.rejected("forbidden");
-        }
-    })?;
-    let permit = s.admit().inspect_err(|_| s.metrics.rejected("overloaded"))?;
-    Ok((endpoint, permit))
-}
-
 async fn text_answer(
     s: &Arc<AppState>,
     ctx: &Ctx,
-    mut run: SippTextRun,
+    running: GatewayTextRun,
     stream: bool,
-    permit: Option<OwnedSemaphorePermit>,
 ) -> Result<Response, GatewayHttpError> {
+    let GatewayTextRun { mut run, permit } = running;
     let target = ctx.target.clone().unwrap_or_default();
     if !stream {
         let _in_flight = s.metrics.in_flight();
@@ -208,7 +189,7 @@ fn async_stream(
     ctx: Ctx,
     run: SippTextRun,
     first: Option<sipp::Result<sipp::TokenBatch>>,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: AdmissionPermit,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
     struct Live {
         s: Arc<AppState>,
@@ -216,7 +197,7 @@ fn async_stream(
         run: SippTextRun,
         pending: Option<sipp::Result<sipp::TokenBatch>>,
         done: bool,
-        _permit: Option<OwnedSemaphorePermit>,
+        _permit: AdmissionPermit,
         _in_flight: InFlightOwned,
     }
     let in_flight = InFlightOwned::new(&s);

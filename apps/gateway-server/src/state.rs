@@ -1,58 +1,120 @@
-//! What every handler shares: the Sipp client holding the targets, who may call which
-//! target, the admission limit, and the counters.
+//! What every handler shares: the Sipp client holding the targets, the gateway pipeline
+//! (targets, per-caller allowlists, admission), the client-IP rate limit, readiness and
+//! the counters. The policy parts implement `sipp::gateway_core`'s traits, so every
+//! protocol served here goes through the same order.
 
 use crate::client_ip::ClientIp;
 use crate::config::GatewayConfig;
 use crate::metrics::Metrics;
 use crate::rate_limit::ClientRateLimit;
+use sipp::gateway_core::{
+    AdmissionController, AdmissionPermit, Authorizer, GatewayPipeline, GatewayRefusal, GatewayRequestContext,
+    TargetResolver,
+};
 use sipp::{EndpointRef, SippClient};
-use sipp_gateway::{BearerTokens, Caller, GatewayHttpError, StatusCode};
+use sipp_gateway::{BearerTokens, GatewayHttpError, StatusCode};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 #[derive(Debug)]
 pub struct AppState {
     pub client: Arc<SippClient>,
     pub config: GatewayConfig,
     pub tokens: BearerTokens,
-    /// Caller -> allowed targets; `None` allows every target.
-    allow: HashMap<String, Option<HashSet<String>>>,
-    /// Targets that finished loading, by public name.
-    loaded: RwLock<HashMap<String, EndpointRef>>,
-    admission: Option<Arc<Semaphore>>,
+    pub pipeline: GatewayPipeline,
+    targets: Arc<Targets>,
     pub client_ip: ClientIp,
     rate_limit: Option<ClientRateLimit>,
     ready: AtomicBool,
     pub metrics: Metrics,
 }
 
+/// Configured target names and the endpoints of those that finished loading.
+#[derive(Debug, Default)]
+struct Targets {
+    configured: HashSet<String>,
+    loaded: RwLock<HashMap<String, EndpointRef>>,
+}
+
+impl TargetResolver for Targets {
+    fn exists(&self, target: &str) -> bool {
+        self.configured.contains(target)
+    }
+
+    fn resolve(&self, target: &str) -> Result<EndpointRef, GatewayRefusal> {
+        let loaded = self.loaded.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        loaded.get(target).cloned().ok_or_else(|| GatewayRefusal::Loading(target.to_string()))
+    }
+}
+
+/// Caller -> allowed targets (`None`: every target), from `[[tokens]]`.
+#[derive(Debug)]
+struct Allowlists(HashMap<String, Option<HashSet<String>>>);
+
+impl Authorizer for Allowlists {
+    fn authorize(&self, context: &GatewayRequestContext, target: &str) -> Result<(), GatewayRefusal> {
+        match self.0.get(&context.caller) {
+            Some(None) => Ok(()),
+            Some(Some(set)) if set.contains(target) => Ok(()),
+            _ => Err(GatewayRefusal::Forbidden(target.to_string())),
+        }
+    }
+}
+
+/// `max_concurrent_requests` as a semaphore; unset means no limit.
+#[derive(Debug)]
+struct Admission(Option<Arc<Semaphore>>);
+
+impl AdmissionController for Admission {
+    fn admit(&self) -> Result<AdmissionPermit, GatewayRefusal> {
+        let Some(sem) = &self.0 else { return Ok(AdmissionPermit::unlimited()) };
+        Arc::clone(sem)
+            .try_acquire_owned()
+            .map(AdmissionPermit::holding)
+            .map_err(|_| GatewayRefusal::Overloaded("max_concurrent_requests admission limit is full".into()))
+    }
+}
+
 impl AppState {
-    /// `tokens` are (token value, caller) pairs already read from the environment.
+    /// `tokens` hold the token values already read from the environment.
     pub fn new(client: Arc<SippClient>, config: GatewayConfig, tokens: BearerTokens) -> Self {
         let allow = config
             .tokens
             .iter()
             .map(|t| (t.caller.clone(), (!t.targets.is_empty()).then(|| t.targets.iter().cloned().collect())))
             .collect();
-        let admission = config.max_concurrent_requests.map(|n| Arc::new(Semaphore::new(n as usize)));
+        let targets = Arc::new(Targets {
+            configured: config.targets.iter().map(|t| t.name().to_string()).collect(),
+            loaded: RwLock::default(),
+        });
+        let admission = Admission(config.max_concurrent_requests.map(|n| Arc::new(Semaphore::new(n as usize))));
+        let pipeline = GatewayPipeline {
+            resolver: Arc::clone(&targets) as Arc<dyn TargetResolver>,
+            authorizer: Arc::new(Allowlists(allow)),
+            admission: Arc::new(admission),
+            executor: Arc::clone(&client) as Arc<dyn sipp::gateway_core::GatewayExecutor>,
+        };
         Self {
             client_ip: ClientIp::new(&config.security.client_ip),
             rate_limit: ClientRateLimit::new(&config.security.rate_limit),
             client,
             config,
             tokens,
-            allow,
-            loaded: RwLock::default(),
-            admission,
+            pipeline,
+            targets,
             ready: AtomicBool::new(false),
             metrics: Metrics::default(),
         }
     }
 
     pub fn target_loaded(&self, name: &str, endpoint: EndpointRef) {
-        self.loaded.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name.to_string(), endpoint);
+        self.targets
+            .loaded
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_string(), endpoint);
     }
 
     pub fn set_ready(&self) {
@@ -61,38 +123,6 @@ impl AppState {
 
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
-    }
-
-    /// The endpoint of `target` if it exists, is loaded, and `caller` may use it.
-    pub fn resolve(&self, caller: &Caller, target: &str) -> Result<EndpointRef, GatewayHttpError> {
-        if !self.config.targets.iter().any(|t| t.name() == target) {
-            return Err(GatewayHttpError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("target `{target}` is not configured"),
-            ));
-        }
-        let allowed = match self.allow.get(&caller.0) {
-            Some(None) => true,
-            Some(Some(set)) => set.contains(target),
-            None => false,
-        };
-        if !allowed {
-            return Err(GatewayHttpError::new(
-                StatusCode::FORBIDDEN,
-                "authorization",
-                "token is not allowed to access target",
-            ));
-        }
-        let loaded = self.loaded.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        loaded.get(target).cloned().ok_or_else(|| {
-            GatewayHttpError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                format!("target `{target}` is still loading"),
-            )
-            .with_retry_after(1)
-        })
     }
 
     /// One request from `client` against its token bucket.
@@ -108,16 +138,16 @@ impl AppState {
         })
     }
 
-    /// A place under `max_concurrent_requests`, held until the answer's last byte.
-    pub fn admit(&self) -> Result<Option<OwnedSemaphorePermit>, GatewayHttpError> {
-        let Some(sem) = &self.admission else { return Ok(None) };
-        Arc::clone(sem).try_acquire_owned().map(Some).map_err(|_| {
-            GatewayHttpError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "overloaded",
-                "max_concurrent_requests admission limit is full",
-            )
-            .with_retry_after(1)
-        })
+    /// A pipeline refusal as an HTTP answer, counted by reason.
+    pub fn refused(&self, refusal: &GatewayRefusal) -> GatewayHttpError {
+        match refusal {
+            GatewayRefusal::Forbidden(_) => self.metrics.rejected("forbidden"),
+            GatewayRefusal::Overloaded(_) => self.metrics.rejected("overloaded"),
+            GatewayRefusal::UnknownTarget(_) | GatewayRefusal::Loading(_) => {}
+        }
+        let status = StatusCode::from_u16(refusal.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut e = GatewayHttpError::new(status, refusal.code(), refusal.to_string());
+        e.retry_after_secs = refusal.retry_after_secs();
+        e
     }
 }

@@ -7,6 +7,8 @@ pub mod client;
 pub mod engine;
 pub mod error;
 mod gateway_client;
+#[cfg(feature = "gateway")]
+pub mod gateway_core;
 pub mod gateway_profile;
 mod kv_cache;
 mod providers;

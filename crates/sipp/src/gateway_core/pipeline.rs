@@ -1,0 +1,176 @@
+//! `GatewayPipeline`: the order every gateway request goes through — the target exists
+//! (else `not_found`), the caller may use it (else `authorization`), it is loaded (else
+//! `unavailable`), there is room (else `overloaded`), then the call. The admission permit
+//! travels with the run and is released only when the run is dropped, i.e. after the
+//! last streamed event.
+
+use super::policy::{
+    AdmissionController, AdmissionPermit, Authorizer, GatewayExecutor, GatewayRefusal, GatewayRequestContext,
+    TargetResolver,
+};
+use crate::client::{SippEmbeddingRun, SippTextRun};
+use crate::types::{EndpointRef, SippChatRequest, SippEmbedRequest, SippQueryRequest};
+use std::sync::Arc;
+
+/// A running text request and the admission place it holds.
+#[derive(Debug)]
+pub struct GatewayTextRun {
+    pub run: SippTextRun,
+    pub permit: AdmissionPermit,
+}
+
+/// A running embed and the admission place it holds.
+#[derive(Debug)]
+pub struct GatewayEmbeddingRun {
+    pub run: SippEmbeddingRun,
+    pub permit: AdmissionPermit,
+}
+
+#[derive(Clone)]
+pub struct GatewayPipeline {
+    pub resolver: Arc<dyn TargetResolver>,
+    pub authorizer: Arc<dyn Authorizer>,
+    pub admission: Arc<dyn AdmissionController>,
+    pub executor: Arc<dyn GatewayExecutor>,
+}
+
+impl std::fmt::Debug for GatewayPipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GatewayPipeline(..)")
+    }
+}
+
+impl GatewayPipeline {
+    fn enter(
+        &self,
+        context: &GatewayRequestContext,
+        target: &str,
+    ) -> Result<(EndpointRef, AdmissionPermit), GatewayRefusal> {
+        if !self.resolver.exists(target) {
+            return Err(GatewayRefusal::UnknownTarget(target.to_string()));
+        }
+        self.authorizer.authorize(context, target)?;
+        let endpoint = self.resolver.resolve(target)?;
+        let permit = self.admission.admit()?;
+        Ok((endpoint, permit))
+    }
+
+    pub fn query(
+        &self,
+        context: &GatewayRequestContext,
+        target: &str,
+        request: SippQueryRequest,
+    ) -> Result<GatewayTextRun, GatewayRefusal> {
+        let (endpoint, permit) = self.enter(context, target)?;
+        let run = self.executor.query(SippQueryRequest { endpoint: Some(endpoint), ..request });
+        Ok(GatewayTextRun { run, permit })
+    }
+
+    pub fn chat(
+        &self,
+        context: &GatewayRequestContext,
+        target: &str,
+        request: SippChatRequest,
+    ) -> Result<GatewayTextRun, GatewayRefusal> {
+        let (endpoint, permit) = self.enter(context, target)?;
+        let run = self.executor.chat(SippChatRequest { endpoint: Some(endpoint), ..request });
+        Ok(GatewayTextRun { run, permit })
+    }
+
+    pub fn embed(
+        &self,
+        context: &GatewayRequestContext,
+        target: &str,
+        request: SippEmbedRequest,
+    ) -> Result<GatewayEmbeddingRun, GatewayRefusal> {
+        let (endpoint, permit) = self.enter(context, target)?;
+        let run = self.executor.embed(SippEmbedRequest { endpoint: Some(endpoint), ..request });
+        Ok(GatewayEmbeddingRun { run, permit })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::EndpointKind;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    /// Records the order the pipeline consulted its parts in.
+    #[derive(Default)]
+    struct Policy {
+        steps: Mutex<Vec<&'static str>>,
+        loaded: bool,
+        allowed: bool,
+        room: AtomicUsize,
+    }
+
+    impl TargetResolver for Policy {
+        fn exists(&self, target: &str) -> bool {
+            self.steps.lock().unwrap().push("exists");
+            target == "local"
+        }
+        fn resolve(&self, target: &str) -> Result<EndpointRef, GatewayRefusal> {
+            self.steps.lock().unwrap().push("resolve");
+            if !self.loaded {
+                return Err(GatewayRefusal::Loading(target.into()));
+            }
+            Ok(EndpointRef { kind: EndpointKind::Local, id: target.into() })
+        }
+    }
+
+    impl Authorizer for Policy {
+        fn authorize(&self, _: &GatewayRequestContext, target: &str) -> Result<(), GatewayRefusal> {
+            self.steps.lock().unwrap().push("authorize");
+            if self.allowed {
+                Ok(())
+            } else {
+                Err(GatewayRefusal::Forbidden(target.into()))
+            }
+        }
+    }
+
+    impl AdmissionController for Policy {
+        fn admit(&self) -> Result<AdmissionPermit, GatewayRefusal> {
+            self.steps.lock().unwrap().push("admit");
+            let left = self.room.load(Ordering::SeqCst);
+            if left == 0 {
+                return Err(GatewayRefusal::Overloaded("full".into()));
+            }
+            self.room.store(left - 1, Ordering::SeqCst);
+            Ok(AdmissionPermit::holding(()))
+        }
+    }
+
+    fn pipeline(policy: Arc<Policy>) -> GatewayPipeline {
+        GatewayPipeline {
+            resolver: policy.clone(),
+            authorizer: policy.clone(),
+            admission: policy,
+            executor: Arc::new(crate::SippClient::new()),
+        }
+    }
+
+    fn ctx() -> GatewayRequestContext {
+        GatewayRequestContext { request_id: "r1".into(), caller: "app".into() }
+    }
+
+    #[test]
+    fn the_order_is_fixed_and_each_refusal_has_its_code() {
+        let cases: [(&str, bool, bool, usize, Option<&str>, &[&str]); 5] = [
+            ("elsewhere", true, true, 1, Some("not_found"), &["exists"]),
+            ("local", true, false, 1, Some("authorization"), &["exists", "authorize"]),
+            ("local", false, true, 1, Some("unavailable"), &["exists", "authorize", "resolve"]),
+            ("local", true, true, 0, Some("overloaded"), &["exists", "authorize", "resolve", "admit"]),
+            ("local", true, true, 1, None, &["exists", "authorize", "resolve", "admit"]),
+        ];
+        for (target, loaded, allowed, room, refusal, steps) in cases {
+            let policy = Arc::new(Policy { loaded, allowed, room: AtomicUsize::new(room), ..Policy::default() });
+            let outcome = pipeline(Arc::clone(&policy)).query(&ctx(), target, SippQueryRequest::default());
+            assert_eq!(outcome.as_ref().err().map(GatewayRefusal::code), refusal);
+            assert_eq!(*policy.steps.lock().unwrap(), steps);
+        }
+        assert_eq!(GatewayRefusal::Forbidden("x".into()).http_status(), 403);
+        assert_eq!(GatewayRefusal::Loading("x".into()).retry_after_secs(), Some(1));
+    }
+}

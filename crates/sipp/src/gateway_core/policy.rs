@@ -1,0 +1,115 @@
+//! The pipeline's parts: request context, the policy traits a server implements, and
+//! the typed refusals they return.
+
+use crate::client::{SippEmbeddingRun, SippTextRun};
+use crate::error::status_of_code;
+use crate::types::{EndpointRef, SippChatRequest, SippEmbedRequest, SippQueryRequest};
+use crate::SippClient;
+use std::any::Any;
+use std::fmt;
+
+/// What the pipeline knows of a request besides its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayRequestContext {
+    pub request_id: String,
+    /// The authenticated caller, as the server's policy names it.
+    pub caller: String,
+}
+
+/// A request refused before anything ran.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayRefusal {
+    #[error("target `{0}` is not configured")]
+    UnknownTarget(String),
+    #[error("token is not allowed to access target")]
+    Forbidden(String),
+    #[error("target `{0}` is still loading")]
+    Loading(String),
+    #[error("{0}")]
+    Overloaded(String),
+}
+
+impl GatewayRefusal {
+    /// The same codes as `SippError::code`, so every front end maps them once.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownTarget(_) => "not_found",
+            Self::Forbidden(_) => "authorization",
+            Self::Loading(_) => "unavailable",
+            Self::Overloaded(_) => "overloaded",
+        }
+    }
+
+    #[must_use]
+    pub fn http_status(&self) -> u16 {
+        status_of_code(self.code())
+    }
+
+    /// Seconds a caller should wait before trying again, where waiting helps.
+    #[must_use]
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        matches!(self, Self::Loading(_) | Self::Overloaded(_)).then_some(1)
+    }
+}
+
+/// Maps public target names to registered endpoints.
+pub trait TargetResolver: Send + Sync {
+    /// Whether `target` is configured at all (loaded or not).
+    fn exists(&self, target: &str) -> bool;
+    /// The endpoint, or `Loading` while it is not ready.
+    fn resolve(&self, target: &str) -> Result<EndpointRef, GatewayRefusal>;
+}
+
+/// Decides whether the caller may use a target.
+pub trait Authorizer: Send + Sync {
+    fn authorize(&self, context: &GatewayRequestContext, target: &str) -> Result<(), GatewayRefusal>;
+}
+
+/// Bounds how many requests run at once.
+pub trait AdmissionController: Send + Sync {
+    fn admit(&self) -> Result<AdmissionPermit, GatewayRefusal>;
+}
+
+/// A place taken from an [`AdmissionController`]; dropping it frees the place.
+pub struct AdmissionPermit(Option<Box<dyn Any + Send + Sync>>);
+
+impl AdmissionPermit {
+    /// No limit applies.
+    #[must_use]
+    pub fn unlimited() -> Self {
+        Self(None)
+    }
+
+    /// Hold `guard` (e.g. a semaphore permit) until the request's last event.
+    pub fn holding(guard: impl Any + Send + Sync) -> Self {
+        Self(Some(Box::new(guard)))
+    }
+}
+
+impl fmt::Debug for AdmissionPermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "AdmissionPermit(held)" } else { "AdmissionPermit(unlimited)" })
+    }
+}
+
+/// Runs the typed operation; `SippClient` is the implementation servers use.
+pub trait GatewayExecutor: Send + Sync {
+    fn query(&self, request: SippQueryRequest) -> SippTextRun;
+    fn chat(&self, request: SippChatRequest) -> SippTextRun;
+    fn embed(&self, request: SippEmbedRequest) -> SippEmbeddingRun;
+}
+
+impl GatewayExecutor for SippClient {
+    fn query(&self, request: SippQueryRequest) -> SippTextRun {
+        SippClient::query(self, request)
+    }
+
+    fn chat(&self, request: SippChatRequest) -> SippTextRun {
+        SippClient::chat(self, request)
+    }
+
+    fn embed(&self, request: SippEmbedRequest) -> SippEmbeddingRun {
+        SippClient::embed(self, request)
+    }
+}
