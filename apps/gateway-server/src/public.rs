@@ -54,6 +54,7 @@ pub async fn embed(State(s): State<Arc<AppState>>, parts: Parts, body: Body) -> 
 }
 
 /// Per-request facts for the one log line and the metrics.
+#[derive(Clone)]
 struct Ctx {
     id: String,
     op: Operation,
@@ -167,14 +168,7 @@ async fn text_answer(
         return Err(SippErrorTranslator.translate(e));
     }
     let state = Arc::clone(s);
-    let log = Ctx {
-        id: ctx.id.clone(),
-        op: ctx.op,
-        started: ctx.started,
-        caller: ctx.caller.clone(),
-        target: ctx.target.clone(),
-    };
-    let events = async_stream(state, log, run, first, permit);
+    let events = async_stream(state, ctx.clone(), run, first, permit);
     let mut response = Response::new(Body::from_stream(events));
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(SSE_CONTENT_TYPE));
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));

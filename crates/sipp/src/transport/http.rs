@@ -62,8 +62,9 @@ impl HttpTransport {
             headers.insert(name, header_value(&h.value, &h.name)?);
             secrets.push(h.value.clone());
         }
-        if let Auth::Static { value, name, .. } = &auth {
-            header_value(value, name.as_str())?;
+        // A fixed credential is one more fixed header: built and checked once, here.
+        if let Auth::Static { value, name, bearer } = &auth {
+            headers.insert(name.clone(), credential_value(value, *bearer, name.as_str())?);
             secrets.push(value.clone());
         }
         let client = reqwest::Client::builder()
@@ -188,23 +189,17 @@ impl HttpTransport {
     }
 
     async fn credential(&self) -> Result<Option<(HeaderName, HeaderValue)>> {
-        let (name, value, bearer) = match &self.auth {
-            Auth::None => return Ok(None),
-            Auth::Static { name, value, bearer } => (name.clone(), value.clone(), *bearer),
-            Auth::Provided { name, bearer, provider } => {
-                let value = provider.call().await.map_err(|why| SippError::Remote {
-                    endpoint: self.endpoint.clone(),
-                    failure: crate::error::RemoteFailure::Authentication,
-                    status: None,
-                    upstream_code: None,
-                    message: format!("the authentication value provider failed: {why}"),
-                    retry_after_secs: None,
-                })?;
-                (name.clone(), value, *bearer)
-            }
-        };
-        let text = if bearer { Secret::new(format!("Bearer {}", value.expose())) } else { value };
-        Ok(Some((name.clone(), header_value(&text, name.as_str())?)))
+        // `None` and `Static` are settled in `new`; only a provider is asked per request.
+        let Auth::Provided { name, bearer, provider } = &self.auth else { return Ok(None) };
+        let value = provider.call().await.map_err(|why| SippError::Remote {
+            endpoint: self.endpoint.clone(),
+            failure: crate::error::RemoteFailure::Authentication,
+            status: None,
+            upstream_code: None,
+            message: format!("the authentication value provider failed: {why}"),
+            retry_after_secs: None,
+        })?;
+        Ok(Some((name.clone(), credential_value(&value, *bearer, name.as_str())?)))
     }
 
     async fn status_error(&self, response: Response, retry_after: Option<u64>, deadline: Instant) -> SippError {
@@ -264,6 +259,15 @@ fn check_base_url(base_url: &str) -> Result<String> {
         ));
     }
     Ok(base_url.trim_end_matches('/').to_string())
+}
+
+/// `Bearer <value>` or the bare value, as a sensitive header value.
+fn credential_value(value: &Secret, bearer: bool, name: &str) -> Result<HeaderValue> {
+    if bearer {
+        header_value(&Secret::new(format!("Bearer {}", value.expose())), name)
+    } else {
+        header_value(value, name)
+    }
 }
 
 pub(crate) fn header_name(name: &str) -> Result<HeaderName> {
