@@ -7,56 +7,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import sipp
-from servers import free_port, http_ok, running
+from conftest import GATEWAY_TOKEN as TOKEN
 
 HERE = Path(__file__).parent
-TOKEN = "py-gateway-token-0123456789"
-
-
-@pytest.fixture(scope="module")
-def gateway_url(model_path: Path) -> Iterator[str]:
-    binary = os.environ.get("SIPP_GATEWAY_BIN")
-    if not binary or not Path(binary).is_file():
-        pytest.fail("sipp-gateway binary missing; `cargo xtask test` builds it and sets SIPP_GATEWAY_BIN")
-    public, management = free_port(), free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "gateway.toml"
-        config.write_text(
-            f"""
-public_bind = "127.0.0.1:{public}"
-management_bind = "127.0.0.1:{management}"
-max_request_bytes = 65536
-admin_password_env = "PY_ADMIN_PASSWORD"
-[security.client_ip]
-source = "peer"
-[security.rate_limit]
-enabled = false
-requests_per_minute = 60
-burst = 60
-[[tokens]]
-env = "PY_GATEWAY_TOKEN"
-caller = "python-tests"
-targets = ["local"]
-[[targets]]
-name = "local"
-type = "local"
-model = "{model_path}"
-[targets.runtime.context]
-n_ctx = 1024
-"""
-        )
-        env = {**os.environ, "PY_GATEWAY_TOKEN": TOKEN, "PY_ADMIN_PASSWORD": "py-admin-password"}
-        ready = http_ok(f"http://127.0.0.1:{management}/readyz", b"ready")
-        with running([binary, "serve", "--config", str(config)], ready, env=env, timeout=60) as log:
-            yield f"http://127.0.0.1:{public}"
-            assert TOKEN not in log(), "the token reached the gateway's logs"
 
 
 def test_spec_gateway_chat_example_against_the_real_gateway(gateway_url: str, tmp_path: Path) -> None:

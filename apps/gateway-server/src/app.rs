@@ -3,27 +3,35 @@
 //! body size is enforced by the handlers so a 413 has the profile's JSON shape.
 
 use crate::state::AppState;
-use crate::{management, public};
+use crate::{management, openai_routes, public, sipp_routes};
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-/// Inference routes (`[routes] query/chat/embed`).
+/// Inference routes (`[routes] query/chat/embed`, and the OpenAI-compatible ones).
 pub fn public_app(state: Arc<AppState>) -> Router {
     let r = &state.config.routes;
     let mut router = Router::new()
-        .route(&r.query, post(public::query))
-        .route(&r.chat, post(public::chat))
-        .route(&r.embed, post(public::embed));
+        .route(&r.query, post(sipp_routes::query))
+        .route(&r.chat, post(sipp_routes::chat))
+        .route(&r.embed, post(sipp_routes::embed));
+    if let Some([chat, completions, embeddings, models]) = r.openai_routes() {
+        router = router
+            .route(&chat, post(openai_routes::chat_completions))
+            .route(&completions, post(openai_routes::completions))
+            .route(&embeddings, post(openai_routes::embeddings))
+            .route(&models, get(openai_routes::models))
+            .route(&format!("{models}/{{id}}"), get(openai_routes::model));
+    }
     let origins: Vec<HeaderValue> =
         state.config.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     if !origins.is_empty() {
         router = router.layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
-                .allow_methods([Method::POST, Method::OPTIONS])
+                .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
                 .allow_headers([
                     axum::http::header::AUTHORIZATION,
                     axum::http::header::CONTENT_TYPE,

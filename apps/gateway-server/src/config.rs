@@ -75,6 +75,18 @@ pub struct RoutesConfig {
     pub readiness: String,
     pub metrics: String,
     pub admin: String,
+    /// Prefix of the OpenAI-compatible routes (`{openai}/chat/completions`, …; beyond the
+    /// spec); `""` turns them off.
+    pub openai: String,
+}
+
+impl RoutesConfig {
+    /// The OpenAI-compatible routes (chat, completions, embeddings, models), if enabled.
+    pub fn openai_routes(&self) -> Option<[String; 4]> {
+        let p = self.openai.as_str();
+        (!p.is_empty())
+            .then(|| ["/chat/completions", "/completions", "/embeddings", "/models"].map(|r| format!("{p}{r}")))
+    }
 }
 
 impl Default for RoutesConfig {
@@ -88,6 +100,7 @@ impl Default for RoutesConfig {
             readiness: "/readyz".into(),
             metrics: "/metrics".into(),
             admin: "/admin".into(),
+            openai: "/v1".into(),
         }
     }
 }
@@ -271,7 +284,15 @@ impl GatewayConfig {
 
     fn validate_routes(&self, p: &mut Problems) {
         let r = &self.routes;
-        let public = [("query", &r.query), ("chat", &r.chat), ("embed", &r.embed)];
+        let mut public = vec![("query", &r.query), ("chat", &r.chat), ("embed", &r.embed)];
+        let openai = r.openai_routes();
+        let prefix_ok = r.openai.is_empty() || (r.openai.starts_with('/') && !r.openai.ends_with('/'));
+        if !prefix_ok {
+            p.add("routes.openai", &format!("`{}` must be \"\" (off) or a path like /v1 (no trailing /)", r.openai));
+        } else if let Some(routes) = &openai {
+            // The derived routes must not collide with the profile's own.
+            public.extend(routes.iter().map(|route| ("openai", route)));
+        }
         let management = [
             ("index", &r.index),
             ("health", &r.health),

@@ -1,6 +1,7 @@
 //! The first-party Sipp gateway server as a library, so tests and the binary share it:
 //! `config` (the TOML schema and its checks), `secrets`, `targets` (config to endpoint
-//! descriptors), `state`, the `public` and `management` handlers, `app` (the routers),
+//! descriptors), `state`, the `public` request flow with its `sipp_routes` and `openai_routes`, the
+//! `management` handlers, `app` (the routers),
 //! `metrics`, and `serve` (listeners, loading, shutdown).
 
 pub mod app;
@@ -8,9 +9,11 @@ pub mod client_ip;
 pub mod config;
 pub mod management;
 pub mod metrics;
+pub mod openai_routes;
 pub mod public;
 pub mod rate_limit;
 pub mod secrets;
 pub mod serve;
+pub mod sipp_routes;
 pub mod state;
 pub mod targets;

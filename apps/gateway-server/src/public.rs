@@ -1,11 +1,12 @@
-//! The public listener's inference routes: authenticate, read the body within
-//! `max_request_bytes`, decode, resolve and authorize the target, admit, run, encode
-//! (JSON, or SSE when the body says `"stream": true`). Every answer carries the request
-//! id; every failure is the profile's `{"error": {"code", "message"}}`.
+//! The flow every public route shares, whatever its wire profile: rate limit,
+//! authentication, the body within `max_request_bytes`, then the route's own decode and
+//! pipeline call (`sipp_routes`, `openai_routes`), then one answer: JSON, or a stream
+//! that owns the run and its admission permit. Every answer carries the request id;
+//! every failure is the route's profile error body, counted and logged once.
 
 use crate::state::AppState;
 use axum::body::{to_bytes, Body, Bytes};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::ConnectInfo;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
@@ -14,8 +15,8 @@ use futures_util::StreamExt;
 use sipp::gateway_core::{AdmissionPermit, GatewayRequestContext, GatewayTextRun};
 use sipp::{SippTextResponse, SippTextRun};
 use sipp_gateway::{
-    Authenticator, ErrorTranslator, GatewayCodec, GatewayHttpError, ProtocolCodec, SippErrorTranslator, SseEncoder,
-    StatusCode, SSE_CONTENT_TYPE,
+    Authenticator, ErrorTranslator, GatewayHttpError, OpenAiCodec, SippErrorTranslator, StatusCode, StreamEncoder,
+    SSE_CONTENT_TYPE,
 };
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +30,7 @@ pub enum Operation {
     Query,
     Chat,
     Embed,
+    Models,
 }
 
 impl Operation {
@@ -37,62 +39,82 @@ impl Operation {
             Self::Query => "query",
             Self::Chat => "chat",
             Self::Embed => "embed",
+            Self::Models => "models",
         }
     }
 }
 
-pub async fn query(State(s): State<Arc<AppState>>, parts: Parts, body: Body) -> Response {
-    handle(s, Operation::Query, parts, body).await
+/// One public POST handler: `admit`, the route's own `$run`, then `respond`.
+#[macro_export]
+macro_rules! handler {
+    ($name:ident, $op:expr, $dialect:expr, $run:path) => {
+        pub async fn $name(
+            axum::extract::State(s): axum::extract::State<std::sync::Arc<$crate::state::AppState>>,
+            parts: axum::http::request::Parts,
+            body: axum::body::Body,
+        ) -> axum::response::Response {
+            let mut ctx = $crate::public::Ctx::new($op, $dialect, &parts);
+            let outcome = match $crate::public::admit(&s, &mut ctx, &parts, Some(body)).await {
+                Ok((context, bytes)) => $run(&s, &mut ctx, &context, &bytes).await,
+                Err(e) => Err(e),
+            };
+            $crate::public::respond(&s, &ctx, outcome)
+        }
+    };
 }
 
-pub async fn chat(State(s): State<Arc<AppState>>, parts: Parts, body: Body) -> Response {
-    handle(s, Operation::Chat, parts, body).await
+/// Which error body and stream dialect a route speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sipp,
+    OpenAi,
 }
 
-pub async fn embed(State(s): State<Arc<AppState>>, parts: Parts, body: Body) -> Response {
-    handle(s, Operation::Embed, parts, body).await
+impl Dialect {
+    fn error_body(self, e: &GatewayHttpError) -> Vec<u8> {
+        match self {
+            Self::Sipp => e.body(),
+            Self::OpenAi => OpenAiCodec.encode_error(e),
+        }
+    }
 }
 
 /// Per-request facts for the one log line and the metrics.
-#[derive(Clone)]
-struct Ctx {
-    id: String,
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub id: String,
     op: Operation,
+    dialect: Dialect,
     started: Instant,
     caller: Option<String>,
-    target: Option<String>,
+    pub target: Option<String>,
 }
 
-async fn handle(s: Arc<AppState>, op: Operation, parts: Parts, body: Body) -> Response {
-    let headers = &parts.headers;
-    let mut ctx = Ctx { id: request_id(headers), op, started: Instant::now(), caller: None, target: None };
+impl Ctx {
+    pub fn op(&self) -> Operation {
+        self.op
+    }
+
+    pub fn new(op: Operation, dialect: Dialect, parts: &Parts) -> Self {
+        Self { id: request_id(&parts.headers), op, dialect, started: Instant::now(), caller: None, target: None }
+    }
+}
+
+/// Everything before a route's own work: the client-IP rate limit, the bearer token and
+/// (when `body` is given) the body within `max_request_bytes`.
+pub async fn admit(
+    s: &AppState,
+    ctx: &mut Ctx,
+    parts: &Parts,
+    body: Option<Body>,
+) -> Result<(GatewayRequestContext, Bytes), GatewayHttpError> {
     // Without a socket (router tests) every request shares the unspecified address.
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-    let client = s.client_ip.resolve(peer, headers);
-    let outcome = match s.rate_limit(client) {
-        Ok(()) => run(&s, &mut ctx, headers, body).await,
-        Err(e) => {
-            s.metrics.rejected("rate_limited");
-            Err(e)
-        }
-    };
-    let mut response = match outcome {
-        Ok(r) => r,
-        Err(e) => {
-            finish(&s, &ctx, e.status.as_u16(), Some(&e.code), None);
-            error_response(&e)
-        }
-    };
-    if let Ok(v) = HeaderValue::from_str(&ctx.id) {
-        response.headers_mut().insert(REQUEST_ID, v);
-    }
-    response
-}
-
-async fn run(s: &Arc<AppState>, ctx: &mut Ctx, headers: &HeaderMap, body: Body) -> Result<Response, GatewayHttpError> {
-    let caller = s.tokens.authenticate(headers).inspect_err(|_| s.metrics.rejected("unauthenticated"))?;
+    s.rate_limit(s.client_ip.resolve(peer, &parts.headers)).inspect_err(|_| s.metrics.rejected("rate_limited"))?;
+    let caller = s.tokens.authenticate(&parts.headers).inspect_err(|_| s.metrics.rejected("unauthenticated"))?;
     ctx.caller = Some(caller.0.clone());
     let context = GatewayRequestContext { request_id: ctx.id.clone(), caller: caller.0 };
+    let Some(body) = body else { return Ok((context, Bytes::new())) };
     let limit = usize::try_from(s.config.max_request_bytes).unwrap_or(usize::MAX);
     let bytes = to_bytes(body, limit).await.map_err(|_| {
         s.metrics.rejected("too_large");
@@ -102,73 +124,63 @@ async fn run(s: &Arc<AppState>, ctx: &mut Ctx, headers: &HeaderMap, body: Body) 
             format!("request body exceeds max_request_bytes ({limit})"),
         )
     })?;
-    let codec = GatewayCodec;
-    let translate = |e: sipp::SippError| SippErrorTranslator.translate(&e);
-    match ctx.op {
-        Operation::Query => {
-            let d = codec.decode_query(&bytes)?;
-            no_extra_fields(&d.request.endpoint_options)?;
-            ctx.target = Some(d.target.clone());
-            let stream = d.request.emit_tokens;
-            let run = s.pipeline.query(&context, &d.target, d.request).map_err(|r| s.refused(&r))?;
-            text_answer(s, ctx, run, stream).await
-        }
-        Operation::Chat => {
-            let d = codec.decode_chat(&bytes)?;
-            no_extra_fields(&d.request.endpoint_options)?;
-            ctx.target = Some(d.target.clone());
-            let stream = d.request.emit_tokens;
-            let run = s.pipeline.chat(&context, &d.target, d.request).map_err(|r| s.refused(&r))?;
-            text_answer(s, ctx, run, stream).await
-        }
-        Operation::Embed => {
-            let d = codec.decode_embed(&bytes)?;
-            no_extra_fields(&d.request.endpoint_options)?;
-            ctx.target = Some(d.target.clone());
-            let running = s.pipeline.embed(&context, &d.target, d.request).map_err(|r| s.refused(&r))?;
-            let _in_flight = s.metrics.in_flight();
-            let r = running.run.await.map_err(translate)?;
-            let body = codec.encode_embedding(&d.target, &r)?;
-            finish(s, ctx, 200, None, r.usage.map(|u| (u.input_tokens, 0)));
-            Ok(json(StatusCode::OK, body))
-        }
-    }
+    Ok((context, bytes))
 }
 
-/// This gateway interprets only the profile's fields; anything else is a 400 naming it,
-/// never silently dropped.
-fn no_extra_fields(extra: &serde_json::Map<String, serde_json::Value>) -> Result<(), GatewayHttpError> {
-    if extra.is_empty() {
-        return Ok(());
+/// The answer: a failure becomes the dialect's error body (counted and logged here); the
+/// request id is echoed either way.
+pub fn respond(s: &AppState, ctx: &Ctx, outcome: Result<Response, GatewayHttpError>) -> Response {
+    let mut response = match outcome {
+        Ok(r) => r,
+        Err(e) => {
+            finish(s, ctx, e.status.as_u16(), Some(&e.code), None);
+            error_response(ctx.dialect, &e)
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&ctx.id) {
+        response.headers_mut().insert(REQUEST_ID, v);
     }
-    let names: Vec<&str> = extra.keys().map(String::as_str).collect();
-    Err(GatewayHttpError::invalid_request(format!("unsupported request fields: {}", names.join(", "))))
+    response
 }
 
-async fn text_answer(
+/// A successful answer without tokens (listings).
+pub fn finished(s: &AppState, ctx: &Ctx) {
+    finish(s, ctx, 200, None, None);
+}
+
+/// A finished embedding: metrics, log line, JSON.
+pub fn embedded(s: &AppState, ctx: &Ctx, input_tokens: Option<u32>, body: Vec<u8>) -> Response {
+    finish(s, ctx, 200, None, input_tokens.map(|t| (t, 0)));
+    json(StatusCode::OK, body)
+}
+
+/// A text run answered as one JSON body (`encode`) or, when the request streamed, as a
+/// stream of `encoder` frames.
+pub async fn text_answer(
     s: &Arc<AppState>,
     ctx: &Ctx,
     running: GatewayTextRun,
     stream: bool,
+    encode: impl FnOnce(&SippTextResponse) -> Result<Vec<u8>, GatewayHttpError>,
+    encoder: Box<dyn StreamEncoder>,
 ) -> Result<Response, GatewayHttpError> {
     let GatewayTextRun { mut run, permit } = running;
-    let target = ctx.target.clone().unwrap_or_default();
     if !stream {
         let _in_flight = s.metrics.in_flight();
         let r = run.finish().await.map_err(|e| SippErrorTranslator.translate(&e))?;
-        let body = GatewayCodec.encode_text(&target, &r)?;
+        let body = encode(&r)?;
         finish(s, ctx, 200, None, usage(&r));
         drop(permit);
         return Ok(json(StatusCode::OK, body));
     }
     // Errors before the first event still answer with a status (e.g. the engine refused
-    // the prompt at submit); later ones become an `error` event.
+    // the prompt at submit); later ones become an error frame.
     let first = run.next().await;
     if let Some(Err(e)) = &first {
         return Err(SippErrorTranslator.translate(e));
     }
     let state = Arc::clone(s);
-    let events = async_stream(state, ctx.clone(), run, first, permit);
+    let events = async_stream(state, ctx.clone(), run, first, permit, encoder);
     let mut response = Response::new(Body::from_stream(events));
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(SSE_CONTENT_TYPE));
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -184,6 +196,7 @@ fn async_stream(
     run: SippTextRun,
     first: Option<sipp::Result<sipp::TokenBatch>>,
     permit: AdmissionPermit,
+    encoder: Box<dyn StreamEncoder>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
     struct Live {
         s: Arc<AppState>,
@@ -191,11 +204,12 @@ fn async_stream(
         run: SippTextRun,
         pending: Option<sipp::Result<sipp::TokenBatch>>,
         done: bool,
+        encoder: Box<dyn StreamEncoder>,
         _permit: AdmissionPermit,
         _in_flight: InFlightOwned,
     }
     let in_flight = InFlightOwned::new(&s);
-    let live = Live { s, ctx, run, pending: first, done: false, _permit: permit, _in_flight: in_flight };
+    let live = Live { s, ctx, run, pending: first, done: false, encoder, _permit: permit, _in_flight: in_flight };
     futures_util::stream::unfold(live, |mut l| async move {
         if l.done {
             return None;
@@ -205,24 +219,24 @@ fn async_stream(
             None => l.run.next().await,
         };
         let frame = match next {
-            Some(Ok(batch)) => SseEncoder.token(&batch),
+            Some(Ok(batch)) => l.encoder.token(&batch),
             Some(Err(e)) => {
                 l.done = true;
                 let e = SippErrorTranslator.translate(&e);
                 finish(&l.s, &l.ctx, 200, Some(&e.code), None);
-                SseEncoder.error(&e)
+                l.encoder.error(&e)
             }
             None => {
                 l.done = true;
                 match l.run.finish().await {
                     Ok(r) => {
                         finish(&l.s, &l.ctx, 200, None, usage(&r));
-                        SseEncoder.finish(&r)
+                        l.encoder.finish(&r)
                     }
                     Err(e) => {
                         let e = SippErrorTranslator.translate(&e);
                         finish(&l.s, &l.ctx, 200, Some(&e.code), None);
-                        SseEncoder.error(&e)
+                        l.encoder.error(&e)
                     }
                 }
             }
@@ -272,14 +286,14 @@ fn finish(s: &AppState, ctx: &Ctx, status: u16, error_code: Option<&str>, tokens
     );
 }
 
-fn json(status: StatusCode, body: Vec<u8>) -> Response {
+pub fn json(status: StatusCode, body: Vec<u8>) -> Response {
     let mut r = (status, body).into_response();
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
-pub fn error_response(e: &GatewayHttpError) -> Response {
-    let mut r = json(e.status, e.body());
+pub fn error_response(dialect: Dialect, e: &GatewayHttpError) -> Response {
+    let mut r = json(e.status, dialect.error_body(e));
     if let Some(secs) = e.retry_after_secs {
         r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
     }

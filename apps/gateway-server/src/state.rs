@@ -125,6 +125,16 @@ impl AppState {
         self.ready.load(Ordering::Acquire)
     }
 
+    /// Configured targets `context`'s caller may use, in configuration order.
+    pub fn visible_targets(&self, context: &GatewayRequestContext) -> Vec<String> {
+        self.config
+            .targets
+            .iter()
+            .map(|t| t.name().to_string())
+            .filter(|name| self.pipeline.authorizer.authorize(context, name).is_ok())
+            .collect()
+    }
+
     /// One request from `client` against its token bucket.
     pub fn rate_limit(&self, client: std::net::IpAddr) -> Result<(), GatewayHttpError> {
         let Some(limit) = &self.rate_limit else { return Ok(()) };

@@ -35,12 +35,16 @@ fn check_lists_every_problem_and_fails() {
             .unwrap();
     std::fs::write(
         &path,
-        template.replace("127.0.0.1:9090", "127.0.0.1:8080").replace(r#"targets = ["local"]"#, r#"targets = ["gpu"]"#),
+        template
+            .replace("127.0.0.1:9090", "127.0.0.1:8080")
+            .replace(r#"targets = ["local"]"#, r#"targets = ["gpu"]"#)
+            .replace(r#"chat = "/v1/chat""#, r#"chat = "/v1/completions""#),
     )
     .unwrap();
     let (ok, _, err) = check(&path);
     assert!(!ok);
-    assert!(err.contains("2 problems"), "{err}");
+    assert!(err.contains("3 problems"), "{err}");
+    assert!(err.contains("routes.openai: `/v1/completions` is already used by another route"), "{err}");
     assert!(err.contains("management_bind: must differ from public_bind"), "{err}");
     assert!(err.contains("tokens[0].targets[0]: `gpu` is not a configured target"), "{err}");
 

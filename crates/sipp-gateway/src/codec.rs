@@ -135,7 +135,7 @@ fn check_extra(extra: Map<String, Value>) -> Result<Map<String, Value>, GatewayH
     Ok(extra)
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, GatewayHttpError> {
+pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, GatewayHttpError> {
     serde_json::from_slice(body).map_err(|e| {
         let what = if e.is_syntax() || e.is_eof() { "the body is not valid JSON" } else { "invalid request body" };
         GatewayHttpError::invalid_request(format!("{what}: {e}"))

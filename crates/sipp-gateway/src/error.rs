@@ -17,11 +17,13 @@ pub struct GatewayHttpError {
     pub message: String,
     /// Seconds for `Retry-After` (429, 503).
     pub retry_after_secs: Option<u64>,
+    /// The request field at fault, for profiles that name it (OpenAI's `param`).
+    pub param: Option<String>,
 }
 
 impl GatewayHttpError {
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { status, code: code.into(), message: message.into(), retry_after_secs: None }
+        Self { status, code: code.into(), message: message.into(), retry_after_secs: None, param: None }
     }
 
     /// 400 `invalid_request`.
@@ -32,6 +34,12 @@ impl GatewayHttpError {
     #[must_use]
     pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs);
+        self
+    }
+
+    #[must_use]
+    pub fn with_param(mut self, param: &str) -> Self {
+        self.param = Some(param.to_string());
         self
     }
 

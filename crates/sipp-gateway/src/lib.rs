@@ -18,11 +18,15 @@
 mod auth;
 mod codec;
 mod error;
+mod openai;
 mod sse;
+mod stream;
 
 pub use auth::{Authenticator, BearerTokens, Caller};
 pub use codec::{Decoded, GatewayCodec, ProtocolCodec};
 pub use error::{ErrorTranslator, GatewayHttpError, SippErrorTranslator};
 /// Re-exported so applications name statuses without a direct `http` dependency.
 pub use http::StatusCode;
+pub use openai::{OpenAiAnswer, OpenAiCodec, OpenAiEmbeddings, OpenAiRoute, OpenAiStream, OpenAiText};
 pub use sse::{SseEncoder, SSE_CONTENT_TYPE};
+pub use stream::StreamEncoder;

@@ -2,6 +2,7 @@
 //! counted) and `done`, or one `error` once streaming has started.
 
 use crate::error::GatewayHttpError;
+use crate::stream::StreamEncoder;
 use bytes::Bytes;
 use serde::Serialize;
 use sipp::gateway_profile::{event, DoneEvent, TokenEvent};
@@ -40,6 +41,20 @@ impl SseEncoder {
     #[must_use]
     pub fn error(&self, error: &GatewayHttpError) -> Bytes {
         raw_frame(event::ERROR, &error.body())
+    }
+}
+
+impl StreamEncoder for SseEncoder {
+    fn token(&mut self, batch: &TokenBatch) -> Bytes {
+        SseEncoder::token(self, batch)
+    }
+
+    fn finish(&mut self, response: &SippTextResponse) -> Bytes {
+        SseEncoder::finish(self, response)
+    }
+
+    fn error(&mut self, error: &GatewayHttpError) -> Bytes {
+        SseEncoder::error(self, error)
     }
 }
 

@@ -1,0 +1,111 @@
+//! OpenAI-compatible routes (beyond the spec; `[routes] openai`, default `/v1`):
+//! `chat/completions`, `completions`, `embeddings`, `models`. Same tokens, allowlists,
+//! admission, limits, metrics and logs as the first-party routes; only the wire differs,
+//! so the official `openai` SDKs work against the gateway, streaming included.
+
+use crate::handler;
+use crate::public::{admit, embedded, json, respond, text_answer, Ctx, Dialect, Operation};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::request::Parts;
+use axum::response::Response;
+use sipp::gateway_core::GatewayRequestContext;
+use sipp_gateway::{
+    ErrorTranslator, GatewayHttpError, OpenAiAnswer, OpenAiCodec, OpenAiRoute, SippErrorTranslator, StatusCode,
+};
+use std::sync::Arc;
+
+handler!(chat_completions, Operation::Chat, Dialect::OpenAi, chat_run);
+handler!(completions, Operation::Query, Dialect::OpenAi, completion_run);
+handler!(embeddings, Operation::Embed, Dialect::OpenAi, embeddings_run);
+
+fn answer(ctx: &Ctx, target: &str, route: OpenAiRoute) -> OpenAiAnswer {
+    let created = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    OpenAiAnswer { id: ctx.id.clone(), created, model: target.to_string(), route }
+}
+
+async fn chat_run(
+    s: &Arc<AppState>,
+    ctx: &mut Ctx,
+    context: &GatewayRequestContext,
+    bytes: &Bytes,
+) -> Result<Response, GatewayHttpError> {
+    let d = OpenAiCodec.decode_chat(bytes)?;
+    ctx.target = Some(d.target.clone());
+    let answer = answer(ctx, &d.target, OpenAiRoute::Chat);
+    let stream = d.request.emit_tokens;
+    let run = s.pipeline.chat(context, &d.target, d.request).map_err(|r| s.refused(&r))?;
+    let encoder = Box::new(OpenAiCodec.stream_encoder(answer.clone(), d.include_usage));
+    text_answer(s, ctx, run, stream, |r| Ok(OpenAiCodec.encode_text(&answer, r)), encoder).await
+}
+
+async fn completion_run(
+    s: &Arc<AppState>,
+    ctx: &mut Ctx,
+    context: &GatewayRequestContext,
+    bytes: &Bytes,
+) -> Result<Response, GatewayHttpError> {
+    let d = OpenAiCodec.decode_completion(bytes)?;
+    ctx.target = Some(d.target.clone());
+    let answer = answer(ctx, &d.target, OpenAiRoute::Completion);
+    let stream = d.request.emit_tokens;
+    let run = s.pipeline.query(context, &d.target, d.request).map_err(|r| s.refused(&r))?;
+    let encoder = Box::new(OpenAiCodec.stream_encoder(answer.clone(), d.include_usage));
+    text_answer(s, ctx, run, stream, |r| Ok(OpenAiCodec.encode_text(&answer, r)), encoder).await
+}
+
+/// Inputs run one after another, each admitted like a single request, so a batch never
+/// holds more than one admission place.
+async fn embeddings_run(
+    s: &Arc<AppState>,
+    ctx: &mut Ctx,
+    context: &GatewayRequestContext,
+    bytes: &Bytes,
+) -> Result<Response, GatewayHttpError> {
+    let d = OpenAiCodec.decode_embeddings(bytes)?;
+    ctx.target = Some(d.target.clone());
+    let _in_flight = s.metrics.in_flight();
+    let mut out = Vec::with_capacity(d.inputs.len());
+    for input in d.inputs {
+        let running = s.pipeline.embed(context, &d.target, input).map_err(|r| s.refused(&r))?;
+        out.push(running.run.await.map_err(|e| SippErrorTranslator.translate(&e))?);
+    }
+    let counted = out.iter().all(|r| r.usage.is_some());
+    let tokens = counted.then(|| out.iter().filter_map(|r| r.usage).map(|u| u.input_tokens).sum());
+    Ok(embedded(s, ctx, tokens, OpenAiCodec.encode_embeddings(&d.target, &out, d.base64)))
+}
+
+/// `GET {openai}/models`: the targets this token may use.
+pub async fn models(State(s): State<Arc<AppState>>, parts: Parts) -> Response {
+    let mut ctx = Ctx::new(Operation::Models, Dialect::OpenAi, &parts);
+    let outcome = match admit(&s, &mut ctx, &parts, None).await {
+        Ok((context, _)) => {
+            let visible = s.visible_targets(&context);
+            Ok(listed(&s, &ctx, OpenAiCodec.encode_models(visible.iter().map(String::as_str))))
+        }
+        Err(e) => Err(e),
+    };
+    respond(&s, &ctx, outcome)
+}
+
+/// `GET {openai}/models/{id}`: 404 for a target this token may not use, as for one that
+/// does not exist.
+pub async fn model(State(s): State<Arc<AppState>>, Path(id): Path<String>, parts: Parts) -> Response {
+    let mut ctx = Ctx::new(Operation::Models, Dialect::OpenAi, &parts);
+    let outcome =
+        match admit(&s, &mut ctx, &parts, None).await {
+            Ok((context, _)) if s.visible_targets(&context).contains(&id) => {
+                Ok(listed(&s, &ctx, OpenAiCodec.encode_model(&id)))
+            }
+            Ok(_) => Err(GatewayHttpError::new(StatusCode::NOT_FOUND, "not_found", format!("no model `{id}`"))
+                .with_param("model")),
+            Err(e) => Err(e),
+        };
+    respond(&s, &ctx, outcome)
+}
+
+fn listed(s: &AppState, ctx: &Ctx, body: Vec<u8>) -> Response {
+    crate::public::finished(s, ctx);
+    json(StatusCode::OK, body)
+}

@@ -1,0 +1,68 @@
+//! The first-party profile's routes (`[routes] query/chat/embed`; spec: Gateway Testing).
+
+use crate::handler;
+use crate::public::{embedded, text_answer, Ctx, Dialect, Operation};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::response::Response;
+use sipp::gateway_core::GatewayRequestContext;
+use sipp_gateway::{ErrorTranslator, GatewayCodec, GatewayHttpError, ProtocolCodec, SippErrorTranslator, SseEncoder};
+use std::sync::Arc;
+
+handler!(query, Operation::Query, Dialect::Sipp, query_run);
+handler!(chat, Operation::Chat, Dialect::Sipp, chat_run);
+handler!(embed, Operation::Embed, Dialect::Sipp, embed_run);
+
+async fn query_run(
+    s: &Arc<AppState>,
+    ctx: &mut Ctx,
+    context: &GatewayRequestContext,
+    bytes: &Bytes,
+) -> Result<Response, GatewayHttpError> {
+    let d = GatewayCodec.decode_query(bytes)?;
+    no_extra_fields(&d.request.endpoint_options)?;
+    ctx.target = Some(d.target.clone());
+    let stream = d.request.emit_tokens;
+    let run = s.pipeline.query(context, &d.target, d.request).map_err(|r| s.refused(&r))?;
+    text_answer(s, ctx, run, stream, |r| GatewayCodec.encode_text(&d.target, r), Box::new(SseEncoder)).await
+}
+
+async fn chat_run(
+    s: &Arc<AppState>,
+    ctx: &mut Ctx,
+    context: &GatewayRequestContext,
+    bytes: &Bytes,
+) -> Result<Response, GatewayHttpError> {
+    let d = GatewayCodec.decode_chat(bytes)?;
+    no_extra_fields(&d.request.endpoint_options)?;
+    ctx.target = Some(d.target.clone());
+    let stream = d.request.emit_tokens;
+    let run = s.pipeline.chat(context, &d.target, d.request).map_err(|r| s.refused(&r))?;
+    text_answer(s, ctx, run, stream, |r| GatewayCodec.encode_text(&d.target, r), Box::new(SseEncoder)).await
+}
+
+async fn embed_run(
+    s: &Arc<AppState>,
+    ctx: &mut Ctx,
+    context: &GatewayRequestContext,
+    bytes: &Bytes,
+) -> Result<Response, GatewayHttpError> {
+    let d = GatewayCodec.decode_embed(bytes)?;
+    no_extra_fields(&d.request.endpoint_options)?;
+    ctx.target = Some(d.target.clone());
+    let running = s.pipeline.embed(context, &d.target, d.request).map_err(|r| s.refused(&r))?;
+    let _in_flight = s.metrics.in_flight();
+    let r = running.run.await.map_err(|e| SippErrorTranslator.translate(&e))?;
+    let body = GatewayCodec.encode_embedding(&d.target, &r)?;
+    Ok(embedded(s, ctx, r.usage.map(|u| u.input_tokens), body))
+}
+
+/// This gateway interprets only the profile's fields; anything else is a 400 naming it,
+/// never silently dropped.
+fn no_extra_fields(extra: &serde_json::Map<String, serde_json::Value>) -> Result<(), GatewayHttpError> {
+    if extra.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = extra.keys().map(String::as_str).collect();
+    Err(GatewayHttpError::invalid_request(format!("unsupported request fields: {}", names.join(", "))))
+}
