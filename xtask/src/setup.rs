@@ -6,14 +6,22 @@ use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
 pub fn ensure(sh: &Shell) -> Result<()> {
-    let missing = doctor::missing(sh);
+    ensure_with(sh, &[])
+}
+
+/// `ensure`, plus the programs a task needs beyond the build.
+pub fn ensure_with(sh: &Shell, tools: &[doctor::Tool]) -> Result<()> {
+    let mut missing = doctor::missing(sh);
+    missing.extend(doctor::missing_tools(sh, tools));
     if !missing.is_empty() {
         let packages: Vec<&str> = missing.iter().map(|m| m.apt_package).collect();
         let root = cmd!(sh, "id -u").quiet().read().is_ok_and(|uid| uid.trim() == "0");
         let apt = cmd!(sh, "sh -c 'command -v apt-get'").quiet().ignore_stdout().run().is_ok();
         if !(root && apt) {
-            doctor::report(sh)?;
-            bail!("install the packages above, then rerun");
+            for m in &missing {
+                eprintln!("missing: {} -> fix: sudo apt-get install -y {}", m.what, m.apt_package);
+            }
+            bail!("install the packages above (or run as root, which installs them), then rerun");
         }
         eprintln!("setup: installing {}", packages.join(" "));
         cmd!(sh, "apt-get update -qq").env("DEBIAN_FRONTEND", "noninteractive").run()?;
@@ -24,6 +32,9 @@ pub fn ensure(sh: &Shell) -> Result<()> {
         // not provide the piece fails here, with the doctor's report, not in bindgen.
         if !doctor::missing(sh).is_empty() {
             doctor::report(sh)?;
+        }
+        if let Some(m) = doctor::missing_tools(sh, tools).first() {
+            bail!("{} is still missing after installing {}", m.what, m.apt_package);
         }
     }
     let model = sipp_models::default_model().context("fetching the default model")?;

@@ -13,17 +13,36 @@ fn check(config: &std::path::Path) -> (bool, String, String) {
 }
 
 #[test]
-fn check_accepts_the_templates_without_reading_secrets() {
-    let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/provider-only.toml.example");
+fn check_accepts_every_template_without_reading_secrets() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut templates: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".toml.example"))
+        .collect();
+    templates.sort();
+    let names: Vec<_> = templates.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(
+        names,
+        ["development.toml.example", "local.toml.example", "production.toml.example", "provider-only.toml.example"]
+    );
     // No secret is set: check must not need one.
-    let (ok, out, err) = check(&template);
-    assert!(ok, "{err}");
+    let outs: Vec<String> = templates
+        .iter()
+        .map(|t| {
+            let (ok, out, err) = check(t);
+            assert!(ok, "{}: {err}", t.display());
+            out
+        })
+        .collect();
     assert!(
-        out.contains(
+        outs[3].contains(
             "ok — targets openai-chat (openai), compatible-chat (openai_compatible), anthropic-chat (anthropic)"
         ),
-        "{out}"
+        "{}",
+        outs[3]
     );
+    assert!(outs[2].contains("2 tokens; public 0.0.0.0:8080, management 0.0.0.0:9090"), "{}", outs[2]);
 }
 
 #[test]

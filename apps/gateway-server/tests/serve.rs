@@ -105,6 +105,23 @@ async fn get_text(url: &str) -> reqwest::Result<String> {
     reqwest::get(url).await?.text().await
 }
 
+/// `promtool check metrics` (Debian's `prometheus` package; `cargo xtask test` installs
+/// it) on an exposition: parse errors and lint problems both fail.
+fn promtool_check(metrics: &str) {
+    use std::io::Write;
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool not found: `cargo xtask test` installs it (apt package prometheus)");
+    child.stdin.take().unwrap().write_all(metrics.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics:\n{said}\n---\n{metrics}");
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -193,6 +210,10 @@ async fn the_gateway_serves_a_local_target_end_to_end() {
         assert!(Instant::now() < deadline, "the engine never saw the disconnect:\n{m}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // The exposition after real traffic (errors, cancels, local runtime stats) is what
+    // Prometheus itself accepts.
+    promtool_check(&gw.metrics().await);
 
     // Graceful shutdown with a stream open: it ends, and the process exits.
     let mut open = client.chat(SippChatRequest {
