@@ -1,8 +1,12 @@
-//! `cargo xtask bench [--rust-only] [ARGS]`: the side-by-side benchmark. Not a test.
+//! `cargo xtask bench [--rust-only | --gateway-only] [ARGS]`: the side-by-side benchmark.
+//! Not a test.
 //!
 //! 1. apps/bench (Rust): raw llama-cpp-2 loop vs the Sipp engine.
 //! 2. apps/bench/python: sipp's Python package vs llama-cpp-python and its server, from
 //!    PyPI, installed into `.build/bench-venv` (built from source once, then cached).
+//! 3. apps/bench/gateway: `sipp-gateway` vs LiteLLM proxy (PyPI, `.build/bench-litellm`)
+//!    vs direct, against an nginx mock upstream (wrk load); and a local target through
+//!    the gateway vs the in-process engine.
 //!
 //! Reports land in `.build/bench/`.
 
@@ -16,8 +20,15 @@ fn llama_cpp_python() -> String {
     format!("llama-cpp-python[server]=={}", crate::llama_server::LLAMA_CPP_PYTHON_VERSION)
 }
 
+/// The LiteLLM release the gateway targets were measured against (shared/design/perf.md).
+const LITELLM: &str = "litellm[proxy]==1.106.2";
+
 pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     let rust_only = extra.iter().any(|a| a == "--rust-only");
+    let gateway_only = extra.iter().any(|a| a == "--gateway-only");
+    if gateway_only {
+        return gateway(sh);
+    }
     let args: Vec<&String> = extra.iter().filter(|a| *a != "--rust-only").collect();
     cmd!(sh, "cargo run --release --quiet -p sipp-bench -- {args...}").run()?;
     if rust_only {
@@ -35,7 +46,43 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     .read()?;
     sh.write_file(".build/bench/python.json", &report)?;
     println!("{report}");
+    gateway(sh)
+}
+
+/// Part 3: the gateway against LiteLLM and direct, and a local target through it.
+fn gateway(sh: &Shell) -> Result<()> {
+    cmd!(sh, "cargo build --release --quiet -p sipp-gateway-server").run()?;
+    let venv = python::venv(sh)?;
+    python::develop(sh, &venv)?;
+    let litellm = litellm_venv(sh)?;
+    let model = sipp_models::default_model()?;
+    let py = venv.python();
+    sh.create_dir(".build/bench")?;
+    let report = cmd!(
+        sh,
+        "{py} apps/bench/gateway/bench_gateway.py --gateway-bin target/release/sipp-gateway --litellm {litellm}
+            --model {model} --markdown .build/bench/gateway.md"
+    )
+    .read()?;
+    sh.write_file(".build/bench/gateway.json", &report)?;
+    println!("{}", sh.read_file(".build/bench/gateway.md")?);
     Ok(())
+}
+
+fn litellm_venv(sh: &Shell) -> Result<std::path::PathBuf> {
+    let dir = sh.current_dir().join(".build").join("bench-litellm");
+    let python = dir.join("bin").join("python");
+    if !python.exists() {
+        cmd!(sh, "python3 -m venv {dir}").run()?;
+    }
+    let installed = cmd!(sh, "{python} -c 'import litellm.proxy.proxy_server'").quiet().ignore_stderr().run().is_ok();
+    if !installed {
+        eprintln!("bench: installing {LITELLM} (once)");
+        cmd!(sh, "{python} -m pip install --quiet --disable-pip-version-check {LITELLM}")
+            .run()
+            .context("installing the LiteLLM anchor")?;
+    }
+    Ok(dir.join("bin").join("litellm"))
 }
 
 fn anchor_venv(sh: &Shell) -> Result<std::path::PathBuf> {

@@ -21,8 +21,10 @@ pub const TEST_TOOLS: &[Tool] =
     &[Tool { program: "promtool", what: "promtool (checks the gateway's /metrics)", apt_package: "prometheus" }];
 
 /// The gateway benchmark's upstream: a server much faster than anything measured.
-pub const BENCH_TOOLS: &[Tool] =
-    &[Tool { program: "nginx", what: "nginx (the gateway benchmark's mock upstream)", apt_package: "nginx-light" }];
+pub const BENCH_TOOLS: &[Tool] = &[
+    Tool { program: "nginx", what: "nginx (the gateway benchmark's mock upstream)", apt_package: "nginx-light" },
+    Tool { program: "wrk", what: "wrk (the gateway benchmark's load generator)", apt_package: "wrk" },
+];
 
 fn has(sh: &Shell, program: &str) -> bool {
     cmd!(sh, "sh -c {program}").quiet().ignore_stdout().ignore_stderr().run().is_ok()

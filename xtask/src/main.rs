@@ -5,7 +5,7 @@
 //!     cargo xtask doctor                report missing system pieces and their fix
 //!     cargo xtask models                fetch the default and test models into .build/models
 //!     cargo xtask llama-server          build llama.cpp's server for the real-server tests
-//!     cargo xtask bench [ARGS]          engine vs raw llama-cpp-2 (and Python) benchmark
+//!     cargo xtask bench [ARGS]          engine, Python and gateway benchmarks (--gateway-only)
 //!     cargo xtask develop               build the wheel and install it into .build/venv
 //!     cargo xtask wheel                 distributable wheel (x86-64-v3) into dist/
 
