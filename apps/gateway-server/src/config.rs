@@ -347,6 +347,11 @@ impl GatewayConfig {
                     check_url(p, &at("base_url"), &c.base_url);
                     p.env_name(&at("token_env"), &c.token_env);
                     p.timeout(&at("timeout_seconds"), c.timeout_seconds);
+                    if let Some(h) = &c.correlation_header {
+                        if axum::http::HeaderName::from_bytes(h.as_bytes()).is_err() {
+                            p.add(&at("correlation_header"), &format!("`{h}` is not an HTTP header name"));
+                        }
+                    }
                 }
                 TargetConfig::Anthropic(a) => {
                     p.non_empty(&at("model"), &a.model);

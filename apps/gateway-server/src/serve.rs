@@ -32,14 +32,6 @@ pub fn prepare(config: GatewayConfig, lookup: &impl Fn(&str) -> Option<String>) 
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
         bail!("the config has {} problem(s):\n  {}", list.len(), list.join("\n  "));
     }
-    for t in &config.targets {
-        if let crate::config::TargetConfig::OpenaiCompatible(c) = t {
-            if c.correlation_header.is_some() {
-                // Refused rather than accepted and ignored.
-                bail!("target `{}`: correlation_header is not supported yet; remove it", c.name);
-            }
-        }
-    }
     // Required although only the admin dashboard reads it: a deployment must set it.
     secrets::read(&config.admin_password_env, lookup).context("admin_password_env")?;
     let mut tokens = Vec::new();

@@ -34,6 +34,7 @@ pub fn descriptor(
                 .with_api_key(secrets::read(&c.token_env, lookup)?)
                 .with_base_url(&c.base_url);
             d.timeouts = timeouts(c.timeout_seconds);
+            d.correlation_header.clone_from(&c.correlation_header);
             d.into()
         }
         TargetConfig::Anthropic(a) => {

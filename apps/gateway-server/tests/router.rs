@@ -285,12 +285,26 @@ async fn forwarded_headers_from_an_untrusted_peer_are_ignored() {
 }
 
 #[tokio::test]
-async fn unbuilt_options_are_refused_not_ignored() {
+async fn correlation_header_carries_the_request_id_upstream() {
     let upstream = mock_upstream().await;
     let mut c = config(&upstream, None);
     if let sipp_gateway_server::config::TargetConfig::OpenaiCompatible(t) = &mut c.targets[0] {
-        t.correlation_header = Some("x-request-id".into());
+        t.correlation_header = Some("x-trace-id".into());
     }
-    let e = format!("{:#}", prepare(c, &env).unwrap_err());
-    assert!(e.contains("correlation_header is not supported yet"), "{e}");
+    let mut prepared = prepare(c, &env).unwrap();
+    load_targets(&prepared.state, std::mem::take(&mut prepared.descriptors)).await.unwrap();
+    let public = public_app(Arc::clone(&prepared.state));
+    let mut req = post_json("/v1/chat", Some(TOKEN_A), &chat_body("mock", false));
+    req.headers_mut().insert("x-request-id", "trace-me-1".parse().unwrap());
+    let (_, _, body) = call(&public, req).await;
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["text"], "Hello trace-me-1");
+    // A generated id travels too, the same one the caller gets back.
+    let req = post_json("/v1/chat/completions", Some(TOKEN_A), &chat_body("mock", false));
+    let (_, headers, body) = call(&public, req).await;
+    let id = headers["x-request-id"].to_str().unwrap();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["choices"][0]["message"]["content"], format!("Hello {id}"));
+    // Targets without the setting send nothing.
+    let (_, _, body) = call(&public, post_json("/v1/chat", Some(TOKEN_B), &chat_body("other", false))).await;
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["text"], "Hello");
 }

@@ -117,6 +117,7 @@ impl NativeClient {
             local: parts.local,
             endpoint_options: parts.endpoint_options,
             provider_options: parts.provider_options,
+            request_id: None,
             emit_tokens,
         };
         // Tokenization runs here; long prompts should not hold the GIL.
@@ -144,6 +145,7 @@ impl NativeClient {
             local: parts.local,
             endpoint_options: parts.endpoint_options,
             provider_options: parts.provider_options,
+            request_id: None,
             emit_tokens,
         };
         Ok(NativeTextRun::new(py.detach(|| self.client.chat(request))))
@@ -163,6 +165,7 @@ impl NativeClient {
             local: parts.local,
             endpoint_options: parts.endpoint_options,
             provider_options: parts.provider_options,
+            request_id: None,
         };
         Ok(NativeEmbeddingRun::new(py.detach(|| self.client.embed(request))))
     }

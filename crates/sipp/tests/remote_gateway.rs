@@ -427,3 +427,19 @@ async fn keep_alive_comments_hold_the_idle_deadline_open() {
     let r = client.query(query(&ep, true)).await.unwrap();
     assert_eq!(r.text, "Gateways route.");
 }
+
+#[tokio::test]
+async fn request_id_travels_as_x_request_id() {
+    let mock = MockServer::start(vec![Reply::json(200, text_answer()), Reply::json(200, text_answer())]).await;
+    let client = SippClient::new();
+    let ep = gateway(&client, descriptor(&mock)).await;
+    client.query(SippQueryRequest { request_id: Some("trace-42".into()), ..query(&ep, false) }).await.unwrap();
+    client.query(query(&ep, false)).await.unwrap();
+    let sent: Vec<Option<String>> =
+        mock.requests().iter().map(|r| r.header("x-request-id").map(String::from)).collect();
+    assert_eq!(sent, [Some("trace-42".to_string()), None]);
+    // Not a header value: refused before anything is sent.
+    let e = client.query(SippQueryRequest { request_id: Some("bad\nid".into()), ..query(&ep, false) }).await;
+    assert!(matches!(&e, Err(SippError::InvalidRequest(m)) if m.contains("request_id")), "{e:?}");
+    assert_eq!(mock.requests().len(), 2);
+}

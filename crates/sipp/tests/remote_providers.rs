@@ -161,6 +161,28 @@ async fn openai_compatible_needs_a_base_url_sends_no_key_and_uses_max_tokens() {
 }
 
 #[tokio::test]
+async fn correlation_header_carries_the_request_id() {
+    let mock =
+        MockServer::start(vec![Reply::json(200, openai_chat_answer()), Reply::json(200, openai_chat_answer())]).await;
+    let client = SippClient::new();
+    let mut d =
+        ProviderDescriptor::new(ProviderKind::OpenaiCompatible, "m").with_base_url(format!("{}/v1", mock.url()));
+    d.correlation_header = Some("x-correlation-id".into());
+    let ep = client.add("traced", d).await.unwrap();
+    let o = SippTextOptions::default();
+    client.chat(SippChatRequest { request_id: Some("req-7".into()), ..chat(&ep, o.clone(), false) }).await.unwrap();
+    let plain = provider(&client, &mock, ProviderKind::OpenaiCompatible, None).await;
+    client.chat(SippChatRequest { request_id: Some("req-8".into()), ..chat(&plain, o, false) }).await.unwrap();
+    let sent: Vec<Option<String>> =
+        mock.requests().iter().map(|r| r.header("x-correlation-id").map(String::from)).collect();
+    assert_eq!(sent, [Some("req-7".to_string()), None], "only the endpoint that names a header sends one");
+    let mut bad = ProviderDescriptor::new(ProviderKind::OpenaiCompatible, "m").with_base_url(mock.url());
+    bad.correlation_header = Some("not a header".into());
+    let e = client.add("bad", bad).await.unwrap_err();
+    assert!(e.to_string().contains("not a valid HTTP header name"), "{e}");
+}
+
+#[tokio::test]
 async fn provider_options_merge_but_cannot_override_typed_fields() {
     let mock = MockServer::start(vec![Reply::json(200, openai_chat_answer())]).await;
     let client = SippClient::new();

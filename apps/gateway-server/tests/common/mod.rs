@@ -18,9 +18,10 @@ pub const TOKEN_A: &str = "token-a-0123456789";
 pub const TOKEN_B: &str = "token-b-0123456789";
 
 /// An OpenAI-compatible upstream: model `stall` streams one chunk and then holds the
-/// stream open; `fail` answers 500; anything else answers.
+/// stream open; `fail` answers 500; anything else answers `Hello`, followed by the
+/// `x-trace-id` header when the request carried one.
 pub async fn mock_upstream() -> String {
-    async fn chat(Json(body): Json<Value>) -> Response {
+    async fn chat(headers: axum::http::HeaderMap, Json(body): Json<Value>) -> Response {
         let model = body["model"].as_str().unwrap_or_default().to_string();
         if model == "fail" {
             let err = json!({"error": {"message": "upstream exploded", "type": "server_error"}});
@@ -51,7 +52,11 @@ pub async fn mock_upstream() -> String {
                 .body(Body::from_stream(stream))
                 .unwrap();
         }
-        let answer = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
+        let content = match headers.get("x-trace-id").and_then(|v| v.to_str().ok()) {
+            Some(id) => format!("Hello {id}"),
+            None => "Hello".into(),
+        };
+        let answer = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
                             "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}});
         Json(answer).into_response()
     }

@@ -28,6 +28,8 @@ struct KindOptions<'a> {
     provider_options: &'a Map<String, Value>,
     /// Local-only fields this request set.
     local_fields: Vec<&'static str>,
+    /// Sent upstream by remote endpoints.
+    request_id: Option<&'a str>,
 }
 
 impl SippClient {
@@ -94,6 +96,7 @@ impl SippClient {
             endpoint_options: &request.endpoint_options,
             provider_options: &request.provider_options,
             local_fields: request.local.fields_set(),
+            request_id: request.request_id.as_deref(),
         };
         self.text_run(
             request.endpoint.as_ref(),
@@ -112,6 +115,7 @@ impl SippClient {
             endpoint_options: &request.endpoint_options,
             provider_options: &request.provider_options,
             local_fields: request.local.fields_set(),
+            request_id: request.request_id.as_deref(),
         };
         self.text_run(
             request.endpoint.as_ref(),
@@ -132,6 +136,7 @@ impl SippClient {
                 endpoint_options: &request.endpoint_options,
                 provider_options: &request.provider_options,
                 local_fields: request.local.fields_set(),
+                request_id: request.request_id.as_deref(),
             };
             check_kind_options(endpoint.kind(), &kind_options)?;
             let started = endpoint.embed(EmbedRequest {
@@ -139,6 +144,7 @@ impl SippClient {
                 local: &request.local,
                 endpoint_options: &request.endpoint_options,
                 provider_options: &request.provider_options,
+                request_id: kind_options.request_id,
             })?;
             Ok(SippEmbeddingRun::live(&id, started.reply, started.cancel))
         };
@@ -162,6 +168,7 @@ impl SippClient {
             local,
             endpoint_options: kind_options.endpoint_options,
             provider_options: kind_options.provider_options,
+            request_id: kind_options.request_id,
             emit_tokens,
         })?;
         Ok(SippTextRun::live(&id, started.events, started.cancel))

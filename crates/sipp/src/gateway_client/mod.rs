@@ -12,7 +12,7 @@ use crate::types::endpoint::{EmbedRequest, Endpoint, Operation, Prompt, TextRequ
 use crate::types::{
     AuthenticationKind, EndpointKind, GatewayDescriptor, SippEmbeddingResponse, SippTextResponse, Usage,
 };
-use reqwest::header::AUTHORIZATION;
+use reqwest::header::{HeaderName, AUTHORIZATION};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -31,7 +31,9 @@ pub(crate) fn endpoint(id: &str, d: &GatewayDescriptor) -> Result<Arc<dyn Endpoi
         SippError::InvalidRequest(why) => SippError::InvalidConfig(why),
         other => other,
     })?;
-    let http = HttpTransport::new(id, &d.base_url, &d.static_headers, auth(d)?, d.timeouts, d.retry)?;
+    // A Sipp gateway echoes and logs `x-request-id`: one id across both hops.
+    let http = HttpTransport::new(id, &d.base_url, &d.static_headers, auth(d)?, d.timeouts, d.retry)?
+        .with_correlation_header(HeaderName::from_static("x-request-id"));
     Ok(Arc::new(RemoteEndpoint::new(GatewayWire { d: d.clone() }, http)?))
 }
 

@@ -2,7 +2,8 @@
 //! (else `not_found`), the caller may use it (else `authorization`), it is loaded (else
 //! `unavailable`), there is room (else `overloaded`), then the call. The admission permit
 //! travels with the run and is released only when the run is dropped, i.e. after the
-//! last streamed event.
+//! last streamed event. The context's request id becomes the request's `request_id`
+//! (unless the caller set one), so remote targets receive it.
 
 use super::policy::{
     AdmissionController, AdmissionPermit, Authorizer, GatewayExecutor, GatewayRefusal, GatewayRequestContext,
@@ -62,7 +63,8 @@ impl GatewayPipeline {
         request: SippQueryRequest,
     ) -> Result<GatewayTextRun, GatewayRefusal> {
         let (endpoint, permit) = self.enter(context, target)?;
-        let run = self.executor.query(SippQueryRequest { endpoint: Some(endpoint), ..request });
+        let request_id = request.request_id.or_else(|| Some(context.request_id.clone()));
+        let run = self.executor.query(SippQueryRequest { endpoint: Some(endpoint), request_id, ..request });
         Ok(GatewayTextRun { run, permit })
     }
 
@@ -73,7 +75,8 @@ impl GatewayPipeline {
         request: SippChatRequest,
     ) -> Result<GatewayTextRun, GatewayRefusal> {
         let (endpoint, permit) = self.enter(context, target)?;
-        let run = self.executor.chat(SippChatRequest { endpoint: Some(endpoint), ..request });
+        let request_id = request.request_id.or_else(|| Some(context.request_id.clone()));
+        let run = self.executor.chat(SippChatRequest { endpoint: Some(endpoint), request_id, ..request });
         Ok(GatewayTextRun { run, permit })
     }
 
@@ -84,7 +87,8 @@ impl GatewayPipeline {
         request: SippEmbedRequest,
     ) -> Result<GatewayEmbeddingRun, GatewayRefusal> {
         let (endpoint, permit) = self.enter(context, target)?;
-        let run = self.executor.embed(SippEmbedRequest { endpoint: Some(endpoint), ..request });
+        let request_id = request.request_id.or_else(|| Some(context.request_id.clone()));
+        let run = self.executor.embed(SippEmbedRequest { endpoint: Some(endpoint), request_id, ..request });
         Ok(GatewayEmbeddingRun { run, permit })
     }
 }
@@ -157,7 +161,9 @@ mod tests {
 
     #[test]
     fn the_order_is_fixed_and_each_refusal_has_its_code() {
-        let cases: [(&str, bool, bool, usize, Option<&str>, &[&str]); 5] = [
+        // (target, allowed, loaded, free places, refusal code, policy calls in order)
+        type Case<'a> = (&'a str, bool, bool, usize, Option<&'a str>, &'a [&'a str]);
+        let cases: [Case; 5] = [
             ("elsewhere", true, true, 1, Some("not_found"), &["exists"]),
             ("local", true, false, 1, Some("authorization"), &["exists", "authorize"]),
             ("local", false, true, 1, Some("unavailable"), &["exists", "authorize", "resolve"]),

@@ -5,7 +5,7 @@ mod anthropic;
 mod openai;
 
 use crate::error::{Result, SippError};
-use crate::transport::{Auth, HttpTransport, RemoteEndpoint};
+use crate::transport::{header_name, Auth, HttpTransport, RemoteEndpoint};
 use crate::types::endpoint::Endpoint;
 use crate::types::{ProviderDescriptor, ProviderKind, Secret};
 use reqwest::header::{HeaderName, AUTHORIZATION};
@@ -42,7 +42,10 @@ pub(crate) fn endpoint(id: &str, d: &ProviderDescriptor) -> Result<Arc<dyn Endpo
             )));
         }
     };
-    let http = HttpTransport::new(id, &base, &d.static_headers, auth, d.timeouts, d.retry)?;
+    let mut http = HttpTransport::new(id, &base, &d.static_headers, auth, d.timeouts, d.retry)?;
+    if let Some(name) = &d.correlation_header {
+        http = http.with_correlation_header(header_name(name)?);
+    }
     Ok(match d.provider {
         ProviderKind::Anthropic => {
             let http = http.with_default_header("anthropic-version", anthropic::API_VERSION);

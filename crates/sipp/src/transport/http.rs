@@ -2,6 +2,7 @@
 //! retry budget. Only requests that provably did not run are retried.
 
 use super::failure::{describe, Fault};
+use super::wire::Call;
 use crate::error::{Result, SippError};
 use crate::types::{RetryPolicy, Secret, StaticHeader, TimeoutPolicy, ValueProvider};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
@@ -43,6 +44,8 @@ pub(crate) struct HttpTransport {
     retry: RetryPolicy,
     /// Values scrubbed from every error message.
     secrets: Vec<Secret>,
+    /// Where a request's `request_id` goes upstream (`x-request-id` for gateways).
+    correlation: Option<HeaderName>,
 }
 
 impl HttpTransport {
@@ -75,7 +78,36 @@ impl HttpTransport {
             .user_agent(concat!("sipp/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SippError::InvalidConfig(format!("HTTP client: {}", describe(&e))))?;
-        Ok(Self { endpoint: endpoint.to_string(), client, base_url, headers, auth, timeouts, retry, secrets })
+        Ok(Self {
+            endpoint: endpoint.to_string(),
+            client,
+            base_url,
+            headers,
+            auth,
+            timeouts,
+            retry,
+            secrets,
+            correlation: None,
+        })
+    }
+
+    /// Send each request's `request_id` upstream under `name`.
+    #[must_use]
+    pub(crate) fn with_correlation_header(mut self, name: HeaderName) -> Self {
+        self.correlation = Some(name);
+        self
+    }
+
+    /// The correlation value for one request, checked before anything is sent (`None`:
+    /// the request has no id, or this endpoint sends none).
+    pub(crate) fn correlation(&self, request_id: Option<&str>) -> Result<Option<HeaderValue>> {
+        let (Some(_), Some(id)) = (&self.correlation, request_id) else { return Ok(None) };
+        match HeaderValue::from_str(id) {
+            Ok(v) if !id.is_empty() && id.len() <= 256 => Ok(Some(v)),
+            _ => Err(SippError::InvalidRequest(
+                "request_id must be 1-256 visible ASCII characters (it is sent as an HTTP header)".into(),
+            )),
+        }
     }
 
     /// A fixed, non-secret header the API requires, unless the descriptor set its own.
@@ -137,11 +169,11 @@ impl HttpTransport {
     /// and `429` with `Retry-After`: none of these ran anything.
     pub(crate) async fn post(
         &self,
-        path: &str,
-        body: &serde_json::Value,
-        stream: bool,
+        call: &Call,
+        correlation: Option<&HeaderValue>,
         deadline: Instant,
     ) -> Result<Response> {
+        let (path, body, stream) = (&call.path, &call.body, call.stream);
         let bytes = serde_json::to_vec(body).map_err(|e| SippError::InvalidRequest(format!("request body: {e}")))?;
         let mut attempt = 0u32;
         loop {
@@ -154,6 +186,9 @@ impl HttpTransport {
                 .header(ACCEPT, if stream { "text/event-stream" } else { "application/json" })
                 .body(bytes.clone());
             if let Some((name, value)) = credential {
+                request = request.header(name, value);
+            }
+            if let (Some(name), Some(value)) = (&self.correlation, correlation) {
                 request = request.header(name, value);
             }
             // A retry that cannot finish before the deadline is not made: the caller gets

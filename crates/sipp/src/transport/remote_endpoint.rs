@@ -4,7 +4,8 @@
 
 use super::http::HttpTransport;
 use super::stream::{run_text, Progress};
-use super::wire::Wire;
+use super::wire::{Call, Wire};
+use reqwest::header::HeaderValue;
 use crate::error::{Result, SippError};
 use crate::types::endpoint::{EmbedReply, EmbedRequest, Endpoint, Operation, TextRequest, TextStream};
 use crate::types::{CancelToken, EndpointKind, SippEmbeddingResponse, TextEvent};
@@ -66,6 +67,7 @@ impl<W: Wire> Endpoint for RemoteEndpoint<W> {
     fn text(&self, request: TextRequest<'_>) -> Result<TextStream> {
         self.check(Operation::Text)?;
         let call = self.shared.wire.text_call(&request)?;
+        let correlation = self.shared.http.correlation(request.request_id)?;
         let (tx, events) = mpsc::unbounded_channel();
         let cancel = Arc::new(CancelToken::default());
         let shared = Arc::clone(&self.shared);
@@ -75,7 +77,8 @@ impl<W: Wire> Endpoint for RemoteEndpoint<W> {
             let mut progress = Progress::default();
             let deadline = Instant::now() + shared.http.timeouts.request();
             let outcome = {
-                let work = run_text(&shared.wire, &shared.http, &call, &tx, &mut progress, deadline);
+                let work =
+                    run_text(&shared.wire, &shared.http, &call, correlation.as_ref(), &tx, &mut progress, deadline);
                 tokio::select! {
                     r = tokio::time::timeout_at(deadline, work) => Some(r.unwrap_or_else(|_| Err(shared.http.timeout("request")))),
                     () = token.cancelled() => None,
@@ -97,6 +100,7 @@ impl<W: Wire> Endpoint for RemoteEndpoint<W> {
     fn embed(&self, request: EmbedRequest<'_>) -> Result<EmbedReply> {
         self.check(Operation::Embed)?;
         let call = self.shared.wire.embed_call(&request)?;
+        let correlation = self.shared.http.correlation(request.request_id)?;
         let (mut tx, reply) = oneshot::channel();
         let cancel = Arc::new(CancelToken::default());
         let shared = Arc::clone(&self.shared);
@@ -104,7 +108,7 @@ impl<W: Wire> Endpoint for RemoteEndpoint<W> {
         let closing = Arc::clone(&self.closing);
         self.runtime.spawn(async move {
             let deadline = Instant::now() + shared.http.timeouts.request();
-            let work = embed(&shared, &call.path, &call.body, deadline);
+            let work = embed(&shared, &call, correlation.as_ref(), deadline);
             let outcome = tokio::select! {
                 r = tokio::time::timeout_at(deadline, work) => r.unwrap_or_else(|_| Err(shared.http.timeout("request"))),
                 () = token.cancelled() => Err(SippError::Cancelled(token.reason().unwrap_or_default())),
@@ -125,12 +129,12 @@ impl<W> Shared<W> {
 
 async fn embed<W: Wire>(
     shared: &Shared<W>,
-    path: &str,
-    body: &serde_json::Value,
+    call: &Call,
+    correlation: Option<&HeaderValue>,
     deadline: Instant,
 ) -> Result<SippEmbeddingResponse> {
     let http = &shared.http;
-    let response = http.post(path, body, false, deadline).await?;
+    let response = http.post(call, correlation, deadline).await?;
     let value = http.json(response, deadline).await?;
     shared.wire.embed_response(&value).map_err(|f| http.fault(f, None))
 }

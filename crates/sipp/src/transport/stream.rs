@@ -9,7 +9,7 @@ use crate::error::{Result, SippError};
 use crate::types::{FinishReason, SippTextResponse, TextEvent, TokenBatch, Usage};
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures_util::{Stream, StreamExt};
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use std::fmt;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -42,11 +42,12 @@ pub(crate) async fn run_text<W: Wire>(
     wire: &W,
     http: &HttpTransport,
     call: &Call,
+    correlation: Option<&HeaderValue>,
     events: &mpsc::UnboundedSender<TextEvent>,
     progress: &mut Progress,
     deadline: Instant,
 ) -> Result<SippTextResponse> {
-    let response = http.post(&call.path, &call.body, call.stream, deadline).await?;
+    let response = http.post(call, correlation, deadline).await?;
     let is_sse = response
         .headers()
         .get(CONTENT_TYPE)

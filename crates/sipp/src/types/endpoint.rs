@@ -51,6 +51,8 @@ pub(crate) struct TextRequest<'a> {
     pub endpoint_options: &'a Map<String, Value>,
     /// For providers (the client refuses it for other kinds).
     pub provider_options: &'a Map<String, Value>,
+    /// Sent upstream by remote endpoints (see `SippQueryRequest::request_id`).
+    pub request_id: Option<&'a str>,
     pub emit_tokens: bool,
 }
 
@@ -61,6 +63,7 @@ pub(crate) struct EmbedRequest<'a> {
     pub local: &'a LocalEmbedOptions,
     pub endpoint_options: &'a Map<String, Value>,
     pub provider_options: &'a Map<String, Value>,
+    pub request_id: Option<&'a str>,
 }
 
 /// A started text request: its events (token batches, then exactly one `Done` or

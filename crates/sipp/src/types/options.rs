@@ -119,6 +119,10 @@ pub struct SippQueryRequest {
     pub local: LocalTextOptions,
     pub endpoint_options: Map<String, Value>,
     pub provider_options: Map<String, Value>,
+    /// Correlates this request upstream: a gateway endpoint sends it as `x-request-id`, a
+    /// provider endpoint under its descriptor's `correlation_header`. Local endpoints have
+    /// nothing upstream and ignore it.
+    pub request_id: Option<String>,
     /// Stream `TokenBatch` values through the run handle.
     pub emit_tokens: bool,
 }
@@ -133,6 +137,10 @@ pub struct SippChatRequest {
     pub local: LocalTextOptions,
     pub endpoint_options: Map<String, Value>,
     pub provider_options: Map<String, Value>,
+    /// Correlates this request upstream: a gateway endpoint sends it as `x-request-id`, a
+    /// provider endpoint under its descriptor's `correlation_header`. Local endpoints have
+    /// nothing upstream and ignore it.
+    pub request_id: Option<String>,
     pub emit_tokens: bool,
 }
 
@@ -145,4 +153,8 @@ pub struct SippEmbedRequest {
     pub local: LocalEmbedOptions,
     pub endpoint_options: Map<String, Value>,
     pub provider_options: Map<String, Value>,
+    /// Correlates this request upstream: a gateway endpoint sends it as `x-request-id`, a
+    /// provider endpoint under its descriptor's `correlation_header`. Local endpoints have
+    /// nothing upstream and ignore it.
+    pub request_id: Option<String>,
 }

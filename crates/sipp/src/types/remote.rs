@@ -250,6 +250,10 @@ pub struct ProviderDescriptor {
     pub timeouts: TimeoutPolicy,
     #[serde(default)]
     pub retry: RetryPolicy,
+    /// Header that carries each request's `request_id` to the provider (e.g.
+    /// `x-request-id`), so upstream logs can be joined with the caller's; unset: none.
+    #[serde(default)]
+    pub correlation_header: Option<String>,
 }
 
 impl ProviderDescriptor {
@@ -262,6 +266,7 @@ impl ProviderDescriptor {
             static_headers: Vec::new(),
             timeouts: TimeoutPolicy::default(),
             retry: RetryPolicy::default(),
+            correlation_header: None,
         }
     }
 
