@@ -43,13 +43,27 @@ pub fn public_app(state: Arc<AppState>) -> Router {
     router.with_state(state)
 }
 
-/// Probes and metrics (`[routes] index/health/readiness/metrics`).
+/// Probes and metrics (`[routes] index/health/readiness/metrics`); `[routes] admin`
+/// answers 501 until the dashboard exists.
 pub fn management_app(state: Arc<AppState>) -> Router {
+    management_app_with(state, None)
+}
+
+/// The management router with the admin dashboard's routes nested under `[routes]
+/// admin`: the dashboard (a later issue) plugs in here, sharing the state (metrics,
+/// targets, the admin password read at `serve`) and never touching the public listener.
+pub fn management_app_with(state: Arc<AppState>, admin: Option<Router<Arc<AppState>>>) -> Router {
     let r = &state.config.routes;
-    Router::new()
+    let router = Router::new()
         .route(&r.index, get(management::index))
         .route(&r.health, get(management::health))
         .route(&r.readiness, get(management::readiness))
-        .route(&r.metrics, get(management::metrics))
-        .with_state(state)
+        .route(&r.metrics, get(management::metrics));
+    let router = match admin {
+        Some(admin) => router.nest(&r.admin, admin),
+        None => router
+            .route(&r.admin, axum::routing::any(management::admin_not_built))
+            .route(&format!("{}/{{*rest}}", r.admin), axum::routing::any(management::admin_not_built)),
+    };
+    router.with_state(state)
 }

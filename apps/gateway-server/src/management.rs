@@ -1,6 +1,7 @@
 //! The management listener: index, liveness, readiness (ready only once every target is
 //! loaded), Prometheus metrics including each local target's engine counters. Never on
-//! the public port. `/admin` is left for the dashboard.
+//! the public port. `[routes] admin` is where the dashboard plugs in (`app::
+//! management_app_with`); until then it says so with a 501.
 
 use crate::config::{Stats, TargetConfig};
 use crate::state::AppState;
@@ -19,11 +20,18 @@ pub async fn index(State(s): State<Arc<AppState>>) -> Response {
         "service": "sipp-gateway",
         "version": env!("CARGO_PKG_VERSION"),
         "ready": s.is_ready(),
-        "public_routes": {"query": r.query, "chat": r.chat, "embed": r.embed},
-        "management_routes": {"health": r.health, "readiness": r.readiness, "metrics": r.metrics},
+        "public_routes": {"query": r.query, "chat": r.chat, "embed": r.embed, "openai": r.openai_routes()},
+        "management_routes": {"health": r.health, "readiness": r.readiness, "metrics": r.metrics, "admin": r.admin},
         "targets": targets,
     });
     axum::Json(body).into_response()
+}
+
+/// `[routes] admin` before the dashboard exists: a clear answer, not a bare 404.
+pub async fn admin_not_built() -> Response {
+    let body = json!({"error": {"code": "not_implemented",
+        "message": "the admin dashboard is not part of this build; use the index, /metrics and the logs"}});
+    (StatusCode::NOT_IMPLEMENTED, axum::Json(body)).into_response()
 }
 
 pub async fn health() -> &'static str {

@@ -33,7 +33,7 @@ pub fn prepare(config: GatewayConfig, lookup: &impl Fn(&str) -> Option<String>) 
         bail!("the config has {} problem(s):\n  {}", list.len(), list.join("\n  "));
     }
     // Required although only the admin dashboard reads it: a deployment must set it.
-    secrets::read(&config.admin_password_env, lookup).context("admin_password_env")?;
+    let admin_password = secrets::read(&config.admin_password_env, lookup).context("admin_password_env")?;
     let mut tokens = Vec::new();
     for (i, t) in config.tokens.iter().enumerate() {
         let value = secrets::read(&t.env, lookup).with_context(|| format!("tokens[{i}].env"))?;
@@ -44,7 +44,9 @@ pub fn prepare(config: GatewayConfig, lookup: &impl Fn(&str) -> Option<String>) 
         let d = targets::descriptor(t, lookup).with_context(|| format!("target `{}`", t.name()))?;
         descriptors.push((t.name().to_string(), d));
     }
-    let state = Arc::new(AppState::new(Arc::new(SippClient::new()), config, BearerTokens::new(tokens)));
+    let mut state = AppState::new(Arc::new(SippClient::new()), config, BearerTokens::new(tokens));
+    state.admin_password = Some(admin_password);
+    let state = Arc::new(state);
     Ok(Prepared { state, descriptors })
 }
 

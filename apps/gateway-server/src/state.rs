@@ -29,6 +29,8 @@ pub struct AppState {
     rate_limit: Option<ClientRateLimit>,
     ready: AtomicBool,
     pub metrics: Metrics,
+    /// Read at `serve` for the admin dashboard (which plugs into the management router).
+    pub admin_password: Option<sipp::Secret>,
 }
 
 /// Configured target names and the endpoints of those that finished loading.
@@ -106,6 +108,7 @@ impl AppState {
             targets,
             ready: AtomicBool::new(false),
             metrics: Metrics::default(),
+            admin_password: None,
         }
     }
 
