@@ -164,10 +164,14 @@ class SippClient:
         endpoint_options: Mapping[str, Any] | None = None,
         provider_options: Mapping[str, Any] | None = None,
         emit_tokens: bool = False,
+        request_id: str | None = None,
     ) -> SippTextRun:
-        """Generate from a raw prompt; no chat template is applied. Returns at once."""
+        """Generate from a raw prompt; no chat template is applied. Returns at once.
+
+        ``request_id`` is sent upstream for correlation: as ``x-request-id`` to a gateway,
+        under ``correlation_header`` to a provider; local endpoints ignore it."""
         self._note_loop()
-        request = _text_request(options, local, endpoint_options, provider_options)
+        request = _text_request(options, local, endpoint_options, provider_options, request_id)
         return SippTextRun(self._native.query(_endpoint_id(endpoint), prompt, request, emit_tokens))
 
     def chat(
@@ -180,11 +184,13 @@ class SippClient:
         endpoint_options: Mapping[str, Any] | None = None,
         provider_options: Mapping[str, Any] | None = None,
         emit_tokens: bool = False,
+        request_id: str | None = None,
     ) -> SippTextRun:
         """Generate from role messages: a local model renders them with its own chat
-        template; gateways and providers send them as their API's messages."""
+        template; gateways and providers send them as their API's messages.
+        ``request_id`` as for ``query``."""
         self._note_loop()
-        request = _text_request(options, local, endpoint_options, provider_options)
+        request = _text_request(options, local, endpoint_options, provider_options, request_id)
         pairs = [_message(m) for m in messages]
         return SippTextRun(self._native.chat(_endpoint_id(endpoint), pairs, request, emit_tokens))
 
@@ -196,15 +202,17 @@ class SippClient:
         local: LocalEmbedOptions | None = None,
         endpoint_options: Mapping[str, Any] | None = None,
         provider_options: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
     ) -> SippEmbeddingRun:
         """One embedding vector for ``input`` (a local endpoint must be loaded with
-        embeddings; Anthropic has none)."""
+        embeddings; Anthropic has none). ``request_id`` as for ``query``."""
         self._note_loop()
         request = to_json(
             {
                 "local": local or LocalEmbedOptions(),
                 "endpoint_options": dict(endpoint_options or {}),
                 "provider_options": dict(provider_options or {}),
+                "request_id": request_id,
             }
         )
         return SippEmbeddingRun(self._native.embed(_endpoint_id(endpoint), input, request))
@@ -253,6 +261,7 @@ def _text_request(
     local: LocalTextOptions | None,
     endpoint_options: Mapping[str, Any] | None,
     provider_options: Mapping[str, Any] | None,
+    request_id: str | None,
 ) -> str:
     return to_json(
         {
@@ -260,6 +269,7 @@ def _text_request(
             "local": local or LocalTextOptions(),
             "endpoint_options": dict(endpoint_options or {}),
             "provider_options": dict(provider_options or {}),
+            "request_id": request_id,
         }
     )
 

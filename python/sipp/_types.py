@@ -193,7 +193,8 @@ class ProviderDescriptor:
     ``"openai_compatible"`` (``base_url`` required, key optional) or ``"anthropic"``
     (default base ``https://api.anthropic.com/v1``). Without ``api_key``, ``openai`` and
     ``anthropic`` read ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY``. The key never appears
-    in ``repr()``, errors or logs.
+    in ``repr()``, errors or logs. ``correlation_header`` names the header that carries
+    each request's ``request_id`` to the provider.
     """
 
     provider: ProviderName
@@ -204,6 +205,7 @@ class ProviderDescriptor:
     headers: Mapping[str, str] | None = None
     timeouts: TimeoutPolicy | None = None
     retry: RetryPolicy | None = None
+    correlation_header: str | None = None
 
     @property
     def kind(self) -> EndpointKind:
@@ -214,7 +216,7 @@ class ProviderDescriptor:
         return (
             f"ProviderDescriptor(provider={self.provider!r}, model={self.model!r}, api_key={key!r}, "
             f"base_url={self.base_url!r}, headers={_redacted_headers(self.headers)!r}, "
-            f"timeouts={self.timeouts!r}, retry={self.retry!r})"
+            f"timeouts={self.timeouts!r}, retry={self.retry!r}, correlation_header={self.correlation_header!r})"
         )
 
     def _document(self) -> dict[str, Any]:
@@ -226,6 +228,7 @@ class ProviderDescriptor:
             "static_headers": [{"name": n, "value": v} for n, v in (self.headers or {}).items()],
             "timeouts": self.timeouts,
             "retry": self.retry,
+            "correlation_header": self.correlation_header,
         })
 
 

@@ -73,9 +73,11 @@ def test_query_and_embed_bodies(client: sipp.SippClient) -> None:
         r = client.query("Explain gateway inference.", endpoint=ep, options=sipp.SippTextOptions(max_tokens=64, temperature=0.2)).result()
         assert (r.text, r.finish_reason, r.usage) == (ANSWER["text"], "stop", sipp.Usage(8, 12, 20))
         assert r.local_stats is None
-        e = client.embed("gateway inference", endpoint=ep, endpoint_options={"dimensions": 2}).result()
+        e = client.embed("gateway inference", endpoint=ep, endpoint_options={"dimensions": 2}, request_id="emb-1").result()
         assert e.values == [0.6, 0.8] and e.normalized and e.pooling is None
         query, embed = mock.requests
+    # The caller's request id reaches the gateway as x-request-id; none is invented.
+    assert "x-request-id" not in query.headers and embed.headers["x-request-id"] == "emb-1"
     assert query.path == "/custom/query"
     assert query.json() == {"model": "local", "prompt": "Explain gateway inference.", "max_tokens": 64, "temperature": 0.2, "tier": "gold"}
     assert (embed.path, embed.json()) == ("/v1/embed", {"model": "local", "input": "gateway inference", "tier": "gold", "dimensions": 2})

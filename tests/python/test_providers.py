@@ -135,3 +135,16 @@ def test_keys_stay_out_of_repr_and_errors(client: sipp.SippClient) -> None:
 def test_compatible_without_base_url_fails_at_add(client: sipp.SippClient) -> None:
     with pytest.raises(sipp.InvalidConfigError, match="needs base_url"):
         client.add("p", sipp.ProviderDescriptor("openai_compatible", "m"))
+
+
+def test_request_id_travels_under_the_correlation_header(client: sipp.SippClient) -> None:
+    with MockUpstream([Reply.json(OPENAI_CHAT), Reply.json(OPENAI_CHAT)]) as mock:
+        d = sipp.ProviderDescriptor("openai_compatible", "m", base_url=f"{mock.url}/v1", correlation_header="x-trace-id")
+        assert "correlation_header='x-trace-id'" in repr(d)
+        ep = client.add("traced", d)
+        client.chat(MESSAGES, endpoint=ep, request_id="trace-7").result()
+        client.chat(MESSAGES, endpoint=ep).result()
+        with pytest.raises(sipp.InvalidRequestError, match="request_id"):
+            client.chat(MESSAGES, endpoint=ep, request_id="two\nlines").result()
+        sent = [r.headers.get("x-trace-id") for r in mock.requests]
+    assert sent == ["trace-7", None]

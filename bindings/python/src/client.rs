@@ -24,6 +24,7 @@ struct TextParts {
     local: LocalTextOptions,
     endpoint_options: Map<String, Value>,
     provider_options: Map<String, Value>,
+    request_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -32,6 +33,7 @@ struct EmbedParts {
     local: LocalEmbedOptions,
     endpoint_options: Map<String, Value>,
     provider_options: Map<String, Value>,
+    request_id: Option<String>,
 }
 
 fn endpoint(id: Option<String>) -> Option<EndpointRef> {
@@ -117,7 +119,7 @@ impl NativeClient {
             local: parts.local,
             endpoint_options: parts.endpoint_options,
             provider_options: parts.provider_options,
-            request_id: None,
+            request_id: parts.request_id,
             emit_tokens,
         };
         // Tokenization runs here; long prompts should not hold the GIL.
@@ -145,7 +147,7 @@ impl NativeClient {
             local: parts.local,
             endpoint_options: parts.endpoint_options,
             provider_options: parts.provider_options,
-            request_id: None,
+            request_id: parts.request_id,
             emit_tokens,
         };
         Ok(NativeTextRun::new(py.detach(|| self.client.chat(request))))
@@ -165,7 +167,7 @@ impl NativeClient {
             local: parts.local,
             endpoint_options: parts.endpoint_options,
             provider_options: parts.provider_options,
-            request_id: None,
+            request_id: parts.request_id,
         };
         Ok(NativeEmbeddingRun::new(py.detach(|| self.client.embed(request))))
     }
