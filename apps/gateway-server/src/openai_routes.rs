@@ -4,16 +4,14 @@
 //! so the official `openai` SDKs work against the gateway, streaming included.
 
 use crate::handler;
-use crate::public::{admit, embedded, json, respond, text_answer, Ctx, Dialect, Operation};
+use crate::public::{admit, embedded, json, respond, text_answer, unless_shutdown, Ctx, Dialect, Operation};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::response::Response;
 use sipp::gateway_core::GatewayRequestContext;
-use sipp_gateway::{
-    ErrorTranslator, GatewayHttpError, OpenAiAnswer, OpenAiCodec, OpenAiRoute, SippErrorTranslator, StatusCode,
-};
+use sipp_gateway::{GatewayHttpError, OpenAiAnswer, OpenAiCodec, OpenAiRoute, StatusCode};
 use std::sync::Arc;
 
 handler!(chat_completions, Operation::Chat, Dialect::OpenAi, chat_run);
@@ -69,7 +67,7 @@ async fn embeddings_run(
     let mut out = Vec::with_capacity(d.inputs.len());
     for input in d.inputs {
         let running = s.pipeline.embed(context, &d.target, input).map_err(|r| s.refused(&r))?;
-        out.push(running.run.await.map_err(|e| SippErrorTranslator.translate(&e))?);
+        out.push(unless_shutdown(s, running.run).await?);
     }
     let counted = out.iter().all(|r| r.usage.is_some());
     let tokens = counted.then(|| out.iter().filter_map(|r| r.usage).map(|u| u.input_tokens).sum());

@@ -113,7 +113,8 @@ pub async fn admit(
     s.rate_limit(s.client_ip.resolve(peer, &parts.headers)).inspect_err(|_| s.metrics.rejected("rate_limited"))?;
     let caller = s.tokens.authenticate(&parts.headers).inspect_err(|_| s.metrics.rejected("unauthenticated"))?;
     ctx.caller = Some(caller.0.clone());
-    let context = GatewayRequestContext { request_id: ctx.id.clone(), caller: caller.0 };
+    let context =
+        GatewayRequestContext { request_id: ctx.id.clone(), caller: caller.0, cancellation: Arc::clone(&s.shutdown) };
     let Some(body) = body else { return Ok((context, Bytes::new())) };
     let limit = usize::try_from(s.config.max_request_bytes).unwrap_or(usize::MAX);
     let bytes = to_bytes(body, limit).await.map_err(|_| {
@@ -154,6 +155,23 @@ pub fn embedded(s: &AppState, ctx: &Ctx, input_tokens: Option<u32>, body: Vec<u8
     json(StatusCode::OK, body)
 }
 
+/// What a request still running when the drain bound runs out gets.
+fn shutting_down() -> GatewayHttpError {
+    GatewayHttpError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the gateway is shutting down; retry")
+        .with_retry_after(1)
+}
+
+/// `work`, unless the server's drain bound runs out first (then a 503).
+pub async fn unless_shutdown<T>(
+    s: &AppState,
+    work: impl std::future::IntoFuture<Output = sipp::Result<T>>,
+) -> Result<T, GatewayHttpError> {
+    tokio::select! {
+        r = work => r.map_err(|e| SippErrorTranslator.translate(&e)),
+        () = s.shutdown.cancelled() => Err(shutting_down()),
+    }
+}
+
 /// A text run answered as one JSON body (`encode`) or, when the request streamed, as a
 /// stream of `encoder` frames.
 pub async fn text_answer(
@@ -167,7 +185,7 @@ pub async fn text_answer(
     let GatewayTextRun { mut run, permit } = running;
     if !stream {
         let _in_flight = s.metrics.in_flight();
-        let r = run.finish().await.map_err(|e| SippErrorTranslator.translate(&e))?;
+        let r = unless_shutdown(s, run.finish()).await?;
         let body = encode(&r)?;
         finish(s, ctx, 200, None, usage(&r));
         drop(permit);
@@ -214,15 +232,20 @@ fn async_stream(
         if l.done {
             return None;
         }
+        let translate = |e: sipp::SippError| SippErrorTranslator.translate(&e);
         let next = match l.pending.take() {
-            Some(item) => Some(item),
-            None => l.run.next().await,
+            Some(item) => Some(item.map_err(translate)),
+            None => tokio::select! {
+                n = l.run.next() => n.map(|r| r.map_err(translate)),
+                // The drain bound ran out: say so in-band, then end (dropping the run
+                // cancels it).
+                () = l.s.shutdown.cancelled() => Some(Err(shutting_down())),
+            },
         };
         let frame = match next {
             Some(Ok(batch)) => l.encoder.token(&batch),
             Some(Err(e)) => {
                 l.done = true;
-                let e = SippErrorTranslator.translate(&e);
                 finish(&l.s, &l.ctx, 200, Some(&e.code), None);
                 l.encoder.error(&e)
             }

@@ -19,6 +19,9 @@ use tokio::sync::watch;
 /// How long open requests (streams included) may run on after a shutdown signal.
 pub const DRAIN: Duration = Duration::from_secs(10);
 
+/// After the drain bound: time for the final 503s and `error` events to be written.
+pub const FLUSH: Duration = Duration::from_secs(2);
+
 /// A config ready to serve: secrets read, endpoints described (nothing loaded yet).
 #[derive(Debug)]
 pub struct Prepared {
@@ -63,6 +66,16 @@ pub async fn load_targets(state: &AppState, descriptors: Vec<(String, EndpointDe
 
 /// Bind, load and serve until `shutdown` resolves (then drain for at most [`DRAIN`]).
 pub async fn run(prepared: Prepared, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    run_with_drain(prepared, shutdown, DRAIN).await
+}
+
+/// [`run`] with another drain bound; requests still open when it runs out end with a
+/// 503 or an `error` event, and get [`FLUSH`] to be written.
+pub async fn run_with_drain(
+    prepared: Prepared,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    drain: Duration,
+) -> Result<()> {
     let state = prepared.state;
     let public = bind(&state.config.public_bind).await?;
     let management = bind(&state.config.management_bind).await?;
@@ -84,7 +97,7 @@ pub async fn run(prepared: Prepared, shutdown: impl Future<Output = ()> + Send +
     let signal_stop = stop_tx.clone();
     tokio::spawn(async move {
         shutdown.await;
-        tracing::info!("shutting down: no new connections; open requests get {} s", DRAIN.as_secs());
+        tracing::info!("shutting down: no new connections; open requests get {} s", drain.as_secs_f32());
         let _ = signal_stop.send(true);
     });
 
@@ -96,11 +109,21 @@ pub async fn run(prepared: Prepared, shutdown: impl Future<Output = ()> + Send +
     let servers = async { tokio::try_join!(public_srv.into_future(), management_srv.into_future()) };
     let drain_bound = async {
         stop(stop_rx.clone()).await;
-        tokio::time::sleep(DRAIN).await;
+        tokio::time::sleep(drain).await;
     };
+    let mut servers = std::pin::pin!(servers);
     tokio::select! {
-        r = servers => { r.context("serving")?; }
-        () = drain_bound => tracing::warn!("open requests did not finish within {} s; closing them", DRAIN.as_secs()),
+        r = &mut servers => { r.context("serving")?; }
+        () = drain_bound => {
+            // Requests still open get an answer that says why (a 503, or an `error`
+            // event on a stream), then their connections close.
+            tracing::warn!("open requests did not finish within {} s; ending them", drain.as_secs_f32());
+            state.shutdown.cancel("the gateway is shutting down");
+            match tokio::time::timeout(FLUSH, &mut servers).await {
+                Ok(r) => { r.context("serving")?; }
+                Err(_) => tracing::warn!("connections still open after the final events; closing them"),
+            }
+        }
     }
     if loading.is_finished() {
         loading.await.context("target loading")??;

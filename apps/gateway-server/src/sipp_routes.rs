@@ -1,12 +1,12 @@
 //! The first-party profile's routes (`[routes] query/chat/embed`; spec: Gateway Testing).
 
 use crate::handler;
-use crate::public::{embedded, text_answer, Ctx, Dialect, Operation};
+use crate::public::{embedded, text_answer, unless_shutdown, Ctx, Dialect, Operation};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::response::Response;
 use sipp::gateway_core::GatewayRequestContext;
-use sipp_gateway::{ErrorTranslator, GatewayCodec, GatewayHttpError, ProtocolCodec, SippErrorTranslator, SseEncoder};
+use sipp_gateway::{GatewayCodec, GatewayHttpError, ProtocolCodec, SseEncoder};
 use std::sync::Arc;
 
 handler!(query, Operation::Query, Dialect::Sipp, query_run);
@@ -52,7 +52,7 @@ async fn embed_run(
     ctx.target = Some(d.target.clone());
     let running = s.pipeline.embed(context, &d.target, d.request).map_err(|r| s.refused(&r))?;
     let _in_flight = s.metrics.in_flight();
-    let r = running.run.await.map_err(|e| SippErrorTranslator.translate(&e))?;
+    let r = unless_shutdown(s, running.run).await?;
     let body = GatewayCodec.encode_embedding(&d.target, &r)?;
     Ok(embedded(s, ctx, r.usage.map(|u| u.input_tokens), body))
 }

@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Read at `serve` for the admin dashboard (which plugs into the management router).
     pub admin_password: Option<sipp::Secret>,
+    /// Cancelled when the shutdown drain bound runs out: every request context carries it.
+    pub shutdown: Arc<sipp::CancelToken>,
 }
 
 /// Configured target names and the endpoints of those that finished loading.
@@ -109,6 +111,7 @@ impl AppState {
             ready: AtomicBool::new(false),
             metrics: Metrics::default(),
             admin_password: None,
+            shutdown: Arc::default(),
         }
     }
 
@@ -156,6 +159,7 @@ impl AppState {
         match refusal {
             GatewayRefusal::Forbidden(_) => self.metrics.rejected("forbidden"),
             GatewayRefusal::Overloaded(_) => self.metrics.rejected("overloaded"),
+            GatewayRefusal::ShuttingDown => self.metrics.rejected("shutting_down"),
             GatewayRefusal::UnknownTarget(_) | GatewayRefusal::Loading(_) => {}
         }
         let status = StatusCode::from_u16(refusal.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -47,6 +47,9 @@ impl GatewayPipeline {
         context: &GatewayRequestContext,
         target: &str,
     ) -> Result<(EndpointRef, AdmissionPermit), GatewayRefusal> {
+        if context.cancellation.is_cancelled() {
+            return Err(GatewayRefusal::ShuttingDown);
+        }
         if !self.resolver.exists(target) {
             return Err(GatewayRefusal::UnknownTarget(target.to_string()));
         }
@@ -156,7 +159,7 @@ mod tests {
     }
 
     fn ctx() -> GatewayRequestContext {
-        GatewayRequestContext { request_id: "r1".into(), caller: "app".into() }
+        GatewayRequestContext::new("r1", "app")
     }
 
     #[test]
@@ -176,6 +179,14 @@ mod tests {
             assert_eq!(outcome.as_ref().err().map(GatewayRefusal::code), refusal);
             assert_eq!(*policy.steps.lock().unwrap(), steps);
         }
+        // A cancelled context (the server is shutting down) is refused before any policy.
+        let policy = Arc::new(Policy { loaded: true, allowed: true, room: AtomicUsize::new(1), ..Policy::default() });
+        let closing = ctx();
+        closing.cancellation.cancel("shutdown");
+        let outcome = pipeline(Arc::clone(&policy)).query(&closing, "local", SippQueryRequest::default());
+        assert_eq!(outcome.err(), Some(GatewayRefusal::ShuttingDown));
+        assert!(policy.steps.lock().unwrap().is_empty());
+        assert_eq!(GatewayRefusal::ShuttingDown.http_status(), 503);
         assert_eq!(GatewayRefusal::Forbidden("x".into()).http_status(), 403);
         assert_eq!(GatewayRefusal::Loading("x".into()).retry_after_secs(), Some(1));
     }

@@ -3,17 +3,29 @@
 
 use crate::client::{SippEmbeddingRun, SippTextRun};
 use crate::error::status_of_code;
-use crate::types::{EndpointRef, SippChatRequest, SippEmbedRequest, SippQueryRequest};
+use crate::types::{CancelToken, EndpointRef, SippChatRequest, SippEmbedRequest, SippQueryRequest};
 use crate::SippClient;
 use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 
 /// What the pipeline knows of a request besides its body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct GatewayRequestContext {
     pub request_id: String,
     /// The authenticated caller, as the server's policy names it.
     pub caller: String,
+    /// Fires when the request must end early (the server's shutdown bound ran out): the
+    /// pipeline admits nothing under a cancelled context, and the server ends what runs.
+    pub cancellation: Arc<CancelToken>,
+}
+
+impl GatewayRequestContext {
+    /// A context that is never cancelled from outside.
+    #[must_use]
+    pub fn new(request_id: impl Into<String>, caller: impl Into<String>) -> Self {
+        Self { request_id: request_id.into(), caller: caller.into(), cancellation: Arc::default() }
+    }
 }
 
 /// A request refused before anything ran.
@@ -27,6 +39,8 @@ pub enum GatewayRefusal {
     Loading(String),
     #[error("{0}")]
     Overloaded(String),
+    #[error("the gateway is shutting down")]
+    ShuttingDown,
 }
 
 impl GatewayRefusal {
@@ -36,7 +50,7 @@ impl GatewayRefusal {
         match self {
             Self::UnknownTarget(_) => "not_found",
             Self::Forbidden(_) => "authorization",
-            Self::Loading(_) => "unavailable",
+            Self::Loading(_) | Self::ShuttingDown => "unavailable",
             Self::Overloaded(_) => "overloaded",
         }
     }
@@ -49,7 +63,7 @@ impl GatewayRefusal {
     /// Seconds a caller should wait before trying again, where waiting helps.
     #[must_use]
     pub fn retry_after_secs(&self) -> Option<u64> {
-        matches!(self, Self::Loading(_) | Self::Overloaded(_)).then_some(1)
+        matches!(self, Self::Loading(_) | Self::Overloaded(_) | Self::ShuttingDown).then_some(1)
     }
 }
 
