@@ -48,7 +48,7 @@ MINILM = MODEL.parent / "all-MiniLM-L6-v2.F16.gguf"
 
 
 @pytest.fixture(scope="session")
-def gateway_url(model_path: Path) -> Iterator[str]:
+def gateway_urls(model_path: Path) -> Iterator[tuple[str, str]]:
     """The real ``sipp-gateway`` binary (``cargo xtask test`` builds it and sets
     SIPP_GATEWAY_BIN) serving the default model as ``local`` and MiniLM as ``minilm``."""
     binary = os.environ.get("SIPP_GATEWAY_BIN")
@@ -91,5 +91,11 @@ pooling = "mean"
         env = {**os.environ, "PY_GATEWAY_GATEWAY_TOKEN": GATEWAY_TOKEN, "PY_ADMIN_PASSWORD": "py-admin-password"}
         ready = http_ok(f"http://127.0.0.1:{management}/readyz", b"ready")
         with running([binary, "serve", "--config", str(config)], ready, env=env, timeout=60) as log:
-            yield f"http://127.0.0.1:{public}"
+            yield f"http://127.0.0.1:{public}", f"http://127.0.0.1:{management}"
             assert GATEWAY_TOKEN not in log(), "the token reached the gateway's logs"
+
+
+@pytest.fixture(scope="session")
+def gateway_url(gateway_urls: tuple[str, str]) -> str:
+    """The running gateway's public listener."""
+    return gateway_urls[0]

@@ -1,5 +1,6 @@
 //! The `sipp-gateway` binary end to end on free loopback ports, with a local target (the
-//! default model): Sipp's own gateway endpoint against it, curl-style calls, a client
+//! default model) and a provider target on a loopback mock (which shows the request id
+//! reaching it): Sipp's own gateway endpoint against it, curl-style calls, a client
 //! that disconnects mid-stream (the engine sequence is freed: metrics show it), logs free
 //! of secrets, and graceful shutdown with a stream open.
 
@@ -12,8 +13,11 @@ use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common; // the router tests' loopback mock upstream
+
 const TOKEN: &str = "serve-test-token-0123456789";
 const ADMIN: &str = "serve-test-admin-password";
+const UPSTREAM_KEY: &str = "serve-test-upstream-key-0123";
 
 struct Gateway {
     child: Child,
@@ -24,6 +28,7 @@ struct Gateway {
 
 impl Gateway {
     async fn start() -> Self {
+        let upstream = common::mock_upstream().await;
         let dir = tempfile::tempdir().unwrap();
         let (public, management) = (free_port(), free_port());
         let model = sipp_models::default_model().expect("default model");
@@ -51,6 +56,13 @@ model = "{}"
 stats = "basic"
 [targets.runtime.context]
 n_ctx = 1024
+[[targets]]
+name = "mock"
+type = "openai_compatible"
+model = "served"
+base_url = "{upstream}"
+token_env = "TEST_UPSTREAM_TOKEN"
+correlation_header = "x-trace-id"
 "#,
             model.display()
         );
@@ -61,6 +73,7 @@ n_ctx = 1024
             .arg(&path)
             .env("TEST_GATEWAY_TOKEN", TOKEN)
             .env("TEST_ADMIN_PASSWORD", ADMIN)
+            .env("TEST_UPSTREAM_TOKEN", UPSTREAM_KEY)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -181,6 +194,27 @@ async fn the_gateway_serves_a_local_target_end_to_end() {
     assert_eq!(answer.headers()["x-request-id"], "curl-query-1");
     let answer: serde_json::Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
     assert_eq!((answer["model"].as_str(), answer["finish_reason"].as_str()), (Some("local"), Some("length")));
+
+    // The provider target: chat (its upstream sees the request id under the target's
+    // correlation_header) and embed, curl-style.
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("{}{path}", gw.public))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    let chat_body =
+        serde_json::json!({"model": "mock", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 8});
+    let r = post("/v1/chat", chat_body).header("x-request-id", "curl-chat-1").send().await.unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(r["text"], "Hello curl-chat-1");
+    let r = post("/v1/embed", serde_json::json!({"model": "mock", "input": "gateway inference"})).send().await.unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(
+        r,
+        serde_json::json!({"id": "response", "model": "mock", "embedding": [17.0, 0.5, -0.25],
+                                       "usage": {"input_tokens": 3, "output_tokens": 0, "total_tokens": 3}})
+    );
     let long = "word ".repeat(3000);
     let e = client
         .query(SippQueryRequest { endpoint: Some(ep.clone()), prompt: long, ..Default::default() })
@@ -229,7 +263,7 @@ async fn the_gateway_serves_a_local_target_end_to_end() {
     assert!(matches!(&rest, Ok(r) if r.finish_reason != FinishReason::Cancelled) || rest.is_err(), "{rest:?}");
 
     // One JSON line per request, and never a secret.
-    assert!(!logs.contains(TOKEN) && !logs.contains(ADMIN), "a secret reached the logs");
+    assert!(![TOKEN, ADMIN, UPSTREAM_KEY].iter().any(|s| logs.contains(s)), "a secret reached the logs");
     let requests: Vec<serde_json::Value> = logs
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
