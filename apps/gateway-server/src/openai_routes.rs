@@ -4,13 +4,14 @@
 //! so the official `openai` SDKs work against the gateway, streaming included.
 
 use crate::handler;
-use crate::public::{admit, embedded, json, respond, text_answer, unless_shutdown, Ctx, Dialect, Operation};
+use crate::public::{admit, embedded, json, respond, text_route, unless_shutdown, Ctx, Dialect, Operation, TextCall};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::response::Response;
 use sipp::gateway_core::GatewayRequestContext;
+use sipp::SippTextResponse;
 use sipp_gateway::{GatewayHttpError, OpenAiAnswer, OpenAiCodec, OpenAiRoute, StatusCode};
 use std::sync::Arc;
 
@@ -30,12 +31,10 @@ async fn chat_run(
     bytes: &Bytes,
 ) -> Result<Response, GatewayHttpError> {
     let d = OpenAiCodec.decode_chat(bytes)?;
-    ctx.target = Some(d.target.clone());
     let answer = answer(ctx, &d.target, OpenAiRoute::Chat);
-    let stream = d.request.emit_tokens;
-    let run = s.pipeline.chat(context, &d.target, d.request).map_err(|r| s.refused(&r))?;
     let encoder = Box::new(OpenAiCodec.stream_encoder(answer.clone(), d.include_usage));
-    text_answer(s, ctx, run, stream, |r| Ok(OpenAiCodec.encode_text(&answer, r)), encoder).await
+    let encode = |r: &SippTextResponse| Ok(OpenAiCodec.encode_text(&answer, r));
+    text_route(s, ctx, context, &d.target, TextCall::Chat(d.request), encode, encoder).await
 }
 
 async fn completion_run(
@@ -45,12 +44,10 @@ async fn completion_run(
     bytes: &Bytes,
 ) -> Result<Response, GatewayHttpError> {
     let d = OpenAiCodec.decode_completion(bytes)?;
-    ctx.target = Some(d.target.clone());
     let answer = answer(ctx, &d.target, OpenAiRoute::Completion);
-    let stream = d.request.emit_tokens;
-    let run = s.pipeline.query(context, &d.target, d.request).map_err(|r| s.refused(&r))?;
     let encoder = Box::new(OpenAiCodec.stream_encoder(answer.clone(), d.include_usage));
-    text_answer(s, ctx, run, stream, |r| Ok(OpenAiCodec.encode_text(&answer, r)), encoder).await
+    let encode = |r: &SippTextResponse| Ok(OpenAiCodec.encode_text(&answer, r));
+    text_route(s, ctx, context, &d.target, TextCall::Query(d.request), encode, encoder).await
 }
 
 /// Inputs run one after another, each admitted like a single request, so a batch never

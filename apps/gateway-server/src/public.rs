@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use sipp::gateway_core::{AdmissionPermit, GatewayRequestContext, GatewayTextRun};
-use sipp::{SippTextResponse, SippTextRun};
+use sipp::{SippChatRequest, SippQueryRequest, SippTextResponse, SippTextRun};
 use sipp_gateway::{
     Authenticator, ErrorTranslator, GatewayHttpError, OpenAiCodec, SippErrorTranslator, StatusCode, StreamEncoder,
     SSE_CONTENT_TYPE,
@@ -172,9 +172,36 @@ pub async fn unless_shutdown<T>(
     }
 }
 
+/// A decoded text request of either operation.
+#[derive(Debug)]
+pub enum TextCall {
+    Query(SippQueryRequest),
+    Chat(SippChatRequest),
+}
+
+/// What every text route does once its wire is decoded: name the target for the log,
+/// run the pipeline, answer with `encode` (JSON) or `encoder` (stream).
+pub async fn text_route(
+    s: &Arc<AppState>,
+    ctx: &mut Ctx,
+    context: &GatewayRequestContext,
+    target: &str,
+    call: TextCall,
+    encode: impl FnOnce(&SippTextResponse) -> Result<Vec<u8>, GatewayHttpError>,
+    encoder: Box<dyn StreamEncoder>,
+) -> Result<Response, GatewayHttpError> {
+    ctx.target = Some(target.to_string());
+    let (stream, run) = match call {
+        TextCall::Query(r) => (r.emit_tokens, s.pipeline.query(context, target, r)),
+        TextCall::Chat(r) => (r.emit_tokens, s.pipeline.chat(context, target, r)),
+    };
+    let run = run.map_err(|r| s.refused(&r))?;
+    text_answer(s, ctx, run, stream, encode, encoder).await
+}
+
 /// A text run answered as one JSON body (`encode`) or, when the request streamed, as a
 /// stream of `encoder` frames.
-pub async fn text_answer(
+async fn text_answer(
     s: &Arc<AppState>,
     ctx: &Ctx,
     running: GatewayTextRun,

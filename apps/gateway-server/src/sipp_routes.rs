@@ -1,11 +1,12 @@
 //! The first-party profile's routes (`[routes] query/chat/embed`; spec: Gateway Testing).
 
 use crate::handler;
-use crate::public::{embedded, text_answer, unless_shutdown, Ctx, Dialect, Operation};
+use crate::public::{embedded, text_route, unless_shutdown, Ctx, Dialect, Operation, TextCall};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::response::Response;
 use sipp::gateway_core::GatewayRequestContext;
+use sipp::SippTextResponse;
 use sipp_gateway::{GatewayCodec, GatewayHttpError, ProtocolCodec, SseEncoder};
 use std::sync::Arc;
 
@@ -21,10 +22,8 @@ async fn query_run(
 ) -> Result<Response, GatewayHttpError> {
     let d = GatewayCodec.decode_query(bytes)?;
     no_extra_fields(&d.request.endpoint_options)?;
-    ctx.target = Some(d.target.clone());
-    let stream = d.request.emit_tokens;
-    let run = s.pipeline.query(context, &d.target, d.request).map_err(|r| s.refused(&r))?;
-    text_answer(s, ctx, run, stream, |r| GatewayCodec.encode_text(&d.target, r), Box::new(SseEncoder)).await
+    let encode = |r: &SippTextResponse| GatewayCodec.encode_text(&d.target, r);
+    text_route(s, ctx, context, &d.target, TextCall::Query(d.request), encode, Box::new(SseEncoder)).await
 }
 
 async fn chat_run(
@@ -35,10 +34,8 @@ async fn chat_run(
 ) -> Result<Response, GatewayHttpError> {
     let d = GatewayCodec.decode_chat(bytes)?;
     no_extra_fields(&d.request.endpoint_options)?;
-    ctx.target = Some(d.target.clone());
-    let stream = d.request.emit_tokens;
-    let run = s.pipeline.chat(context, &d.target, d.request).map_err(|r| s.refused(&r))?;
-    text_answer(s, ctx, run, stream, |r| GatewayCodec.encode_text(&d.target, r), Box::new(SseEncoder)).await
+    let encode = |r: &SippTextResponse| GatewayCodec.encode_text(&d.target, r);
+    text_route(s, ctx, context, &d.target, TextCall::Chat(d.request), encode, Box::new(SseEncoder)).await
 }
 
 async fn embed_run(
