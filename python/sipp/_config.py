@@ -112,9 +112,11 @@ class SchedulerRuntimeConfig:
 
 @dataclass
 class CacheRuntimeConfig:
-    """Prefix KV reuse and snapshots."""
+    """Prefix KV reuse and snapshots. ``"snapshot"``: live slot reuse, plus host-RAM
+    copies of slot states other prompts displace (``max_snapshot_entries``, default 32;
+    ``max_snapshot_bytes``, default 1 GiB), restored when their prefix comes back."""
 
-    mode: Literal["none", "live_slot_prefix"] = "live_slot_prefix"
+    mode: Literal["none", "live_slot_prefix", "snapshot"] = "live_slot_prefix"
     retained_prefix_tokens: int | None = None
     snapshot_interval_tokens: int | None = None
     max_snapshot_entries: int | None = None

@@ -68,7 +68,7 @@ fn target_metrics(s: &AppState) -> String {
         }
     }
     let mut out = String::new();
-    let series: [Series; 6] = [
+    let series: [Series; 13] = [
         ("sipp_target_decode_calls_total", "counter", "llama.cpp decode calls of a local target.", |e| e.decode_calls),
         ("sipp_target_completed_requests_total", "counter", "Requests a local target finished.", |e| {
             e.completed_requests
@@ -86,6 +86,26 @@ fn target_metrics(s: &AppState) -> String {
             e.reused_prompt_tokens
         }),
         ("sipp_target_waiting_requests", "gauge", "Requests queued on a local target.", |e| e.waiting_requests),
+        (
+            "sipp_target_snapshots_taken_total",
+            "counter",
+            "Slot states copied to host RAM (cache.mode snapshot).",
+            |e| e.snapshots_taken,
+        ),
+        ("sipp_target_snapshot_restores_total", "counter", "Requests started from a restored snapshot.", |e| {
+            e.snapshot_restores
+        }),
+        ("sipp_target_snapshot_restored_tokens_total", "counter", "Prompt tokens served by restored snapshots.", |e| {
+            e.snapshot_restored_tokens
+        }),
+        ("sipp_target_snapshot_misses_total", "counter", "Long prompts no snapshot could serve.", |e| {
+            e.snapshot_misses
+        }),
+        ("sipp_target_snapshot_evictions_total", "counter", "Snapshots dropped to stay within the limits.", |e| {
+            e.snapshot_evictions
+        }),
+        ("sipp_target_snapshot_entries", "gauge", "Snapshots held in host RAM.", |e| e.snapshot_entries),
+        ("sipp_target_snapshot_bytes", "gauge", "Bytes of the snapshots held in host RAM.", |e| e.snapshot_bytes),
     ];
     for (name, kind, help, get) in series {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");

@@ -22,6 +22,10 @@ const DEFAULT_SEQUENCES: u32 = 8;
 /// With per-request KV windows and no explicit `max_running_requests`, the number of
 /// windows is chosen so their KV stays within this budget (at least one window).
 const DEFAULT_KV_BUDGET: u64 = 1 << 30;
+/// `cache.mode = snapshot` limits when unset: a 677-token prefix of the default model is
+/// ~15 MiB, so the defaults keep a few dozen long prompts.
+const DEFAULT_SNAPSHOT_ENTRIES: u32 = 32;
+const DEFAULT_SNAPSHOT_BYTES: u64 = 1 << 30;
 /// ggml's own ceiling on threads (`GGML_MAX_N_THREADS`).
 const MAX_THREADS: i32 = 512;
 
@@ -46,6 +50,8 @@ pub(crate) struct EnginePlan {
     pub prefill_chunk: u32,
     pub reuse: KvReuseMode,
     pub retained_prefix_tokens: Option<u32>,
+    /// `snapshot` mode: most entries and bytes of host-RAM snapshots.
+    pub snapshots: Option<(usize, u64)>,
     pub runtime_metrics: bool,
     pub backend_profiling: bool,
     pub sampling: SamplingRuntimeConfig,
@@ -75,10 +81,21 @@ pub(crate) fn validate(config: &NativeRuntimeConfig) -> Result<u32> {
     unsupported_if(&res.require_gpu_lease, "residency.require_gpu_lease", res_detail)?;
 
     let cache = &config.cache;
-    let snap_detail = "KV snapshots are not built yet; live_slot_prefix reuse is";
-    unsupported_if(&cache.snapshot_interval_tokens, "cache.snapshot_interval_tokens", snap_detail)?;
-    unsupported_if(&cache.max_snapshot_entries, "cache.max_snapshot_entries", snap_detail)?;
-    unsupported_if(&cache.max_snapshot_bytes, "cache.max_snapshot_bytes", snap_detail)?;
+    unsupported_if(
+        &cache.snapshot_interval_tokens,
+        "cache.snapshot_interval_tokens",
+        "periodic snapshots are not built yet; cache.mode = snapshot copies a slot's state when it is displaced",
+    )?;
+    if cache.mode != KvReuseMode::Snapshot {
+        for (name, set) in [
+            ("max_snapshot_entries", cache.max_snapshot_entries.is_some()),
+            ("max_snapshot_bytes", cache.max_snapshot_bytes.is_some()),
+        ] {
+            if set {
+                return Err(SippError::InvalidConfig(format!("cache.{name} needs cache.mode = snapshot")));
+            }
+        }
+    }
     if cache.mode == KvReuseMode::None && cache.retained_prefix_tokens.is_some() {
         return Err(SippError::InvalidConfig(
             "cache.retained_prefix_tokens needs cache.mode = live_slot_prefix".into(),
@@ -274,6 +291,10 @@ impl EnginePlan {
             prefill_chunk: config.scheduler.prefill_chunk_size,
             reuse: config.cache.mode,
             retained_prefix_tokens: config.cache.retained_prefix_tokens,
+            snapshots: (config.cache.mode == KvReuseMode::Snapshot).then(|| {
+                let entries = config.cache.max_snapshot_entries.unwrap_or(DEFAULT_SNAPSHOT_ENTRIES);
+                (entries as usize, config.cache.max_snapshot_bytes.unwrap_or(DEFAULT_SNAPSHOT_BYTES))
+            }),
             runtime_metrics: config.observability.runtime_metrics,
             backend_profiling: config.observability.backend_profiling,
             sampling: config.sampling.clone(),
@@ -375,8 +396,17 @@ mod tests {
         assert!(e.to_string().contains("multimodal.projector_path"), "{e}");
 
         let mut c = NativeRuntimeConfig::default();
-        c.cache.max_snapshot_bytes = Some(1 << 20);
+        c.cache.snapshot_interval_tokens = Some(256);
         assert_eq!(validate(&c).unwrap_err().code(), "not_supported");
+        // Snapshot limits belong to snapshot mode.
+        let mut c = NativeRuntimeConfig::default();
+        c.cache.max_snapshot_bytes = Some(1 << 20);
+        let e = validate(&c).unwrap_err();
+        assert!(e.code() == "invalid_config" && e.to_string().contains("cache.mode = snapshot"), "{e}");
+        c.cache.mode = KvReuseMode::Snapshot;
+        assert!(validate(&c).is_ok());
+        assert_eq!(plan(&c).unwrap().snapshots, Some((32, 1 << 20)));
+        assert_eq!(plan(&NativeRuntimeConfig::default()).unwrap().snapshots, None);
 
         let mut c = NativeRuntimeConfig::default();
         c.residency.require_gpu_lease = Some(true);

@@ -1,7 +1,9 @@
 //! Engine-wide counters, readable from any thread while the engine runs.
 
+use crate::kv_cache::SnapshotCounters;
 use crate::types::EngineStats;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 #[derive(Debug, Default)]
 pub(crate) struct EngineCounters {
@@ -12,6 +14,8 @@ pub(crate) struct EngineCounters {
     cancelled: AtomicU64,
     failed: AtomicU64,
     reused_prompt_tokens: AtomicU64,
+    /// The owner thread's snapshot store, as of its last change.
+    snapshots: Mutex<SnapshotCounters>,
 }
 
 impl EngineCounters {
@@ -33,8 +37,15 @@ impl EngineCounters {
         self.reused_prompt_tokens.fetch_add(tokens as u64, Ordering::Relaxed);
     }
 
+    pub(crate) fn snapshots(&self, counters: SnapshotCounters) {
+        if let Ok(mut s) = self.snapshots.lock() {
+            *s = counters;
+        }
+    }
+
     pub(crate) fn snapshot(&self, waiting: usize) -> EngineStats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let snap = self.snapshots.lock().map(|s| *s).unwrap_or_default();
         EngineStats {
             decode_calls: get(&self.decode_calls),
             batched_tokens: get(&self.batched_tokens),
@@ -44,6 +55,13 @@ impl EngineCounters {
             failed_requests: get(&self.failed),
             reused_prompt_tokens: get(&self.reused_prompt_tokens),
             waiting_requests: waiting as u64,
+            snapshots_taken: snap.taken,
+            snapshot_restores: snap.restores,
+            snapshot_restored_tokens: snap.restored_tokens,
+            snapshot_misses: snap.misses,
+            snapshot_evictions: snap.evictions,
+            snapshot_entries: snap.entries,
+            snapshot_bytes: snap.bytes,
         }
     }
 }

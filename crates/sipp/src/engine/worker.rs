@@ -10,7 +10,9 @@ use super::request::{Job, TextJob};
 use super::sampler;
 use super::sequence::{Sequence, Step};
 use crate::error::SippError;
-use crate::kv_cache::KvCache;
+use crate::kv_cache::{Acquired, KvCache, SnapshotStore};
+use llama_cpp_2::context::session::{LlamaStateSeqFlags, SeqState};
+use llama_cpp_2::token::LlamaToken;
 use crate::scheduler::plan_step;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
@@ -28,12 +30,14 @@ pub(crate) struct TextWorker<'a> {
     waiting: VecDeque<TextJob>,
     running: Vec<Sequence>,
     kv: KvCache,
+    /// `cache.mode = snapshot`: host copies of displaced slot states.
+    snapshots: Option<SnapshotStore<SeqState>>,
     batch: LlamaBatch<'static>,
 }
 
 impl<'a> TextWorker<'a> {
     pub(crate) fn new(ctx: LlamaContext<'a>, model: &'a LlamaModel, plan: &'a EnginePlan, shared: &'a Shared) -> Self {
-        let reuse = plan.reuse == crate::types::KvReuseMode::LiveSlotPrefix;
+        let reuse = plan.reuse != crate::types::KvReuseMode::None;
         Self {
             ctx,
             model,
@@ -42,6 +46,7 @@ impl<'a> TextWorker<'a> {
             waiting: VecDeque::new(),
             running: Vec::new(),
             kv: KvCache::new(plan.n_seq_max as usize, reuse, plan.retained_prefix_tokens.map(|n| n as usize)),
+            snapshots: plan.snapshots.map(|(entries, bytes)| SnapshotStore::new(entries, bytes)),
             batch: LlamaBatch::new(plan.n_batch as usize, 1),
         }
     }
@@ -193,6 +198,7 @@ impl<'a> TextWorker<'a> {
                 break;
             };
             let seq_id = i32::try_from(got.slot).unwrap_or(i32::MAX);
+            self.use_snapshots(seq_id, &job.prompt, &mut got);
             if got.trim {
                 let keep = u32::try_from(got.reused).ok().filter(|n| *n > 0);
                 // Recurrent models refuse partial removal: fall back to a full clear.
@@ -204,6 +210,36 @@ impl<'a> TextWorker<'a> {
             self.shared.admission.started();
             self.shared.counters.reused(got.reused);
             self.running.push(Sequence::new(job, got.slot, got.reused, chain));
+        }
+    }
+
+    /// `snapshot` mode: copy the slot's state out before this prompt displaces it, then
+    /// restore the snapshot sharing the longest prefix with the prompt when that beats
+    /// what the slot kept. The restored cells are what prefill would have computed, so
+    /// the output does not change.
+    fn use_snapshots(&mut self, seq_id: i32, prompt: &[LlamaToken], got: &mut Acquired) {
+        self.restore_snapshot(seq_id, prompt, got);
+        if let Some(store) = &self.snapshots {
+            self.shared.counters.snapshots(store.counters());
+        }
+    }
+
+    fn restore_snapshot(&mut self, seq_id: i32, prompt: &[LlamaToken], got: &mut Acquired) {
+        let Some(store) = &mut self.snapshots else { return };
+        let displaced = got.previous.len() > got.reused && store.wants(&got.previous);
+        if displaced {
+            if let Ok(state) = self.ctx.state_seq_get(seq_id, LlamaStateSeqFlags::empty()) {
+                store.insert(std::mem::take(&mut got.previous), state);
+            }
+        }
+        let Some((state, shared, cut)) = store.best(prompt, got.reused) else { return };
+        let _ = self.ctx.kv_cache_seq_rm(seq_id, None, None);
+        if self.ctx.state_seq_set(state, seq_id).is_ok() {
+            // Cells past the shared prefix are cut by the caller's trim.
+            (got.reused, got.trim) = (shared, cut);
+        } else {
+            let _ = self.ctx.kv_cache_seq_rm(seq_id, None, None);
+            (got.reused, got.trim) = (0, false);
         }
     }
 

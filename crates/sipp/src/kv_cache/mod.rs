@@ -1,8 +1,11 @@
 //! KV cache bookkeeping: which sequence slots are free and what each idle slot still
-//! holds, so a new request can take the slot that shares its longest prompt prefix.
+//! holds, so a new request can take the slot that shares its longest prompt prefix; and
+//! host-RAM snapshots of slot states that other traffic displaced.
 //!
-//! Pure logic: the engine applies the decisions to llama.cpp (`seq_rm`).
+//! Pure logic: the engine applies the decisions to llama.cpp (`seq_rm`, state get/set).
 
 mod slots;
+mod snapshots;
 
-pub(crate) use slots::KvCache;
+pub(crate) use slots::{Acquired, KvCache};
+pub(crate) use snapshots::{SnapshotCounters, SnapshotStore};

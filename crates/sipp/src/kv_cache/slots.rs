@@ -12,13 +12,15 @@ struct Slot {
 }
 
 /// The slot given to a new sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Acquired {
     pub slot: usize,
     /// Prompt tokens already in the slot's KV; prefill starts here.
     pub reused: usize,
     /// The slot held more than `reused` tokens; cells from `reused` on must be removed.
     pub trim: bool,
+    /// What the slot held before (its cells, until trimmed): a snapshot may keep them.
+    pub previous: Vec<LlamaToken>,
 }
 
 #[derive(Debug)]
@@ -68,8 +70,8 @@ impl KvCache {
         let s = &mut self.slots[slot];
         let trim = s.retained.len() > reused;
         s.busy = true;
-        s.retained.clear();
-        Some(Acquired { slot, reused, trim })
+        let previous = std::mem::take(&mut s.retained);
+        Some(Acquired { slot, reused, trim, previous })
     }
 
     /// The sequence in `slot` ended with `tokens` in its KV. Returns how many leading
@@ -124,7 +126,7 @@ mod tests {
             kv.release(i, &toks(p), None);
         }
         let a = kv.acquire(&toks(&[1, 2, 3, 5, 6]), None).unwrap();
-        assert_eq!(a, Acquired { slot: 1, reused: 3, trim: true });
+        assert_eq!((a.slot, a.reused, a.trim, a.previous), (1, 3, true, toks(&[1, 2, 3, 4])));
     }
 
     #[test]

@@ -207,8 +207,11 @@ pub struct CacheRuntimeConfig {
     pub mode: KvReuseMode,
     /// Most tokens an idle slot keeps for later prefix reuse (`None`: all).
     pub retained_prefix_tokens: Option<u32>,
+    /// Periodic snapshots during long generations (not built yet: refused).
     pub snapshot_interval_tokens: Option<u32>,
+    /// `snapshot` mode: most host-RAM snapshots kept (default 32).
     pub max_snapshot_entries: Option<u32>,
+    /// `snapshot` mode: most bytes they may hold together (default 1 GiB).
     pub max_snapshot_bytes: Option<u64>,
 }
 
@@ -221,6 +224,9 @@ pub enum KvReuseMode {
     /// Idle slots keep their KV; a new request takes the slot sharing its longest prefix.
     #[default]
     LiveSlotPrefix,
+    /// `live_slot_prefix`, and a slot's state is copied to host RAM before another
+    /// prompt displaces it; a later prompt with that prefix restores it into any slot.
+    Snapshot,
 }
 
 /// Vision projector and image-token settings.

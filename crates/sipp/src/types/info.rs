@@ -47,4 +47,16 @@ pub struct EngineStats {
     pub reused_prompt_tokens: u64,
     /// Requests waiting for a slot right now.
     pub waiting_requests: u64,
+    /// `cache.mode = snapshot`: states copied to host RAM before being displaced.
+    pub snapshots_taken: u64,
+    /// Requests that started from a restored snapshot, and the prompt tokens it served.
+    pub snapshot_restores: u64,
+    pub snapshot_restored_tokens: u64,
+    /// Prompts (longer than a snapshot's minimum) no snapshot could serve.
+    pub snapshot_misses: u64,
+    /// Snapshots dropped to stay within the entry and byte limits.
+    pub snapshot_evictions: u64,
+    /// Snapshots held now, and their bytes.
+    pub snapshot_entries: u64,
+    pub snapshot_bytes: u64,
 }

@@ -1,0 +1,92 @@
+//! `cache.mode = "snapshot"` on the real default model: a long shared prefix stays warm
+//! after other prompts took every slot (restored from host RAM into whichever slot is
+//! free), the greedy answer is the same as the cold one, and the limits hold.
+
+mod common;
+
+use common::*;
+use sipp::engine::{CacheRuntimeConfig, KvReuseMode, NativeRuntimeConfig, SchedulerRuntimeConfig};
+use sipp::{EndpointDescriptor, EndpointRef, SippClient};
+
+/// A long system prompt an agent would resend (a few hundred tokens).
+fn system_prompt() -> String {
+    let rules: Vec<String> = (1..=24)
+        .map(|i| format!("Rule {i}: answer in plain English, cite the policy section {i}, and never guess."))
+        .collect();
+    format!("<|im_start|>system\nYou are a support agent. {}<|im_end|>\n", rules.join(" "))
+}
+
+fn ask(question: &str) -> String {
+    format!("{}<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n", system_prompt())
+}
+
+async fn endpoint(client: &SippClient, mode: KvReuseMode, entries: Option<u32>) -> EndpointRef {
+    let config = NativeRuntimeConfig {
+        scheduler: SchedulerRuntimeConfig { max_running_requests: Some(2), ..Default::default() },
+        cache: CacheRuntimeConfig { mode, max_snapshot_entries: entries, ..Default::default() },
+        ..Default::default()
+    };
+    client.add(format!("{mode:?}"), EndpointDescriptor::local(model(), config)).await.expect("load model")
+}
+
+/// Unrelated prompts, one after another: none shares a first token with another or with
+/// the agent's prompts, so each takes the least recently used slot in turn.
+async fn other_traffic(client: &SippClient, ep: &EndpointRef, n: usize) {
+    for word in ["Oceans", "Mountains", "Rivers", "Forests", "Deserts"].into_iter().take(n) {
+        let p = format!("{word} are the subject of this short poem:");
+        client.query(query(ep, &p, greedy(4))).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_displaced_prefix_is_restored_and_answers_the_same() {
+    let client = SippClient::new();
+    let ep = endpoint(&client, KvReuseMode::Snapshot, None).await;
+    let prompt = ask("How do I reset my password?");
+    let cold = client.query(query(&ep, &prompt, greedy(16))).await.unwrap();
+    let cold_stats = cold.local_stats.unwrap();
+    assert!(cold_stats.prefill_tokens > 300, "{cold_stats:?}");
+    assert_eq!(cold_stats.cached_prompt_tokens, 0);
+    other_traffic(&client, &ep, 3).await;
+    let stats = client.endpoint_stats(&ep).unwrap();
+    assert!(stats.snapshots_taken >= 1 && stats.snapshot_entries >= 1 && stats.snapshot_bytes > 0, "{stats:?}");
+
+    let warm = client.query(query(&ep, &prompt, greedy(16))).await.unwrap();
+    assert_eq!(warm.text, cold.text, "a restored prefix must not change the greedy answer");
+    let warm_stats = warm.local_stats.unwrap();
+    assert_eq!(warm_stats.cached_prompt_tokens + 1, cold_stats.prefill_tokens, "{warm_stats:?}");
+    let after = client.endpoint_stats(&ep).unwrap();
+    assert_eq!(after.snapshot_restores, 1, "{after:?}");
+    assert_eq!(after.snapshot_restored_tokens, u64::from(warm_stats.cached_prompt_tokens));
+
+    // Same system prompt, another question: the shared part is restored, the rest prefilled.
+    let other = client.query(query(&ep, &ask("Where can I see my invoices?"), greedy(16))).await.unwrap();
+    let other_stats = other.local_stats.unwrap();
+    assert!(other_stats.cached_prompt_tokens > 300, "{other_stats:?}");
+    let plain = endpoint(&client, KvReuseMode::None, None).await;
+    let reference = client.query(query(&plain, &ask("Where can I see my invoices?"), greedy(16))).await.unwrap();
+    assert_eq!(other.text, reference.text, "partial restore + prefill = full prefill");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_slot_prefix_alone_goes_cold_and_the_entry_limit_holds() {
+    let client = SippClient::new();
+    // Without snapshots the displaced prefix is gone: this is the gap snapshots close.
+    let ep = endpoint(&client, KvReuseMode::LiveSlotPrefix, None).await;
+    let prompt = ask("How do I reset my password?");
+    client.query(query(&ep, &prompt, greedy(4))).await.unwrap();
+    other_traffic(&client, &ep, 3).await;
+    let again = client.query(query(&ep, &prompt, greedy(4))).await.unwrap();
+    assert_eq!(again.local_stats.unwrap().cached_prompt_tokens, 0);
+
+    // One entry at most: a second displaced prefix evicts the first.
+    let ep = endpoint(&client, KvReuseMode::Snapshot, Some(1)).await;
+    for question in ["How do I reset my password?", "Where can I see my invoices?"] {
+        let p = format!("{question} {}", system_prompt());
+        client.query(query(&ep, &chatml(&p), greedy(4))).await.unwrap();
+        other_traffic(&client, &ep, 2).await;
+    }
+    let stats = client.endpoint_stats(&ep).unwrap();
+    assert_eq!(stats.snapshot_entries, 1, "{stats:?}");
+    assert!(stats.snapshot_evictions >= 1, "{stats:?}");
+}

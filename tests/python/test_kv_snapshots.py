@@ -1,0 +1,42 @@
+"""``CacheRuntimeConfig(mode="snapshot")`` from Python: a long shared prefix that other
+prompts displaced from every slot comes back from host RAM, with the same greedy answer
+and the endpoint's snapshot counters showing it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sipp
+from conftest import greedy
+
+SYSTEM = "<|im_start|>system\nYou are a support agent. " + " ".join(
+    f"Rule {i}: answer in plain English, cite the policy section {i}, and never guess." for i in range(1, 25)
+) + "<|im_end|>\n"
+PROMPT = SYSTEM + "<|im_start|>user\nHow do I reset my password?<|im_end|>\n<|im_start|>assistant\n"
+
+
+def config(mode: str, **cache: int) -> sipp.NativeRuntimeConfig:
+    return sipp.NativeRuntimeConfig(
+        scheduler=sipp.SchedulerRuntimeConfig(max_running_requests=2),
+        cache=sipp.CacheRuntimeConfig(mode=mode, **cache),  # type: ignore[arg-type]
+    )
+
+
+def test_a_displaced_prefix_comes_back_from_host_ram(client: sipp.SippClient, model_path: Path) -> None:
+    ep = client.add("snap", sipp.LocalModelDescriptor(model_path, config("snapshot", max_snapshot_entries=4)))
+    cold = client.query(PROMPT, endpoint=ep, options=greedy(12)).result()
+    for word in ("Oceans", "Mountains", "Rivers"):
+        client.query(f"{word} are the subject of this short poem:", endpoint=ep, options=greedy(4)).result()
+    warm = client.query(PROMPT, endpoint=ep, options=greedy(12)).result()
+    assert warm.text == cold.text
+    assert cold.local_stats is not None and warm.local_stats is not None
+    assert warm.local_stats.cached_prompt_tokens + 1 == cold.local_stats.prefill_tokens
+    stats = client.endpoint_stats(ep)
+    assert stats["snapshot_restores"] == 1 and stats["snapshots_taken"] >= 1 and stats["snapshot_bytes"] > 0
+
+
+def test_snapshot_limits_need_snapshot_mode(client: sipp.SippClient, model_path: Path) -> None:
+    with pytest.raises(sipp.InvalidConfigError, match="cache.mode = snapshot"):
+        client.add("bad", sipp.LocalModelDescriptor(model_path, config("live_slot_prefix", max_snapshot_bytes=1 << 20)))
