@@ -114,13 +114,16 @@ class SchedulerRuntimeConfig:
 class CacheRuntimeConfig:
     """Prefix KV reuse and snapshots. ``"snapshot"``: live slot reuse, plus host-RAM
     copies of slot states other prompts displace (``max_snapshot_entries``, default 32;
-    ``max_snapshot_bytes``, default 1 GiB), restored when their prefix comes back."""
+    ``max_snapshot_bytes``, default 1 GiB), restored when their prefix comes back;
+    ``snapshot_dir`` also keeps them on disk, so they survive a restart (files for another
+    model, context shape or with damaged bytes are skipped, never loaded)."""
 
     mode: Literal["none", "live_slot_prefix", "snapshot"] = "live_slot_prefix"
     retained_prefix_tokens: int | None = None
     snapshot_interval_tokens: int | None = None
     max_snapshot_entries: int | None = None
     max_snapshot_bytes: int | None = None
+    snapshot_dir: str | None = None
 
 
 @dataclass

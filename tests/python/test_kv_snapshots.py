@@ -4,6 +4,9 @@ and the endpoint's snapshot counters showing it."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,3 +43,36 @@ def test_a_displaced_prefix_comes_back_from_host_ram(client: sipp.SippClient, mo
 def test_snapshot_limits_need_snapshot_mode(client: sipp.SippClient, model_path: Path) -> None:
     with pytest.raises(sipp.InvalidConfigError, match="cache.mode = snapshot"):
         client.add("bad", sipp.LocalModelDescriptor(model_path, config("live_slot_prefix", max_snapshot_bytes=1 << 20)))
+
+
+RESTART = """
+import json, sys
+import sipp
+config = sipp.NativeRuntimeConfig(
+    scheduler=sipp.SchedulerRuntimeConfig(max_running_requests=2),
+    cache=sipp.CacheRuntimeConfig(mode="snapshot", snapshot_dir=sys.argv[2]),
+)
+with sipp.SippClient() as client:
+    ep = client.add("agent", sipp.LocalModelDescriptor(sys.argv[1], config))
+    loaded = client.endpoint_stats(ep)["snapshot_entries"]
+    r = client.query(sys.argv[3], endpoint=ep, options=sipp.SippTextOptions(max_tokens=12, temperature=0.0)).result()
+    for word in ("Oceans", "Mountains", "Rivers"):
+        client.query(f"{word} are the subject of this short poem:", endpoint=ep,
+                     options=sipp.SippTextOptions(max_tokens=4, temperature=0.0)).result()
+    print(json.dumps({"loaded": loaded, "text": r.text, "cached": r.local_stats.cached_prompt_tokens}))
+"""
+
+
+def test_persisted_snapshots_warm_a_new_process(model_path: Path, tmp_path: Path) -> None:
+    script = tmp_path / "agent.py"
+    script.write_text(RESTART)
+
+    def run() -> dict[str, object]:
+        out = subprocess.run([sys.executable, str(script), str(model_path), str(tmp_path / "kv"), PROMPT],
+                             capture_output=True, text=True, timeout=300, check=True)
+        result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+        return result
+
+    first, second = run(), run()
+    assert (first["loaded"], first["cached"]) == (0, 0)
+    assert second["loaded"] >= 1 and second["cached"] > 300 and second["text"] == first["text"], second  # type: ignore[operator]

@@ -90,3 +90,67 @@ async fn live_slot_prefix_alone_goes_cold_and_the_entry_limit_holds() {
     assert_eq!(stats.snapshot_entries, 1, "{stats:?}");
     assert!(stats.snapshot_evictions >= 1, "{stats:?}");
 }
+
+async fn persisted_endpoint(client: &SippClient, id: &str, dir: &std::path::Path, n_ctx: u32) -> EndpointRef {
+    let config = NativeRuntimeConfig {
+        context: sipp::engine::ContextRuntimeConfig { n_ctx: Some(n_ctx), ..Default::default() },
+        scheduler: SchedulerRuntimeConfig { max_running_requests: Some(2), ..Default::default() },
+        cache: CacheRuntimeConfig {
+            mode: KvReuseMode::Snapshot,
+            snapshot_dir: Some(dir.to_path_buf()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    client.add(id, EndpointDescriptor::local(model(), config)).await.expect("load model")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_survive_a_restart_and_damaged_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let prompt = ask("How do I reset my password?");
+    let cold = {
+        let client = SippClient::new();
+        let ep = persisted_endpoint(&client, "first", dir.path(), 2048).await;
+        let cold = client.query(query(&ep, &prompt, greedy(12))).await.unwrap();
+        other_traffic(&client, &ep, 3).await;
+        assert!(client.endpoint_stats(&ep).unwrap().snapshots_taken >= 1);
+        client.close();
+        cold
+    };
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(files.iter().any(|p| p.extension().is_some_and(|x| x == "json")), "{files:?}");
+    assert!(!files.iter().any(|p| p.to_string_lossy().ends_with(".tmp")), "{files:?}");
+
+    // A new endpoint (as after a restart) finds the prefix warm: same answer.
+    let client = SippClient::new();
+    let ep = persisted_endpoint(&client, "second", dir.path(), 2048).await;
+    let loaded = client.endpoint_stats(&ep).unwrap();
+    assert!(loaded.snapshot_entries >= 1, "{loaded:?}");
+    let warm = client.query(query(&ep, &prompt, greedy(12))).await.unwrap();
+    assert_eq!(warm.text, cold.text);
+    let (warm_stats, cold_stats) = (warm.local_stats.unwrap(), cold.local_stats.unwrap());
+    assert_eq!(warm_stats.cached_prompt_tokens + 1, cold_stats.prefill_tokens);
+
+    // Another context shape: the files are not for it.
+    let other = persisted_endpoint(&client, "other-shape", dir.path(), 1024).await;
+    assert_eq!(client.endpoint_stats(&other).unwrap().snapshot_entries, 0);
+
+    // One flipped byte: refused before llama.cpp sees it.
+    client.close();
+    for kv in std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "kv"))
+    {
+        let mut bytes = std::fs::read(&kv).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        std::fs::write(&kv, bytes).unwrap();
+    }
+    let client = SippClient::new();
+    let ep = persisted_endpoint(&client, "third", dir.path(), 2048).await;
+    assert_eq!(client.endpoint_stats(&ep).unwrap().snapshot_entries, 0);
+    let again = client.query(query(&ep, &prompt, greedy(12))).await.unwrap();
+    assert_eq!((again.text, again.local_stats.unwrap().cached_prompt_tokens), (cold.text, 0));
+}

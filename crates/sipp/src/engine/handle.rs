@@ -17,6 +17,7 @@ use super::stats::EngineCounters;
 use crate::types::{EngineStats, ModelInfo};
 use super::{embedder, loader, prompt, worker::TextWorker};
 use crate::error::{Result, SippError};
+use crate::kv_cache::{Identity, SnapshotDir};
 use crate::scheduler::Admission;
 use llama_cpp_2::context::params::{LlamaContextParams, LlamaPoolingType};
 use llama_cpp_2::model::LlamaModel;
@@ -289,6 +290,10 @@ fn serve(
             },
         );
     }
+    let disk = match snapshot_dir(path, &plan) {
+        Ok(d) => d,
+        Err(e) => return fail(ready, e),
+    };
     shared.admission.set_running_limit(plan.n_seq_max);
     let info = ModelInfo {
         path: path.to_path_buf(),
@@ -307,14 +312,28 @@ fn serve(
         has_chat_template: false,
         embeddings: plan.embeddings,
     };
-    if ready.send(Ok(Loaded { model: Arc::clone(&model), info })).is_err() {
-        return;
-    }
+    let loaded = Loaded { model: Arc::clone(&model), info };
     if plan.embeddings {
-        embedder::run(ctx, &plan, shared, commands);
+        if ready.send(Ok(loaded)).is_ok() {
+            embedder::run(ctx, &plan, shared, commands);
+        }
     } else {
-        TextWorker::new(ctx, &model, &plan, shared).run(commands);
+        // Built before `add` returns: it loads persisted snapshots first.
+        let mut worker = TextWorker::new(ctx, &model, &plan, shared, disk);
+        if ready.send(Ok(loaded)).is_ok() {
+            worker.run(commands);
+        }
     }
+}
+
+/// `cache.snapshot_dir`, opened for this model and context shape (text endpoints only).
+fn snapshot_dir(model: &Path, plan: &EnginePlan) -> Result<Option<SnapshotDir>> {
+    let (Some(dir), Some((entries, bytes)), false) = (&plan.snapshot_dir, plan.snapshots, plan.embeddings) else {
+        return Ok(None);
+    };
+    let refuse = |e: std::io::Error| SippError::InvalidConfig(format!("cache.snapshot_dir {}: {e}", dir.display()));
+    let identity = Identity::of(model, plan.n_ctx_seq, plan.kv_unified).map_err(refuse)?;
+    SnapshotDir::open(dir, identity, entries, bytes).map(Some).map_err(refuse)
 }
 
 fn context_params(plan: &EnginePlan) -> LlamaContextParams {

@@ -52,6 +52,7 @@ pub(crate) struct EnginePlan {
     pub retained_prefix_tokens: Option<u32>,
     /// `snapshot` mode: most entries and bytes of host-RAM snapshots.
     pub snapshots: Option<(usize, u64)>,
+    pub snapshot_dir: Option<std::path::PathBuf>,
     pub runtime_metrics: bool,
     pub backend_profiling: bool,
     pub sampling: SamplingRuntimeConfig,
@@ -90,6 +91,7 @@ pub(crate) fn validate(config: &NativeRuntimeConfig) -> Result<u32> {
         for (name, set) in [
             ("max_snapshot_entries", cache.max_snapshot_entries.is_some()),
             ("max_snapshot_bytes", cache.max_snapshot_bytes.is_some()),
+            ("snapshot_dir", cache.snapshot_dir.is_some()),
         ] {
             if set {
                 return Err(SippError::InvalidConfig(format!("cache.{name} needs cache.mode = snapshot")));
@@ -295,6 +297,7 @@ impl EnginePlan {
                 let entries = config.cache.max_snapshot_entries.unwrap_or(DEFAULT_SNAPSHOT_ENTRIES);
                 (entries as usize, config.cache.max_snapshot_bytes.unwrap_or(DEFAULT_SNAPSHOT_BYTES))
             }),
+            snapshot_dir: config.cache.snapshot_dir.clone(),
             runtime_metrics: config.observability.runtime_metrics,
             backend_profiling: config.observability.backend_profiling,
             sampling: config.sampling.clone(),

@@ -10,7 +10,7 @@ use super::request::{Job, TextJob};
 use super::sampler;
 use super::sequence::{Sequence, Step};
 use crate::error::SippError;
-use crate::kv_cache::{Acquired, KvCache, SnapshotStore};
+use crate::kv_cache::{Acquired, KvCache, SnapshotDir, SnapshotStore};
 use llama_cpp_2::context::session::{LlamaStateSeqFlags, SeqState};
 use llama_cpp_2::token::LlamaToken;
 use crate::scheduler::plan_step;
@@ -32,13 +32,36 @@ pub(crate) struct TextWorker<'a> {
     kv: KvCache,
     /// `cache.mode = snapshot`: host copies of displaced slot states.
     snapshots: Option<SnapshotStore<SeqState>>,
+    /// `cache.snapshot_dir`: the same snapshots on disk.
+    disk: Option<SnapshotDir>,
     batch: LlamaBatch<'static>,
 }
 
+/// Write the state of `seq_id` (the cells of `tokens`) to the snapshot directory. A
+/// failure costs the persisted copy only, never the request.
+fn persist(ctx: &LlamaContext<'_>, disk: &SnapshotDir, seq_id: i32, tokens: &[LlamaToken]) {
+    let ids: Vec<i32> = tokens.iter().map(|t| t.0).collect();
+    let (staged, name) = disk.staging(&ids);
+    let outcome = match ctx.state_seq_save_file(&staged, seq_id, tokens) {
+        Ok(_) => disk.commit(&staged, &name, tokens.len()).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = outcome {
+        let _ = std::fs::remove_file(&staged);
+        tracing::warn!(error = %e, "could not persist a KV snapshot");
+    }
+}
+
 impl<'a> TextWorker<'a> {
-    pub(crate) fn new(ctx: LlamaContext<'a>, model: &'a LlamaModel, plan: &'a EnginePlan, shared: &'a Shared) -> Self {
+    pub(crate) fn new(
+        ctx: LlamaContext<'a>,
+        model: &'a LlamaModel,
+        plan: &'a EnginePlan,
+        shared: &'a Shared,
+        disk: Option<SnapshotDir>,
+    ) -> Self {
         let reuse = plan.reuse != crate::types::KvReuseMode::None;
-        Self {
+        let mut worker = Self {
             ctx,
             model,
             plan,
@@ -47,8 +70,33 @@ impl<'a> TextWorker<'a> {
             running: Vec::new(),
             kv: KvCache::new(plan.n_seq_max as usize, reuse, plan.retained_prefix_tokens.map(|n| n as usize)),
             snapshots: plan.snapshots.map(|(entries, bytes)| SnapshotStore::new(entries, bytes)),
+            disk,
             batch: LlamaBatch::new(plan.n_batch as usize, 1),
+        };
+        worker.load_persisted();
+        worker
+    }
+
+    /// Snapshots a previous process left in `cache.snapshot_dir`: each checked file is
+    /// loaded through a free sequence into host RAM (oldest first, so the newest end up
+    /// most recently used). Files that fail llama.cpp's own checks are skipped.
+    fn load_persisted(&mut self) {
+        let (Some(disk), Some(store)) = (&self.disk, &mut self.snapshots) else { return };
+        let (files, _skipped) = disk.loadable();
+        for p in files.into_iter().rev() {
+            match self.ctx.state_seq_load_file(&p.kv_path, 0, self.plan.n_ctx_seq as usize) {
+                Ok((tokens, _)) if tokens.len() == p.tokens => {
+                    if let Ok(state) = self.ctx.state_seq_get(0, LlamaStateSeqFlags::empty()) {
+                        store.insert(tokens, state);
+                    }
+                }
+                Ok(_) | Err(_) => {
+                    tracing::warn!(file = %p.kv_path.display(), "KV snapshot refused by llama.cpp; skipped");
+                }
+            }
+            let _ = self.ctx.kv_cache_seq_rm(0, None, None);
         }
+        self.shared.counters.snapshots(store.counters());
     }
 
     /// Runs until shutdown or until every handle to the engine is gone.
@@ -229,7 +277,11 @@ impl<'a> TextWorker<'a> {
         let displaced = got.previous.len() > got.reused && store.wants(&got.previous);
         if displaced {
             if let Ok(state) = self.ctx.state_seq_get(seq_id, LlamaStateSeqFlags::empty()) {
-                store.insert(std::mem::take(&mut got.previous), state);
+                let tokens = std::mem::take(&mut got.previous);
+                if let Some(disk) = &self.disk {
+                    persist(&self.ctx, disk, seq_id, &tokens);
+                }
+                store.insert(tokens, state);
             }
         }
         let Some((state, shared, cut)) = store.best(prompt, got.reused) else { return };

@@ -4,8 +4,10 @@
 //!
 //! Pure logic: the engine applies the decisions to llama.cpp (`seq_rm`, state get/set).
 
+mod persist;
 mod slots;
 mod snapshots;
 
+pub(crate) use persist::{Identity, SnapshotDir};
 pub(crate) use slots::{Acquired, KvCache};
 pub(crate) use snapshots::{SnapshotCounters, SnapshotStore};

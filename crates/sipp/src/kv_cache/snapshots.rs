@@ -77,11 +77,11 @@ impl<S: StateBytes> SnapshotStore<S> {
     }
 
     /// Keep `state`, the cells of `tokens`, evicting least recently used entries to fit.
-    /// A state larger than the whole byte budget is not kept.
-    pub(crate) fn insert(&mut self, tokens: Vec<LlamaToken>, state: S) {
+    /// A state larger than the whole byte budget is not kept (false).
+    pub(crate) fn insert(&mut self, tokens: Vec<LlamaToken>, state: S) -> bool {
         let size = state.byte_len() as u64;
         if size > self.max_bytes || self.max_entries == 0 || !self.wants(&tokens) {
-            return;
+            return false;
         }
         // Entries this one extends are redundant now.
         self.entries.retain(|e| !tokens.starts_with(&e.tokens));
@@ -94,6 +94,7 @@ impl<S: StateBytes> SnapshotStore<S> {
             self.entries.remove(i);
             self.counters.evictions += 1;
         }
+        true
     }
 
     fn total_bytes(&self) -> u64 {

@@ -213,6 +213,9 @@ pub struct CacheRuntimeConfig {
     pub max_snapshot_entries: Option<u32>,
     /// `snapshot` mode: most bytes they may hold together (default 1 GiB).
     pub max_snapshot_bytes: Option<u64>,
+    /// `snapshot` mode: also keep snapshots in this directory (one per endpoint), so
+    /// they survive a restart; the same limits apply on disk.
+    pub snapshot_dir: Option<std::path::PathBuf>,
 }
 
 /// Whether finished sequences leave their KV behind for the next request to reuse.
