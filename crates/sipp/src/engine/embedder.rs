@@ -2,7 +2,7 @@
 //! sequence each, and reads each sequence's pooled vector.
 
 use crate::types::{SippEmbeddingResponse, Usage};
-use super::handle::{Command, Shared};
+use super::commands::{Command, Shared};
 use super::plan::EnginePlan;
 use super::request::{EmbedJob, Job};
 use crate::error::SippError;

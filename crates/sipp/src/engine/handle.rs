@@ -4,44 +4,25 @@
 //! the model.
 
 use super::backend::resolve_backend;
-use crate::types::Backend;
-use crate::types::endpoint::Prompt;
 use super::chat_template::ChatTemplate;
-use crate::types::{FlashAttention, NativeRuntimeConfig, PoolingType};
-use crate::types::{SippEmbeddingResponse, TextEvent};
-use super::memory::ModelShape;
-use super::plan::{check_logit_bias, validate, EnginePlan};
+use super::commands::{Command, Shared};
+use super::owner::owner_thread;
+use super::plan::{check_logit_bias, validate};
 use super::request::{EmbedJob, Job, TextJob, TextParams};
-use crate::types::CancelToken;
 use super::stats::EngineCounters;
-use crate::types::{EngineStats, ModelInfo};
-use super::{embedder, loader, prompt, worker::TextWorker};
+use super::{loader, prompt};
 use crate::error::{Result, SippError};
-use crate::kv_cache::{Identity, SnapshotDir};
 use crate::scheduler::Admission;
-use llama_cpp_2::context::params::{LlamaContextParams, LlamaPoolingType};
+use crate::types::endpoint::Prompt;
+use crate::types::{Backend, CancelToken, EngineStats, ModelInfo, NativeRuntimeConfig};
+use crate::types::{SippEmbeddingResponse, TextEvent};
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
-use std::num::NonZeroU32;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Instant;
 use tokio::sync::{mpsc as tmpsc, oneshot};
-
-pub(crate) enum Command {
-    Submit(Job),
-    Shutdown,
-}
-
-/// State shared by the handle and the engine thread.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub id: String,
-    pub admission: Admission,
-    pub counters: EngineCounters,
-}
 
 /// Handle to a running local engine.
 pub struct Engine {
@@ -57,11 +38,6 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine").field("id", &self.shared.id).field("info", &self.info).finish_non_exhaustive()
     }
-}
-
-struct Loaded {
-    model: Arc<LlamaModel>,
-    info: ModelInfo,
 }
 
 impl Engine {
@@ -225,144 +201,3 @@ impl Drop for Engine {
     }
 }
 
-fn owner_thread(
-    path: &Path,
-    config: &NativeRuntimeConfig,
-    backend: Backend,
-    shared: &Shared,
-    commands: &mpsc::Receiver<Command>,
-    ready: oneshot::Sender<Result<Loaded>>,
-) {
-    // A panic must never unwind into a caller; it becomes an error for whoever waits.
-    let outcome = catch_unwind(AssertUnwindSafe(|| serve(path, config, backend, shared, commands, ready)));
-    if outcome.is_err() {
-        tracing::error!(endpoint = %shared.id, "engine thread panicked; in-flight requests fail");
-        while let Ok(cmd) = commands.try_recv() {
-            if let Command::Submit(job) = cmd {
-                let e = SippError::Execution("the engine thread stopped unexpectedly".into());
-                match job {
-                    Job::Text(j) => j.fail(e),
-                    Job::Embed(j) => {
-                        let _ = j.reply.send(Err(e));
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn serve(
-    path: &Path,
-    config: &NativeRuntimeConfig,
-    backend: Backend,
-    shared: &Shared,
-    commands: &mpsc::Receiver<Command>,
-    ready: oneshot::Sender<Result<Loaded>>,
-) {
-    let fail = |ready: oneshot::Sender<Result<Loaded>>, e: SippError| {
-        let _ = ready.send(Err(e));
-    };
-    let gpu_layers = if backend == Backend::Cpu { 0 } else { config.placement.gpu_layers.unwrap_or(u32::MAX) };
-    let model = match loader::load_model(path, &config.placement, backend, gpu_layers) {
-        Ok(m) => Arc::new(m),
-        Err(e) => return fail(ready, e),
-    };
-    let plan = match EnginePlan::new(config, backend, &ModelShape::of(&model)) {
-        Ok(p) => p,
-        Err(e) => return fail(ready, e),
-    };
-    let ctx = match super::backend::llama().and_then(|b| {
-        model.new_context(b, context_params(&plan)).map_err(|e| SippError::ModelLoad {
-            path: path.to_path_buf(),
-            reason: format!("cannot create a context: {e}"),
-        })
-    }) {
-        Ok(ctx) => ctx,
-        Err(e) => return fail(ready, e),
-    };
-    // llama.cpp rounds the context up, never down; fewer cells would break the windows.
-    if ctx.n_ctx() < plan.kv_cells {
-        return fail(
-            ready,
-            SippError::ModelLoad {
-                path: path.to_path_buf(),
-                reason: format!("llama.cpp made {} KV cells where {} were asked for", ctx.n_ctx(), plan.kv_cells),
-            },
-        );
-    }
-    let disk = match snapshot_dir(path, &plan) {
-        Ok(d) => d,
-        Err(e) => return fail(ready, e),
-    };
-    shared.admission.set_running_limit(plan.n_seq_max);
-    let info = ModelInfo {
-        path: path.to_path_buf(),
-        architecture: model.meta_val_str("general.architecture").unwrap_or_default(),
-        backend,
-        n_ctx_train: model.n_ctx_train(),
-        n_ctx: plan.n_ctx_seq,
-        max_input_tokens: if plan.embeddings { plan.n_ctx_seq.min(plan.n_ubatch) } else { plan.n_ctx_seq },
-        n_seq_max: plan.n_seq_max,
-        kv_unified: plan.kv_unified,
-        kv_cells: plan.kv_cells,
-        kv_bytes: plan.kv_bytes,
-        n_vocab: model.n_vocab(),
-        n_embd: model.n_embd(),
-        // Filled in by `Engine::start`, which reads the template once.
-        has_chat_template: false,
-        embeddings: plan.embeddings,
-    };
-    let loaded = Loaded { model: Arc::clone(&model), info };
-    if plan.embeddings {
-        if ready.send(Ok(loaded)).is_ok() {
-            embedder::run(ctx, &plan, shared, commands);
-        }
-    } else {
-        // Built before `add` returns: it loads persisted snapshots first.
-        let mut worker = TextWorker::new(ctx, &model, &plan, shared, disk);
-        if ready.send(Ok(loaded)).is_ok() {
-            worker.run(commands);
-        }
-    }
-}
-
-/// `cache.snapshot_dir`, opened for this model and context shape (text endpoints only).
-fn snapshot_dir(model: &Path, plan: &EnginePlan) -> Result<Option<SnapshotDir>> {
-    let (Some(dir), Some((entries, bytes)), false) = (&plan.snapshot_dir, plan.snapshots, plan.embeddings) else {
-        return Ok(None);
-    };
-    let refuse = |e: std::io::Error| SippError::InvalidConfig(format!("cache.snapshot_dir {}: {e}", dir.display()));
-    let identity = Identity::of(model, plan.n_ctx_seq, plan.kv_unified).map_err(refuse)?;
-    SnapshotDir::open(dir, identity, entries, bytes).map(Some).map_err(refuse)
-}
-
-fn context_params(plan: &EnginePlan) -> LlamaContextParams {
-    let mut p = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(plan.kv_cells))
-        .with_n_batch(plan.n_batch)
-        .with_n_ubatch(plan.n_ubatch)
-        .with_n_seq_max(plan.n_seq_max)
-        .with_kv_unified(plan.kv_unified)
-        .with_n_threads(plan.n_threads)
-        .with_n_threads_batch(plan.n_threads_batch)
-        .with_offload_kqv(plan.offload_kqv)
-        .with_no_perf(!plan.backend_profiling)
-        .with_embeddings(plan.embeddings);
-    if plan.embeddings {
-        p = p.with_pooling_type(match plan.pooling {
-            PoolingType::None => LlamaPoolingType::None,
-            PoolingType::Mean => LlamaPoolingType::Mean,
-            PoolingType::Cls => LlamaPoolingType::Cls,
-            PoolingType::Last => LlamaPoolingType::Last,
-            PoolingType::Rank => LlamaPoolingType::Rank,
-        });
-    }
-    if let Some(fa) = plan.flash_attention {
-        p = p.with_flash_attention_policy(match fa {
-            FlashAttention::Auto => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_AUTO,
-            FlashAttention::On => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_ENABLED,
-            FlashAttention::Off => llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED,
-        });
-    }
-    p
-}

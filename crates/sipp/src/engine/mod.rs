@@ -3,6 +3,8 @@
 
 mod backend;
 mod chat_template;
+mod commands;
+mod context_params;
 mod detok;
 mod embedder;
 mod endpoint;
@@ -10,6 +12,7 @@ mod gguf;
 mod handle;
 mod loader;
 mod memory;
+mod owner;
 mod plan;
 mod prompt;
 mod request;

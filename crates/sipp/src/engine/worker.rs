@@ -4,7 +4,7 @@
 //! chain, and streams the results. Requests join and leave between steps.
 
 use crate::types::{BackendProfile, FinishReason, SippTextResponse, TextEvent, Usage};
-use super::handle::{Command, Shared};
+use super::commands::{Command, Shared};
 use super::plan::EnginePlan;
 use super::request::{Job, TextJob};
 use super::sampler;

@@ -1,0 +1,134 @@
+//! The owner thread of one local endpoint: load the model, plan and create the context,
+//! open the snapshot directory, report ready, then run the text or embedding loop until
+//! shutdown. A panic here never unwinds into a caller: queued requests fail instead.
+
+use super::commands::{Command, Shared};
+use super::memory::ModelShape;
+use super::plan::EnginePlan;
+use super::request::Job;
+use super::{context_params::context_params, embedder, loader, worker::TextWorker};
+use crate::error::{Result, SippError};
+use crate::kv_cache::{Identity, SnapshotDir};
+use crate::types::{Backend, ModelInfo, NativeRuntimeConfig};
+use llama_cpp_2::model::LlamaModel;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::{mpsc, Arc};
+use tokio::sync::oneshot;
+
+/// What the thread hands back once the model and context exist.
+pub(crate) struct Loaded {
+    pub model: Arc<LlamaModel>,
+    pub info: ModelInfo,
+}
+
+pub(crate) fn owner_thread(
+    path: &Path,
+    config: &NativeRuntimeConfig,
+    backend: Backend,
+    shared: &Shared,
+    commands: &mpsc::Receiver<Command>,
+    ready: oneshot::Sender<Result<Loaded>>,
+) {
+    // A panic must never unwind into a caller; it becomes an error for whoever waits.
+    let outcome = catch_unwind(AssertUnwindSafe(|| serve(path, config, backend, shared, commands, ready)));
+    if outcome.is_err() {
+        tracing::error!(endpoint = %shared.id, "engine thread panicked; in-flight requests fail");
+        while let Ok(cmd) = commands.try_recv() {
+            if let Command::Submit(job) = cmd {
+                let e = SippError::Execution("the engine thread stopped unexpectedly".into());
+                match job {
+                    Job::Text(j) => j.fail(e),
+                    Job::Embed(j) => {
+                        let _ = j.reply.send(Err(e));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn serve(
+    path: &Path,
+    config: &NativeRuntimeConfig,
+    backend: Backend,
+    shared: &Shared,
+    commands: &mpsc::Receiver<Command>,
+    ready: oneshot::Sender<Result<Loaded>>,
+) {
+    let fail = |ready: oneshot::Sender<Result<Loaded>>, e: SippError| {
+        let _ = ready.send(Err(e));
+    };
+    let gpu_layers = if backend == Backend::Cpu { 0 } else { config.placement.gpu_layers.unwrap_or(u32::MAX) };
+    let model = match loader::load_model(path, &config.placement, backend, gpu_layers) {
+        Ok(m) => Arc::new(m),
+        Err(e) => return fail(ready, e),
+    };
+    let plan = match EnginePlan::new(config, backend, &ModelShape::of(&model)) {
+        Ok(p) => p,
+        Err(e) => return fail(ready, e),
+    };
+    let ctx = match super::backend::llama().and_then(|b| {
+        model.new_context(b, context_params(&plan)).map_err(|e| SippError::ModelLoad {
+            path: path.to_path_buf(),
+            reason: format!("cannot create a context: {e}"),
+        })
+    }) {
+        Ok(ctx) => ctx,
+        Err(e) => return fail(ready, e),
+    };
+    // llama.cpp rounds the context up, never down; fewer cells would break the windows.
+    if ctx.n_ctx() < plan.kv_cells {
+        return fail(
+            ready,
+            SippError::ModelLoad {
+                path: path.to_path_buf(),
+                reason: format!("llama.cpp made {} KV cells where {} were asked for", ctx.n_ctx(), plan.kv_cells),
+            },
+        );
+    }
+    let disk = match snapshot_dir(path, &plan) {
+        Ok(d) => d,
+        Err(e) => return fail(ready, e),
+    };
+    shared.admission.set_running_limit(plan.n_seq_max);
+    let info = ModelInfo {
+        path: path.to_path_buf(),
+        architecture: model.meta_val_str("general.architecture").unwrap_or_default(),
+        backend,
+        n_ctx_train: model.n_ctx_train(),
+        n_ctx: plan.n_ctx_seq,
+        max_input_tokens: if plan.embeddings { plan.n_ctx_seq.min(plan.n_ubatch) } else { plan.n_ctx_seq },
+        n_seq_max: plan.n_seq_max,
+        kv_unified: plan.kv_unified,
+        kv_cells: plan.kv_cells,
+        kv_bytes: plan.kv_bytes,
+        n_vocab: model.n_vocab(),
+        n_embd: model.n_embd(),
+        // Filled in by `Engine::start`, which reads the template once.
+        has_chat_template: false,
+        embeddings: plan.embeddings,
+    };
+    let loaded = Loaded { model: Arc::clone(&model), info };
+    if plan.embeddings {
+        if ready.send(Ok(loaded)).is_ok() {
+            embedder::run(ctx, &plan, shared, commands);
+        }
+    } else {
+        // Built before `add` returns: it loads persisted snapshots first.
+        let mut worker = TextWorker::new(ctx, &model, &plan, shared, disk);
+        if ready.send(Ok(loaded)).is_ok() {
+            worker.run(commands);
+        }
+    }
+}
+
+/// `cache.snapshot_dir`, opened for this model and context shape (text endpoints only).
+fn snapshot_dir(model: &Path, plan: &EnginePlan) -> Result<Option<SnapshotDir>> {
+    let (Some(dir), Some((entries, bytes)), false) = (&plan.snapshot_dir, plan.snapshots, plan.embeddings) else {
+        return Ok(None);
+    };
+    let refuse = |e: std::io::Error| SippError::InvalidConfig(format!("cache.snapshot_dir {}: {e}", dir.display()));
+    let identity = Identity::of(model, plan.n_ctx_seq, plan.kv_unified).map_err(refuse)?;
+    SnapshotDir::open(dir, identity, entries, bytes).map(Some).map_err(refuse)
+}
