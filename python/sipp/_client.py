@@ -225,9 +225,14 @@ class SippClient:
         """Unload one endpoint; False if it was not registered."""
         return self._native.remove(endpoint.id)
 
-    def endpoint_stats(self, endpoint: EndpointRef) -> dict[str, int]:
-        """Engine counters: decode calls, ``max_batch_sequences`` (> 1 means batching), …"""
-        stats: dict[str, int] = json.loads(self._native.endpoint_stats(endpoint.id))
+    def endpoint_stats(self, endpoint: EndpointRef) -> dict[str, Any]:
+        """Runtime metrics of a local endpoint: decode calls, ``max_batch_sequences`` (> 1
+        means batching), running/waiting requests, ``kv_cells_used``/``kv_cells_total``,
+        prompt and generated tokens, snapshot counters, and the ``ttft`` /
+        ``inter_token`` latency histograms: ``buckets`` counts at or below 1, 2, 5, 10, 20,
+        50, 100, 200, 500, 1000, 2000, 5000 ms (not cumulative; the rest are above),
+        ``count`` and ``sum_us``."""
+        stats: dict[str, Any] = json.loads(self._native.endpoint_stats(endpoint.id))
         return stats
 
     def endpoint_info(self, endpoint: EndpointRef) -> dict[str, Any]:

@@ -38,6 +38,10 @@ def test_a_displaced_prefix_comes_back_from_host_ram(client: sipp.SippClient, mo
     assert warm.local_stats.cached_prompt_tokens + 1 == cold.local_stats.prefill_tokens
     stats = client.endpoint_stats(ep)
     assert stats["snapshot_restores"] == 1 and stats["snapshots_taken"] >= 1 and stats["snapshot_bytes"] > 0
+    # The runtime metrics saw the same five requests.
+    assert stats["ttft"]["count"] == 5 and sum(stats["ttft"]["buckets"]) <= 5
+    assert stats["ttft"]["count"] + stats["inter_token"]["count"] == stats["generated_tokens"]
+    assert 0 < stats["kv_cells_used"] <= stats["kv_cells_total"] and stats["running_requests"] == 0
 
 
 def test_snapshot_limits_need_snapshot_mode(client: sipp.SippClient, model_path: Path) -> None:

@@ -68,7 +68,7 @@ async fn run(args: Args) -> Result<()> {
     };
     let mut run = if args.chat {
         client.chat(SippChatRequest {
-            endpoint: Some(endpoint),
+            endpoint: Some(endpoint.clone()),
             messages: vec![ChatMessage::new(ChatRole::User, args.prompt.clone())],
             options,
             emit_tokens: true,
@@ -76,7 +76,7 @@ async fn run(args: Args) -> Result<()> {
         })
     } else {
         client.query(SippQueryRequest {
-            endpoint: Some(endpoint),
+            endpoint: Some(endpoint.clone()),
             prompt: args.prompt.clone(),
             options,
             emit_tokens: true,
@@ -94,9 +94,28 @@ async fn run(args: Args) -> Result<()> {
     drop(stdout);
     if args.stats != Stats::Off {
         print_stats(&response);
+        if let Ok(engine) = client.endpoint_stats(&endpoint) {
+            print_engine(&engine);
+        }
     }
     client.close();
     Ok(())
+}
+
+/// The endpoint's runtime metrics after the run.
+fn print_engine(e: &sipp::EngineStats) {
+    let q = |h: &sipp::LatencyHistogram, p: f64| h.quantile_ms(p).map_or("-".into(), |ms| format!("<={ms}ms"));
+    eprintln!(
+        "[sipp] engine: decode_calls={} prompt_tokens={} generated_tokens={} kv_cells={}/{} \
+         inter_token p50{} p99{}",
+        e.decode_calls,
+        e.prompt_tokens,
+        e.generated_tokens,
+        e.kv_cells_used,
+        e.kv_cells_total,
+        q(&e.inter_token, 0.5),
+        q(&e.inter_token, 0.99)
+    );
 }
 
 fn print_stats(response: &SippTextResponse) {

@@ -37,6 +37,7 @@ fn chat_flag_uses_the_model_template() {
     assert!(!text(&out.stdout).trim().is_empty());
     let stderr = text(&out.stderr);
     assert!(stderr.contains("decode=") && stderr.contains("ttft="), "stats missing: {stderr}");
+    assert!(stderr.contains("[sipp] engine: decode_calls=") && stderr.contains("kv_cells="), "engine metrics: {stderr}");
 }
 
 #[test]

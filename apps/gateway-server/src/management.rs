@@ -51,6 +51,9 @@ pub async fn metrics(State(s): State<Arc<AppState>>) -> Response {
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
+/// One exported engine histogram: name, help, and which one.
+type Histogram = (&'static str, &'static str, fn(&sipp::EngineStats) -> &sipp::LatencyHistogram);
+
 /// One exported engine counter: name, Prometheus type, help, and how to read it.
 type Series = (&'static str, &'static str, &'static str, fn(&sipp::EngineStats) -> u64);
 
@@ -68,7 +71,7 @@ fn target_metrics(s: &AppState) -> String {
         }
     }
     let mut out = String::new();
-    let series: [Series; 13] = [
+    let series: [Series; 18] = [
         ("sipp_target_decode_calls_total", "counter", "llama.cpp decode calls of a local target.", |e| e.decode_calls),
         ("sipp_target_completed_requests_total", "counter", "Requests a local target finished.", |e| {
             e.completed_requests
@@ -106,11 +109,34 @@ fn target_metrics(s: &AppState) -> String {
         }),
         ("sipp_target_snapshot_entries", "gauge", "Snapshots held in host RAM.", |e| e.snapshot_entries),
         ("sipp_target_snapshot_bytes", "gauge", "Bytes of the snapshots held in host RAM.", |e| e.snapshot_bytes),
+        ("sipp_target_running_requests", "gauge", "Requests running on a local target.", |e| e.running_requests),
+        ("sipp_target_kv_cells_used", "gauge", "KV cells holding tokens (running and retained).", |e| e.kv_cells_used),
+        ("sipp_target_kv_cells", "gauge", "KV cells allocated.", |e| e.kv_cells_total),
+        ("sipp_target_prompt_tokens_total", "counter", "Prompt tokens computed (reused excluded).", |e| {
+            e.prompt_tokens
+        }),
+        ("sipp_target_generated_tokens_total", "counter", "Tokens sampled.", |e| e.generated_tokens),
     ];
     for (name, kind, help, get) in series {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for (target, stats) in &rows {
             let _ = writeln!(out, "{name}{{target=\"{target}\"}} {}", get(stats));
+        }
+    }
+    let histograms: [Histogram; 2] = [
+        ("sipp_target_time_to_first_token_seconds", "Submit to first token, per request.", |e| &e.ttft),
+        ("sipp_target_inter_token_seconds", "Time between consecutive tokens of a request.", |e| &e.inter_token),
+    ];
+    for (name, help, get) in histograms {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (target, stats) in &rows {
+            let h = get(stats);
+            let bounds = sipp::LatencyHistogram::BOUNDS_MS.iter().map(|ms| format!("{}", *ms as f64 / 1000.0));
+            for (le, count) in bounds.chain(std::iter::once("+Inf".to_string())).zip(h.cumulative()) {
+                let _ = writeln!(out, "{name}_bucket{{target=\"{target}\",le=\"{le}\"}} {count}");
+            }
+            let _ = writeln!(out, "{name}_sum{{target=\"{target}\"}} {}", h.sum_us as f64 / 1e6);
+            let _ = writeln!(out, "{name}_count{{target=\"{target}\"}} {}", h.count);
         }
     }
     out

@@ -18,7 +18,7 @@ pub mod types;
 
 pub use client::{SippClient, SippEmbeddingRun, SippTextRun};
 pub use types::{
-    AuthenticationKind, Backend, CancelToken, ChatMessage, ChatRole, EndpointDescriptor, EndpointKind, EndpointRef, EngineStats,
+    AuthenticationKind, Backend, CancelToken, ChatMessage, LatencyHistogram, ChatRole, EndpointDescriptor, EndpointKind, EndpointRef, EngineStats,
     FinishReason, GatewayAuthentication, GatewayDescriptor, GatewayRoutes, LocalEmbedOptions, LocalModelDescriptor,
     LocalStats, LocalTextOptions, NativeRuntimeConfig, ProviderDescriptor, ProviderKind, RetryPolicy, Secret,
     SippChatRequest, SippEmbedRequest, SippEmbeddingResponse, SippQueryRequest, SippTextOptions, SippTextResponse,

@@ -88,7 +88,7 @@ impl Engine {
 
     #[must_use]
     pub fn stats(&self) -> EngineStats {
-        self.shared.counters.snapshot(self.shared.admission.waiting())
+        self.shared.counters.snapshot(self.shared.admission.waiting(), self.shared.admission.running())
     }
 
     /// Tokenize on the caller's thread so bad prompts fail before they queue.

@@ -30,6 +30,8 @@ pub(crate) struct Sequence {
     // Timing, for local_stats.
     started: Instant,
     first_token: Option<Instant>,
+    /// When the previous token was sampled (inter-token latency).
+    last_token: Option<Instant>,
     prefill_time: Duration,
     max_batch_sequences: usize,
 }
@@ -59,6 +61,7 @@ impl Sequence {
             batches_sent: 0,
             started: Instant::now(),
             first_token: None,
+            last_token: None,
             prefill_time: Duration::ZERO,
             max_batch_sequences: 0,
             job,
@@ -84,6 +87,20 @@ impl Sequence {
         }
         self.n_past += count;
         self.max_batch_sequences = self.max_batch_sequences.max(batch_sequences);
+    }
+
+    /// A token was just sampled: whether it is the first, and its latency (since submit
+    /// for the first, since the previous token after that).
+    pub(crate) fn sampled(&mut self) -> (bool, Duration) {
+        let now = Instant::now();
+        let since = self.last_token.replace(now);
+        if self.first_token.is_none() {
+            self.first_token = Some(now);
+        }
+        match since {
+            None => (true, now - self.job.submitted),
+            Some(previous) => (false, now - previous),
+        }
     }
 
     /// Feed the token sampled for this sequence; emits text as it becomes final.

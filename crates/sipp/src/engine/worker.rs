@@ -74,6 +74,7 @@ impl<'a> TextWorker<'a> {
             batch: LlamaBatch::new(plan.n_batch as usize, 1),
         };
         worker.load_persisted();
+        worker.publish_kv_cells();
         worker
     }
 
@@ -327,10 +328,20 @@ impl<'a> TextWorker<'a> {
         }
         let total: usize = portions.iter().map(|p| p.tokens).sum();
         self.shared.counters.decoded(total, portions.len());
+        let prompt: usize =
+            portions.iter().filter(|p| self.running[p.index].n_past < self.running[p.index].prompt_len).map(|p| p.tokens).sum();
+        self.shared.counters.prompt_tokens(prompt);
         for p in &portions {
             self.running[p.index].advanced(p.tokens, elapsed, portions.len());
         }
         self.sample_all();
+        self.publish_kv_cells();
+    }
+
+    /// Cells holding tokens: running sequences' and idle slots' retained prefixes.
+    fn publish_kv_cells(&self) {
+        let used = self.running.iter().map(|s| s.n_past).sum::<usize>() + self.kv.retained_idle();
+        self.shared.counters.kv_cells(used, self.plan.kv_cells);
     }
 
     fn sample_all(&mut self) {
@@ -343,6 +354,8 @@ impl<'a> TextWorker<'a> {
                 continue;
             };
             let token = seq.sampler.sample(&self.ctx, at);
+            let (first, latency) = seq.sampled();
+            self.shared.counters.token(first, latency);
             match seq.accept(self.model, token, n_ctx) {
                 Step::Continue => i += 1,
                 Step::Finished(reason) => {
@@ -375,6 +388,7 @@ impl<'a> TextWorker<'a> {
             let _ = self.ctx.kv_cache_seq_rm(seq_id, None, None);
             self.kv.release(slot, &[], None);
         }
+        self.publish_kv_cells();
     }
 
     /// The KV pool is full (reservations make this rare: fragmentation, or a model

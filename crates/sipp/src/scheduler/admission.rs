@@ -67,6 +67,11 @@ impl Admission {
         let _ = self.outstanding.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
     }
 
+    /// Requests running now.
+    pub(crate) fn running(&self) -> usize {
+        self.running.load(Ordering::Acquire)
+    }
+
     /// Accepted requests not running yet.
     pub(crate) fn waiting(&self) -> usize {
         self.outstanding.load(Ordering::Acquire).saturating_sub(self.running.load(Ordering::Acquire))

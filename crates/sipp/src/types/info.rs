@@ -59,4 +59,59 @@ pub struct EngineStats {
     /// Snapshots held now, and their bytes.
     pub snapshot_entries: u64,
     pub snapshot_bytes: u64,
+    /// Requests running right now.
+    pub running_requests: u64,
+    /// KV cells holding tokens now (running requests and idle slots' prefixes), of all
+    /// the cells allocated.
+    pub kv_cells_used: u64,
+    pub kv_cells_total: u64,
+    /// Prompt tokens computed (reused ones excluded), and tokens generated.
+    pub prompt_tokens: u64,
+    pub generated_tokens: u64,
+    /// Time to first token (submit to first sampled token), per request.
+    pub ttft: LatencyHistogram,
+    /// Time between consecutive tokens of one request.
+    pub inter_token: LatencyHistogram,
+}
+
+/// A latency distribution in fixed buckets ([`LatencyHistogram::BOUNDS_MS`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyHistogram {
+    /// Observations at or below each bound, not cumulative; the rest are above the last.
+    pub buckets: [u64; 12],
+    pub count: u64,
+    pub sum_us: u64,
+}
+
+impl LatencyHistogram {
+    /// Upper bounds of the buckets, in milliseconds.
+    pub const BOUNDS_MS: [u64; 12] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
+
+    /// Observations at or below each bound (Prometheus' `le` buckets), then `+Inf`.
+    #[must_use]
+    pub fn cumulative(&self) -> Vec<u64> {
+        let mut total = 0;
+        let mut out: Vec<u64> = self
+            .buckets
+            .iter()
+            .map(|b| {
+                total += b;
+                total
+            })
+            .collect();
+        out.push(self.count);
+        out
+    }
+
+    /// The bucket bound below which `q` (0..=1) of the observations fall; `None` when
+    /// empty or past the last bound.
+    #[must_use]
+    pub fn quantile_ms(&self, q: f64) -> Option<u64> {
+        if self.count == 0 {
+            return None;
+        }
+        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let rank = ((self.count as f64) * q).ceil().max(1.0) as u64;
+        self.cumulative().iter().zip(Self::BOUNDS_MS).find(|(c, _)| **c >= rank).map(|(_, b)| b)
+    }
 }

@@ -31,7 +31,7 @@ pub use secret::{scrub, Secret, REDACTED};
 pub use events::{
     BackendProfile, FinishReason, LocalStats, SippEmbeddingResponse, SippTextResponse, TextEvent, TokenBatch, Usage,
 };
-pub use info::{EngineStats, ModelInfo};
+pub use info::{EngineStats, LatencyHistogram, ModelInfo};
 pub use options::{
     LocalEmbedOptions, LocalTextOptions, SippChatRequest, SippEmbedRequest, SippQueryRequest, SippTextOptions,
 };
