@@ -5,8 +5,10 @@ from __future__ import annotations
 import _thread
 import asyncio
 import gc
+import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -88,7 +90,18 @@ def test_cancelling_the_awaiting_task_cancels_the_run(client: sipp.SippClient, m
     assert wait_for(lambda: client.endpoint_stats(ep)["cancelled_requests"] == 1)
 
 
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """Python's own SIGINT handler, as in an interactive run: a shell that starts the
+    suite in the background (no job control) leaves SIGINT ignored, and then
+    ``interrupt_main`` (like a real Ctrl-C) does nothing at all."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.timeout(60)
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_keyboard_interrupt_during_result_is_prompt_and_cancels(client: sipp.SippClient, model_path: Path) -> None:
     ep = one_slot(client, model_path)
     run = client.query(LONG, endpoint=ep, options=greedy(2000))
