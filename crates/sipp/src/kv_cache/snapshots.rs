@@ -115,7 +115,8 @@ impl<S: StateBytes> SnapshotStore<S> {
             .filter(|(_, shared)| *shared > live && *shared >= MIN_SNAPSHOT_TOKENS)
             .max_by_key(|(i, shared)| (*shared, std::cmp::Reverse(*i)));
         let Some((i, shared)) = found else {
-            if prompt.len() > MIN_SNAPSHOT_TOKENS {
+            // A miss: a long prompt that neither a live slot nor a snapshot could serve.
+            if prompt.len() > MIN_SNAPSHOT_TOKENS && live < MIN_SNAPSHOT_TOKENS {
                 self.counters.misses += 1;
             }
             return None;
@@ -155,6 +156,7 @@ mod tests {
         assert_eq!((shared, cut), (80, true));
         assert!(s.best(&prompt, 80).is_none(), "the live slot already has as much");
         assert!(s.best(&toks(20, 2), 0).is_none(), "too short to be worth it");
+        assert!(s.best(&toks(60, 9), 0).is_none(), "nothing shared: a miss");
         let c = s.counters();
         assert_eq!((c.restores, c.restored_tokens, c.misses, c.entries, c.bytes), (1, 80, 1, 2, 20));
     }

@@ -52,7 +52,7 @@ pub struct EngineStats {
     /// Requests that started from a restored snapshot, and the prompt tokens it served.
     pub snapshot_restores: u64,
     pub snapshot_restored_tokens: u64,
-    /// Prompts (longer than a snapshot's minimum) no snapshot could serve.
+    /// Long prompts (over 32 tokens) that neither a live slot nor a snapshot could serve.
     pub snapshot_misses: u64,
     /// Snapshots dropped to stay within the entry and byte limits.
     pub snapshot_evictions: u64,
