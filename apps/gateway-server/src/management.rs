@@ -101,9 +101,12 @@ fn target_metrics(s: &AppState) -> String {
         ("sipp_target_snapshot_restored_tokens_total", "counter", "Prompt tokens served by restored snapshots.", |e| {
             e.snapshot_restored_tokens
         }),
-        ("sipp_target_snapshot_misses_total", "counter", "Long prompts neither a live slot nor a snapshot could serve.", |e| {
-            e.snapshot_misses
-        }),
+        (
+            "sipp_target_snapshot_misses_total",
+            "counter",
+            "Long prompts neither a live slot nor a snapshot could serve.",
+            |e| e.snapshot_misses,
+        ),
         ("sipp_target_snapshot_evictions_total", "counter", "Snapshots dropped to stay within the limits.", |e| {
             e.snapshot_evictions
         }),
