@@ -1,10 +1,14 @@
-//! `cargo xtask bench [--rust-only | --gateway-only] [ARGS]`: the side-by-side benchmark.
+//! `cargo xtask bench [--rust-only | --gateway-only | --prefix-only] [ARGS]`: the
+//! side-by-side benchmark.
 //! Not a test.
 //!
 //! 1. apps/bench (Rust): raw llama-cpp-2 loop vs the Sipp engine.
 //! 2. apps/bench/python: sipp's Python package vs llama-cpp-python and its server, from
 //!    PyPI, installed into `.build/bench-venv` (built from source once, then cached).
-//! 3. apps/bench/gateway: `sipp-gateway` vs LiteLLM proxy (PyPI, `.build/bench-litellm`)
+//! 3. apps/bench/python/bench_prefix.py: time to first token of a long shared prefix
+//!    (cold, warm, after other traffic took every slot, after a restart), Sipp's snapshot
+//!    mode vs llama-server built from the same vendored llama.cpp the tests use.
+//! 4. apps/bench/gateway: `sipp-gateway` vs LiteLLM proxy (PyPI, `.build/bench-litellm`)
 //!    vs direct, against an nginx mock upstream (wrk load); and a local target through
 //!    the gateway vs the in-process engine.
 //!
@@ -29,6 +33,9 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     if gateway_only {
         return gateway(sh);
     }
+    if extra.iter().any(|a| a == "--prefix-only") {
+        return prefix(sh);
+    }
     let args: Vec<&String> = extra.iter().filter(|a| *a != "--rust-only").collect();
     cmd!(sh, "cargo run --release --quiet -p sipp-bench -- {args...}").run()?;
     if rust_only {
@@ -46,10 +53,26 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     .read()?;
     sh.write_file(".build/bench/python.json", &report)?;
     println!("{report}");
+    prefix(sh)?;
     gateway(sh)
 }
 
-/// Part 3: the gateway against LiteLLM and direct, and a local target through it.
+/// Part 3: long-prefix TTFT against llama-server.
+fn prefix(sh: &Shell) -> Result<()> {
+    let venv = python::venv(sh)?;
+    python::develop(sh, &venv)?;
+    let server = crate::llama_server::ensure(sh, &venv)?;
+    let model = sipp_models::default_model()?;
+    let py = venv.python();
+    sh.create_dir(".build/bench")?;
+    let report =
+        cmd!(sh, "{py} apps/bench/python/bench_prefix.py --model {model} --llama-server {server}").read()?;
+    sh.write_file(".build/bench/prefix.json", &report)?;
+    println!("{report}");
+    Ok(())
+}
+
+/// Part 4: the gateway against LiteLLM and direct, and a local target through it.
 fn gateway(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo build --release --quiet -p sipp-gateway-server").run()?;
     let venv = python::venv(sh)?;

@@ -275,7 +275,7 @@ impl<'a> TextWorker<'a> {
 
     fn restore_snapshot(&mut self, seq_id: i32, prompt: &[LlamaToken], got: &mut Acquired) {
         let Some(store) = &mut self.snapshots else { return };
-        let displaced = got.previous.len() > got.reused && store.wants(&got.previous);
+        let displaced = store.worth_taking(&got.previous, got.reused);
         if displaced {
             if let Ok(state) = self.ctx.state_seq_get(seq_id, LlamaStateSeqFlags::empty()) {
                 let tokens = std::mem::take(&mut got.previous);

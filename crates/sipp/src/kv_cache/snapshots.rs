@@ -76,6 +76,13 @@ impl<S: StateBytes> SnapshotStore<S> {
         tokens.len() >= MIN_SNAPSHOT_TOKENS && !self.entries.iter().any(|e| e.tokens.starts_with(tokens))
     }
 
+    /// Whether a slot holding `previous` is worth copying out before a prompt that keeps
+    /// only its first `kept` tokens: enough would be lost (a slot that keeps most of its
+    /// prefix stays the warm copy, and the copy would only cost the new request time).
+    pub(crate) fn worth_taking(&self, previous: &[LlamaToken], kept: usize) -> bool {
+        previous.len() >= kept + MIN_SNAPSHOT_TOKENS && self.wants(previous)
+    }
+
     /// Keep `state`, the cells of `tokens`, evicting least recently used entries to fit.
     /// A state larger than the whole byte budget is not kept (false).
     pub(crate) fn insert(&mut self, tokens: Vec<LlamaToken>, state: S) -> bool {
@@ -194,6 +201,7 @@ mod tests {
         s.insert(toks(60, 1), Fake(1));
         assert_eq!(s.counters().entries, 1, "the longer state covers the shorter");
         assert!(!s.wants(&toks(50, 1)), "covered already");
+        assert!(s.worth_taking(&toks(80, 2), 40) && !s.worth_taking(&toks(80, 2), 60), "only if enough is lost");
         s.insert(toks(50, 1), Fake(1));
         assert_eq!(s.counters().entries, 1);
     }
