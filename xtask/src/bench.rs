@@ -28,22 +28,20 @@ fn llama_cpp_python() -> String {
 const LITELLM: &str = "litellm[proxy]==1.106.2";
 
 pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
-    let rust_only = extra.iter().any(|a| a == "--rust-only");
-    let gateway_only = extra.iter().any(|a| a == "--gateway-only");
-    if gateway_only {
-        return gateway(sh);
+    let only = |flag: &str| extra.iter().any(|a| a == flag);
+    if only("--gateway-only") {
+        return gateway(sh, &project_venv(sh)?);
     }
-    if extra.iter().any(|a| a == "--prefix-only") {
-        return prefix(sh);
+    if only("--prefix-only") {
+        return prefix(sh, &project_venv(sh)?);
     }
     let args: Vec<&String> = extra.iter().filter(|a| *a != "--rust-only").collect();
     cmd!(sh, "cargo run --release --quiet -p sipp-bench -- {args...}").run()?;
-    if rust_only {
+    if only("--rust-only") {
         return Ok(());
     }
-    let venv = python::venv(sh)?;
-    python::develop(sh, &venv)?;
-    let anchor = anchor_venv(sh)?;
+    let venv = project_venv(sh)?;
+    let anchor = anchor_venv(sh, "bench-venv", "llama_cpp, llama_cpp.server", &llama_cpp_python())?;
     let model = sipp_models::default_model()?;
     let py = venv.python();
     let report = cmd!(
@@ -53,15 +51,20 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     .read()?;
     sh.write_file(".build/bench/python.json", &report)?;
     println!("{report}");
-    prefix(sh)?;
-    gateway(sh)
+    prefix(sh, &venv)?;
+    gateway(sh, &venv)
+}
+
+/// The project venv with this checkout's wheel installed, built once per bench run.
+fn project_venv(sh: &Shell) -> Result<python::Venv> {
+    let venv = python::venv(sh)?;
+    python::develop(sh, &venv)?;
+    Ok(venv)
 }
 
 /// Part 3: long-prefix TTFT against llama-server.
-fn prefix(sh: &Shell) -> Result<()> {
-    let venv = python::venv(sh)?;
-    python::develop(sh, &venv)?;
-    let server = crate::llama_server::ensure(sh, &venv)?;
+fn prefix(sh: &Shell, venv: &python::Venv) -> Result<()> {
+    let server = crate::llama_server::ensure(sh, venv)?;
     let model = sipp_models::default_model()?;
     let py = venv.python();
     sh.create_dir(".build/bench")?;
@@ -73,11 +76,10 @@ fn prefix(sh: &Shell) -> Result<()> {
 }
 
 /// Part 4: the gateway against LiteLLM and direct, and a local target through it.
-fn gateway(sh: &Shell) -> Result<()> {
+fn gateway(sh: &Shell, venv: &python::Venv) -> Result<()> {
     cmd!(sh, "cargo build --release --quiet -p sipp-gateway-server").run()?;
-    let venv = python::venv(sh)?;
-    python::develop(sh, &venv)?;
-    let litellm = litellm_venv(sh)?;
+    let anchor = anchor_venv(sh, "bench-litellm", "litellm.proxy.proxy_server", LITELLM)?;
+    let litellm = anchor.with_file_name("litellm");
     let model = sipp_models::default_model()?;
     let py = venv.python();
     sh.create_dir(".build/bench")?;
@@ -92,35 +94,21 @@ fn gateway(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
-fn litellm_venv(sh: &Shell) -> Result<std::path::PathBuf> {
-    let dir = sh.current_dir().join(".build").join("bench-litellm");
+/// A venv of its own under `.build/<name>` holding an anchor `package` from PyPI
+/// (installed once: `probe` imports when it is there); returns its python.
+fn anchor_venv(sh: &Shell, name: &str, probe: &str, package: &str) -> Result<std::path::PathBuf> {
+    let dir = sh.current_dir().join(".build").join(name);
     let python = dir.join("bin").join("python");
     if !python.exists() {
         cmd!(sh, "python3 -m venv {dir}").run()?;
     }
-    let installed = cmd!(sh, "{python} -c 'import litellm.proxy.proxy_server'").quiet().ignore_stderr().run().is_ok();
+    let code = format!("import {probe}");
+    let installed = cmd!(sh, "{python} -c {code}").quiet().ignore_stderr().run().is_ok();
     if !installed {
-        eprintln!("bench: installing {LITELLM} (once)");
-        cmd!(sh, "{python} -m pip install --quiet --disable-pip-version-check {LITELLM}")
-            .run()
-            .context("installing the LiteLLM anchor")?;
-    }
-    Ok(dir.join("bin").join("litellm"))
-}
-
-fn anchor_venv(sh: &Shell) -> Result<std::path::PathBuf> {
-    let dir = sh.current_dir().join(".build").join("bench-venv");
-    let python = dir.join("bin").join("python");
-    if !python.exists() {
-        cmd!(sh, "python3 -m venv {dir}").run()?;
-    }
-    let installed = cmd!(sh, "{python} -c 'import llama_cpp, llama_cpp.server'").quiet().ignore_stderr().run().is_ok();
-    if !installed {
-        let package = llama_cpp_python();
-        eprintln!("bench: building {package} from source (once; several minutes)");
+        eprintln!("bench: installing {package} (once; source builds take several minutes)");
         cmd!(sh, "{python} -m pip install --quiet --disable-pip-version-check {package}")
             .run()
-            .context("installing the llama-cpp-python anchor")?;
+            .with_context(|| format!("installing the {package} anchor"))?;
     }
     Ok(python)
 }

@@ -22,7 +22,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench_python import free_port
+from bench_python import free_port, run_child
 
 SYSTEM = "<|im_start|>system\nYou are a support agent for Sipp. " + " ".join(
     f"Policy {i}: answer in plain English, cite section {i} of the handbook, keep replies short, and never guess."
@@ -122,11 +122,7 @@ def child(args: argparse.Namespace) -> None:
 def measure(args: argparse.Namespace, who: str, phase: str, kv_dir: str) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", who, "--phase", phase, "--model", args.model, "--threads",
            str(args.threads), "--kv-dir", kv_dir, "--llama-server", args.llama_server or ""]
-    print(f"bench: prefix TTFT, {who} ({phase}) ...", file=sys.stderr, flush=True)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return run_child(cmd, f"prefix TTFT, {who} ({phase})")
 
 
 def main() -> None:

@@ -196,7 +196,12 @@ def child(args: argparse.Namespace) -> None:
 def measure(args: argparse.Namespace, mode: str, python: str) -> dict[str, Any]:
     cmd = [python, __file__, "--child", mode, "--model", args.model, "--threads", str(args.threads),
            "--gen", str(args.gen), "--repeats", str(args.repeats), "--streams", str(args.streams)]
-    print(f"bench: {mode} ...", file=sys.stderr, flush=True)
+    return run_child(cmd, mode)
+
+
+def run_child(cmd: list[str], label: str) -> dict[str, Any]:
+    """One measurement in a fresh process; its last stdout line is the JSON result."""
+    print(f"bench: {label} ...", file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}

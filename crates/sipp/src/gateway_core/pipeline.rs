@@ -66,7 +66,7 @@ impl GatewayPipeline {
         request: SippQueryRequest,
     ) -> Result<GatewayTextRun, GatewayRefusal> {
         let (endpoint, permit) = self.enter(context, target)?;
-        let request_id = request.request_id.or_else(|| Some(context.request_id.clone()));
+        let request_id = context.upstream_request_id(request.request_id);
         let run = self.executor.query(SippQueryRequest { endpoint: Some(endpoint), request_id, ..request });
         Ok(GatewayTextRun { run, permit })
     }
@@ -78,7 +78,7 @@ impl GatewayPipeline {
         request: SippChatRequest,
     ) -> Result<GatewayTextRun, GatewayRefusal> {
         let (endpoint, permit) = self.enter(context, target)?;
-        let request_id = request.request_id.or_else(|| Some(context.request_id.clone()));
+        let request_id = context.upstream_request_id(request.request_id);
         let run = self.executor.chat(SippChatRequest { endpoint: Some(endpoint), request_id, ..request });
         Ok(GatewayTextRun { run, permit })
     }
@@ -90,7 +90,7 @@ impl GatewayPipeline {
         request: SippEmbedRequest,
     ) -> Result<GatewayEmbeddingRun, GatewayRefusal> {
         let (endpoint, permit) = self.enter(context, target)?;
-        let request_id = request.request_id.or_else(|| Some(context.request_id.clone()));
+        let request_id = context.upstream_request_id(request.request_id);
         let run = self.executor.embed(SippEmbedRequest { endpoint: Some(endpoint), request_id, ..request });
         Ok(GatewayEmbeddingRun { run, permit })
     }

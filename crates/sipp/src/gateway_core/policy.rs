@@ -26,6 +26,12 @@ impl GatewayRequestContext {
     pub fn new(request_id: impl Into<String>, caller: impl Into<String>) -> Self {
         Self { request_id: request_id.into(), caller: caller.into(), cancellation: Arc::default() }
     }
+
+    /// The id a request carries upstream: the caller's own, else this gateway's.
+    #[must_use]
+    pub fn upstream_request_id(&self, own: Option<String>) -> Option<String> {
+        own.or_else(|| Some(self.request_id.clone()))
+    }
 }
 
 /// A request refused before anything ran.
