@@ -80,3 +80,36 @@ def test_persisted_snapshots_warm_a_new_process(model_path: Path, tmp_path: Path
     first, second = run(), run()
     assert (first["loaded"], first["cached"]) == (0, 0)
     assert second["loaded"] >= 1 and second["cached"] > 300 and second["text"] == first["text"], second  # type: ignore[operator]
+
+
+def answer_while_busy(client: sipp.SippClient, ep: sipp.EndpointRef) -> sipp.SippTextResponse:
+    """PROMPT's answer while a 160-token story runs in the other slot."""
+    story = SYSTEM + "<|im_start|>user\nTell me a long story.<|im_end|>\n<|im_start|>assistant\n"
+    running = client.query(story, endpoint=ep, options=greedy(160), emit_tokens=True)
+    next(iter(running))
+    answer = client.query(PROMPT, endpoint=ep, options=greedy(12)).result()
+    running.cancel()
+    return answer
+
+
+def test_interval_snapshots_share_a_busy_slots_prefix(client: sipp.SippClient, model_path: Path) -> None:
+    """``snapshot_interval_tokens``: a running request's prefilled prompt is snapshotted,
+    so another request with the same system prompt restores it while the first still
+    holds its slot. The same scenario again answers the same (a remainder prefilled
+    beside a running decode is summed in other llama.cpp passes than a whole prompt, so
+    the reference is the scenario, not a lone prefill: docs/architecture.md)."""
+    ep = client.add("interval", sipp.LocalModelDescriptor(model_path, config("snapshot", snapshot_interval_tokens=64)))
+    r = answer_while_busy(client, ep)
+    assert r.local_stats is not None and r.local_stats.cached_prompt_tokens > 300, r.local_stats
+    assert client.endpoint_stats(ep)["snapshots_taken"] >= 1
+    again = client.add("again", sipp.LocalModelDescriptor(model_path, config("snapshot", snapshot_interval_tokens=64)))
+    r2 = answer_while_busy(client, again)
+    assert r2.local_stats is not None and r2.local_stats.cached_prompt_tokens == r.local_stats.cached_prompt_tokens
+    assert r2.text == r.text and r.text
+
+
+def test_snapshot_interval_is_checked(client: sipp.SippClient, model_path: Path) -> None:
+    with pytest.raises(sipp.InvalidConfigError, match="at least 32"):
+        client.add("tiny", sipp.LocalModelDescriptor(model_path, config("snapshot", snapshot_interval_tokens=8)))
+    with pytest.raises(sipp.InvalidConfigError, match="cache.mode = snapshot"):
+        client.add("mode", sipp.LocalModelDescriptor(model_path, config("none", snapshot_interval_tokens=64)))

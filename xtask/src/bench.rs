@@ -1,5 +1,5 @@
-//! `cargo xtask bench [--rust-only | --gateway-only | --prefix-only] [ARGS]`: the
-//! side-by-side benchmark.
+//! `cargo xtask bench [--rust-only | --gateway-only | --prefix-only | --load-only] [ARGS]`:
+//! the side-by-side benchmark.
 //! Not a test.
 //!
 //! 1. apps/bench (Rust): raw llama-cpp-2 loop vs the Sipp engine.
@@ -8,7 +8,10 @@
 //! 3. apps/bench/python/bench_prefix.py: time to first token of a long shared prefix
 //!    (cold, warm, after other traffic took every slot, after a restart), Sipp's snapshot
 //!    mode vs llama-server built from the same vendored llama.cpp the tests use.
-//! 4. apps/bench/gateway: `sipp-gateway` vs LiteLLM proxy (PyPI, `.build/bench-litellm`)
+//! 4. apps/bench/python/bench_load.py: the engine under load vs llama-server (aggregate
+//!    decode at 1/8/16 streams, peak RSS, inter-token latency while a 2,000-token prompt
+//!    arrives, with and without chunked prefill) and llama-bench's pp512.
+//! 5. apps/bench/gateway: `sipp-gateway` vs LiteLLM proxy (PyPI, `.build/bench-litellm`)
 //!    vs direct, against an nginx mock upstream (wrk load); and a local target through
 //!    the gateway vs the in-process engine.
 //!
@@ -35,6 +38,9 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     if only("--prefix-only") {
         return prefix(sh, &project_venv(sh)?);
     }
+    if only("--load-only") {
+        return load(sh, &project_venv(sh)?);
+    }
     let args: Vec<&String> = extra.iter().filter(|a| *a != "--rust-only").collect();
     cmd!(sh, "cargo run --release --quiet -p sipp-bench -- {args...}").run()?;
     if only("--rust-only") {
@@ -52,7 +58,27 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     sh.write_file(".build/bench/python.json", &report)?;
     println!("{report}");
     prefix(sh, &venv)?;
+    load(sh, &venv)?;
     gateway(sh, &venv)
+}
+
+/// Part 4: the engine under load against llama-server, and pp512 against llama-bench
+/// (with the Rust bench's raw-loop figures when it ran).
+fn load(sh: &Shell, venv: &python::Venv) -> Result<()> {
+    let server = crate::llama_server::ensure(sh, venv)?;
+    let llama_bench = crate::llama_server::ensure_tool(sh, venv, "llama-bench")?;
+    let model = sipp_models::default_model()?;
+    let py = venv.python();
+    sh.create_dir(".build/bench")?;
+    let report = cmd!(
+        sh,
+        "{py} apps/bench/python/bench_load.py --model {model} --llama-server {server} --llama-bench {llama_bench}
+            --rust-report .build/bench/report.json"
+    )
+    .read()?;
+    sh.write_file(".build/bench/load.json", &report)?;
+    println!("{report}");
+    Ok(())
 }
 
 /// The project venv with this checkout's wheel installed, built once per bench run.
@@ -68,14 +94,13 @@ fn prefix(sh: &Shell, venv: &python::Venv) -> Result<()> {
     let model = sipp_models::default_model()?;
     let py = venv.python();
     sh.create_dir(".build/bench")?;
-    let report =
-        cmd!(sh, "{py} apps/bench/python/bench_prefix.py --model {model} --llama-server {server}").read()?;
+    let report = cmd!(sh, "{py} apps/bench/python/bench_prefix.py --model {model} --llama-server {server}").read()?;
     sh.write_file(".build/bench/prefix.json", &report)?;
     println!("{report}");
     Ok(())
 }
 
-/// Part 4: the gateway against LiteLLM and direct, and a local target through it.
+/// Part 5: the gateway against LiteLLM and direct, and a local target through it.
 fn gateway(sh: &Shell, venv: &python::Venv) -> Result<()> {
     cmd!(sh, "cargo build --release --quiet -p sipp-gateway-server").run()?;
     let anchor = anchor_venv(sh, "bench-litellm", "litellm.proxy.proxy_server", LITELLM)?;

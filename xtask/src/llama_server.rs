@@ -13,12 +13,21 @@ pub const LLAMA_CPP_PYTHON_VERSION: &str = "0.3.36";
 
 /// Path of the built `llama-server`, building it first if needed (~10 min on 2 cores).
 pub fn ensure(sh: &Shell, venv: &Venv) -> Result<PathBuf> {
+    ensure_tool(sh, venv, "llama-server")
+}
+
+/// Path of a llama.cpp tool (`llama-server`, `llama-bench`) from the same sources: the
+/// sources are fetched and configured once, each tool is built when first asked for.
+pub fn ensure_tool(sh: &Shell, venv: &Venv, tool: &str) -> Result<PathBuf> {
     let version = LLAMA_CPP_PYTHON_VERSION;
     let root = sh.current_dir().join(".build").join("llama-server");
     let build = root.join("build");
-    let binary = build.join("bin").join("llama-server");
+    let binary = build.join("bin").join(tool);
     let stamp = root.join("VERSION");
-    if binary.exists() && std::fs::read_to_string(&stamp).is_ok_and(|v| v.trim() == version) {
+    if std::fs::read_to_string(&stamp).is_ok_and(|v| v.trim() == version) {
+        if !binary.exists() {
+            build_tool(sh, &build, tool)?;
+        }
         return Ok(binary);
     }
     eprintln!("llama-server: building llama.cpp's server from llama-cpp-python {version}'s sources (once)");
@@ -46,8 +55,15 @@ pub fn ensure(sh: &Shell, venv: &Venv) -> Result<PathBuf> {
     .ignore_stdout()
     .run()
     .context("configuring llama.cpp")?;
-    let jobs = std::thread::available_parallelism().map_or(2, std::num::NonZero::get).to_string();
-    cmd!(sh, "cmake --build {build} --target llama-server -j {jobs}").ignore_stdout().run().context("building llama-server")?;
+    build_tool(sh, &build, tool)?;
     std::fs::write(&stamp, version)?;
     Ok(binary)
+}
+
+fn build_tool(sh: &Shell, build: &std::path::Path, tool: &str) -> Result<()> {
+    let jobs = std::thread::available_parallelism().map_or(2, std::num::NonZero::get).to_string();
+    cmd!(sh, "cmake --build {build} --target {tool} -j {jobs}")
+        .ignore_stdout()
+        .run()
+        .with_context(|| format!("building {tool}"))
 }

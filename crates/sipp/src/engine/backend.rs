@@ -22,7 +22,7 @@ fn ggml_name(backend: Backend) -> &'static str {
     }
 }
 
-fn compiled_names() -> Vec<String> {
+pub(crate) fn compiled_names() -> Vec<String> {
     compiled_backends().iter().map(|b| b.to_string()).collect()
 }
 

@@ -48,6 +48,8 @@ pub(crate) struct Header {
     pub architecture: String,
     /// The model has a decoder start token: an encoder-decoder (T5-style) model.
     pub encoder_decoder: bool,
+    /// The ggml type holding most weight elements (matrices, not norms or biases).
+    pub weight_type: Option<u32>,
 }
 
 /// The header when it parses and every tensor lies inside the file.
@@ -173,6 +175,7 @@ impl Reader {
             header.encoder_decoder |= key.ends_with(".decoder_start_token_id");
         }
         let mut end = 0u64;
+        let mut by_type = std::collections::BTreeMap::<u32, u64>::new();
         for _ in 0..n_tensors {
             let name = self.string()?;
             let n_dims = self.u32()?;
@@ -184,11 +187,15 @@ impl Reader {
                 elements = elements.saturating_mul(self.u64()?);
             }
             let ty = self.u32()?;
+            if n_dims >= 2 {
+                *by_type.entry(ty).or_default() += elements;
+            }
             let offset = self.u64()?;
             // Unknown (newer) types count with no size: the offset alone still bounds them.
             let size = tensor_bytes(ty, elements).unwrap_or(0);
             end = end.max(offset.saturating_add(size));
         }
+        header.weight_type = by_type.into_iter().max_by_key(|(_, n)| *n).map(|(ty, _)| ty);
         let data_start = self.pos.div_ceil(alignment) * alignment;
         Ok((header, data_start.saturating_add(end)))
     }
@@ -302,7 +309,8 @@ pub(crate) mod tests {
     #[test]
     fn complete_file_passes_and_cuts_are_named() {
         let whole = tiny(64);
-        assert_eq!(check(&whole), Ok(Header { architecture: "t5".into(), encoder_decoder: true }));
+        let header = Header { architecture: "t5".into(), encoder_decoder: true, weight_type: None };
+        assert_eq!(check(&whole), Ok(header), "a 1-D tensor is no weight matrix");
         let len = whole.len() as u64;
         assert_eq!(check(&whole[..whole.len() - 1]), Err(Damage::DataCut { needed: len, file_len: len - 1 }));
         assert_eq!(check(&whole[..20]), Err(Damage::HeaderCut { file_len: 20 }));

@@ -16,6 +16,8 @@ mod owner;
 mod plan;
 mod prompt;
 mod request;
+mod residency;
+mod transcode;
 mod sampler;
 mod sequence;
 mod stats;
@@ -31,6 +33,7 @@ pub use crate::types::{
     MirostatConfig, ModelInfo, MultimodalRuntimeConfig, NativeRuntimeConfig, ObservabilityRuntimeConfig,
     PlacementRuntimeConfig, PoolingType, ResidencyRuntimeConfig, SamplerStage, SamplingRuntimeConfig,
     SchedulerPolicy, SchedulerRuntimeConfig, SippEmbeddingResponse, SippTextResponse, SplitMode, TextEvent,
+    WeightFormat,
     TokenBatch, Usage,
 };
 

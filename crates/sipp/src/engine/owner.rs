@@ -6,7 +6,7 @@ use super::commands::{Command, Shared};
 use super::memory::ModelShape;
 use super::plan::EnginePlan;
 use super::request::Job;
-use super::{context_params::context_params, embedder, loader, worker::TextWorker};
+use super::{context_params::context_params, embedder, loader, residency, transcode, worker::TextWorker};
 use crate::error::{Result, SippError};
 use crate::kv_cache::{Identity, SnapshotDir};
 use crate::types::{Backend, ModelInfo, NativeRuntimeConfig};
@@ -60,7 +60,17 @@ fn serve(
         let _ = ready.send(Err(e));
     };
     let gpu_layers = if backend == Backend::Cpu { 0 } else { config.placement.gpu_layers.unwrap_or(u32::MAX) };
-    let model = match loader::load_model(path, &config.placement, backend, gpu_layers) {
+    // Held until this function returns: for as long as the model is loaded.
+    let device = residency::device_of(backend, gpu_layers, config.placement.main_gpu);
+    let _lease = match residency::acquire(&config.residency, device) {
+        Ok(lease) => lease,
+        Err(e) => return fail(ready, e),
+    };
+    let weights = match transcode::prepare(path, &config.placement) {
+        Ok(w) => w,
+        Err(e) => return fail(ready, e),
+    };
+    let model = match loader::load_model(&weights, &config.placement, backend, gpu_layers) {
         Ok(m) => Arc::new(m),
         Err(e) => return fail(ready, e),
     };
@@ -87,7 +97,8 @@ fn serve(
             },
         );
     }
-    let disk = match snapshot_dir(path, &plan) {
+    // Snapshots belong to the weights that computed them: a transcoded file's own.
+    let disk = match snapshot_dir(&weights, &plan) {
         Ok(d) => d,
         Err(e) => return fail(ready, e),
     };

@@ -1,13 +1,13 @@
 //! Turns a `NativeRuntimeConfig` into the concrete numbers the engine runs with, and
 //! refuses fields whose behaviour is not built yet instead of silently ignoring them.
 
+use super::memory::{available_host_memory, ContextCost, ModelShape};
+use crate::error::{Result, SippError};
 use crate::types::options::{check_temperature, check_top_p};
 use crate::types::Backend;
 use crate::types::{
-    FlashAttention, KvReuseMode, LogitBias, NativeRuntimeConfig, PoolingType, SamplingRuntimeConfig,
+    FlashAttention, KvReuseMode, LogitBias, NativeRuntimeConfig, PoolingType, SamplingRuntimeConfig, SchedulerPolicy,
 };
-use super::memory::{available_host_memory, ContextCost, ModelShape};
-use crate::error::{Result, SippError};
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(4, std::num::NonZero::get)
@@ -48,11 +48,15 @@ pub(crate) struct EnginePlan {
     pub embeddings: bool,
     pub pooling: PoolingType,
     pub prefill_chunk: u32,
+    pub policy: SchedulerPolicy,
     pub reuse: KvReuseMode,
     pub retained_prefix_tokens: Option<u32>,
     /// `snapshot` mode: most entries and bytes of host-RAM snapshots.
     pub snapshots: Option<(usize, u64)>,
     pub snapshot_dir: Option<std::path::PathBuf>,
+    /// `cache.snapshot_interval_tokens`: also snapshot running sequences at the end of
+    /// their prompt and every this many cells.
+    pub snapshot_interval: Option<usize>,
     pub runtime_metrics: bool,
     pub backend_profiling: bool,
     pub sampling: SamplingRuntimeConfig,
@@ -75,20 +79,22 @@ pub(crate) fn validate(config: &NativeRuntimeConfig) -> Result<u32> {
     unsupported_if(&mm.image_min_tokens, "multimodal.image_min_tokens", mm_detail)?;
     unsupported_if(&mm.image_max_tokens, "multimodal.image_max_tokens", mm_detail)?;
 
-    let res = &config.residency;
-    let res_detail = "GPU residency leasing is not built yet";
-    unsupported_if(&res.max_gpu_models_per_device, "residency.max_gpu_models_per_device", res_detail)?;
-    unsupported_if(&res.allow_cpu_models_while_gpu_loaded, "residency.allow_cpu_models_while_gpu_loaded", res_detail)?;
-    unsupported_if(&res.require_gpu_lease, "residency.require_gpu_lease", res_detail)?;
+    if config.residency.max_gpu_models_per_device == Some(0) {
+        return Err(SippError::InvalidConfig("residency.max_gpu_models_per_device must be at least 1".into()));
+    }
 
     let cache = &config.cache;
-    unsupported_if(
-        &cache.snapshot_interval_tokens,
-        "cache.snapshot_interval_tokens",
-        "periodic snapshots are not built yet; cache.mode = snapshot copies a slot's state when it is displaced",
-    )?;
+    if let Some(every) = cache.snapshot_interval_tokens {
+        let min = crate::kv_cache::MIN_SNAPSHOT_TOKENS;
+        if (every as usize) < min {
+            return Err(SippError::InvalidConfig(format!(
+                "cache.snapshot_interval_tokens = {every}: at least {min} (shorter prefixes are cheaper to prefill again)"
+            )));
+        }
+    }
     if cache.mode != KvReuseMode::Snapshot {
         for (name, set) in [
+            ("snapshot_interval_tokens", cache.snapshot_interval_tokens.is_some()),
             ("max_snapshot_entries", cache.max_snapshot_entries.is_some()),
             ("max_snapshot_bytes", cache.max_snapshot_bytes.is_some()),
             ("snapshot_dir", cache.snapshot_dir.is_some()),
@@ -291,6 +297,7 @@ impl EnginePlan {
             embeddings,
             pooling: ctx.pooling.unwrap_or(PoolingType::Mean),
             prefill_chunk: config.scheduler.prefill_chunk_size,
+            policy: config.scheduler.policy,
             reuse: config.cache.mode,
             retained_prefix_tokens: config.cache.retained_prefix_tokens,
             snapshots: (config.cache.mode == KvReuseMode::Snapshot).then(|| {
@@ -298,6 +305,7 @@ impl EnginePlan {
                 (entries as usize, config.cache.max_snapshot_bytes.unwrap_or(DEFAULT_SNAPSHOT_BYTES))
             }),
             snapshot_dir: config.cache.snapshot_dir.clone(),
+            snapshot_interval: config.cache.snapshot_interval_tokens.map(|n| n as usize),
             runtime_metrics: config.observability.runtime_metrics,
             backend_profiling: config.observability.backend_profiling,
             sampling: config.sampling.clone(),
@@ -308,8 +316,8 @@ impl EnginePlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::*;
     use crate::engine::memory::SMOLLM2;
+    use crate::types::*;
 
     fn plan(config: &NativeRuntimeConfig) -> Result<EnginePlan> {
         EnginePlan::new(config, Backend::Cpu, &SMOLLM2)
@@ -398,9 +406,14 @@ mod tests {
         assert_eq!(e.code(), "not_supported");
         assert!(e.to_string().contains("multimodal.projector_path"), "{e}");
 
+        // Periodic snapshots belong to snapshot mode, at a useful interval.
         let mut c = NativeRuntimeConfig::default();
         c.cache.snapshot_interval_tokens = Some(256);
-        assert_eq!(validate(&c).unwrap_err().code(), "not_supported");
+        assert!(validate(&c).unwrap_err().to_string().contains("cache.mode = snapshot"));
+        c.cache.mode = KvReuseMode::Snapshot;
+        assert_eq!(plan(&c).unwrap().snapshot_interval, Some(256));
+        c.cache.snapshot_interval_tokens = Some(8);
+        assert_eq!(validate(&c).unwrap_err().code(), "invalid_config");
         // Snapshot limits belong to snapshot mode.
         let mut c = NativeRuntimeConfig::default();
         c.cache.max_snapshot_bytes = Some(1 << 20);
@@ -412,8 +425,8 @@ mod tests {
         assert_eq!(plan(&NativeRuntimeConfig::default()).unwrap().snapshots, None);
 
         let mut c = NativeRuntimeConfig::default();
-        c.residency.require_gpu_lease = Some(true);
-        assert_eq!(validate(&c).unwrap_err().code(), "not_supported");
+        c.residency.max_gpu_models_per_device = Some(0);
+        assert_eq!(validate(&c).unwrap_err().code(), "invalid_config");
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! sequence's next token plus prompt chunks, samples each sequence with its own
 //! chain, and streams the results. Requests join and leave between steps.
 
-use crate::types::{BackendProfile, FinishReason, SippTextResponse, TextEvent, Usage};
 use super::commands::{Command, Shared};
 use super::plan::EnginePlan;
 use super::request::{Job, TextJob};
@@ -11,12 +10,13 @@ use super::sampler;
 use super::sequence::{Sequence, Step};
 use crate::error::SippError;
 use crate::kv_cache::{Acquired, KvCache, SnapshotDir, SnapshotStore};
+use crate::scheduler::{decodes, plan_step, Portion, PrefillBudget};
+use crate::types::{BackendProfile, FinishReason, SchedulerPolicy, SippTextResponse, TextEvent, Usage};
 use llama_cpp_2::context::session::{LlamaStateSeqFlags, SeqState};
-use llama_cpp_2::token::LlamaToken;
-use crate::scheduler::plan_step;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::DecodeError;
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -34,6 +34,8 @@ pub(crate) struct TextWorker<'a> {
     snapshots: Option<SnapshotStore<SeqState>>,
     /// `cache.snapshot_dir`: the same snapshots on disk.
     disk: Option<SnapshotDir>,
+    /// `scheduler.policy = decode_first`: the prompt share of steps with decodes.
+    budget: Option<PrefillBudget>,
     batch: LlamaBatch<'static>,
 }
 
@@ -71,6 +73,7 @@ impl<'a> TextWorker<'a> {
             kv: KvCache::new(plan.n_seq_max as usize, reuse, plan.retained_prefix_tokens.map(|n| n as usize)),
             snapshots: plan.snapshots.map(|(entries, bytes)| SnapshotStore::new(entries, bytes)),
             disk,
+            budget: (plan.policy == SchedulerPolicy::DecodeFirst).then(|| PrefillBudget::new(plan.n_seq_max as usize)),
             batch: LlamaBatch::new(plan.n_batch as usize, 1),
         };
         worker.load_persisted();
@@ -299,7 +302,13 @@ impl<'a> TextWorker<'a> {
     /// One decode call and the sampling that follows it.
     fn step(&mut self) {
         let needs: Vec<_> = self.running.iter().map(Sequence::need).collect();
-        let portions = plan_step(&needs, self.plan.n_batch as usize, self.plan.prefill_chunk as usize);
+        let n_batch = self.plan.n_batch as usize;
+        let decoding = decodes(&needs, n_batch);
+        let allowance = self.budget.as_ref().map_or(usize::MAX, |b| b.allowance(decoding, n_batch - decoding));
+        let mut portions = plan_step(&needs, n_batch, self.plan.prefill_chunk as usize, allowance);
+        // llama.cpp's per-sequence KV windows compute one pass per run of consecutive
+        // sequence ids *in batch order*: sorted, slots {0..7} are one pass, not several.
+        portions.sort_by_key(|p| self.running[p.index].seq_id());
         self.batch.clear();
         for seq in &mut self.running {
             seq.logits_at = None;
@@ -328,14 +337,47 @@ impl<'a> TextWorker<'a> {
         }
         let total: usize = portions.iter().map(|p| p.tokens).sum();
         self.shared.counters.decoded(total, portions.len());
-        let prompt: usize =
-            portions.iter().filter(|p| self.running[p.index].n_past < self.running[p.index].prompt_len).map(|p| p.tokens).sum();
+        let prompt: usize = portions
+            .iter()
+            .filter(|p| self.running[p.index].n_past < self.running[p.index].prompt_len)
+            .map(|p| p.tokens)
+            .sum();
         self.shared.counters.prompt_tokens(prompt);
+        if let Some(budget) = &mut self.budget {
+            budget.observe(decoding, prompt, elapsed);
+        }
         for p in &portions {
             self.running[p.index].advanced(p.tokens, elapsed, portions.len());
         }
+        self.take_interval_snapshots(&portions);
         self.sample_all();
         self.publish_kv_cells();
+    }
+
+    /// `cache.snapshot_interval_tokens`: copy the state of sequences whose cells just
+    /// reached the end of their prompt or crossed a multiple of the interval. Runs
+    /// before sampling, when the cells are exactly `tokens[..n_past]`.
+    fn take_interval_snapshots(&mut self, portions: &[Portion]) {
+        let (Some(every), Some(store)) = (self.plan.snapshot_interval, &mut self.snapshots) else { return };
+        let mut took = false;
+        for p in portions {
+            let seq = &self.running[p.index];
+            let before = seq.n_past - p.tokens;
+            let prompt_done = before < seq.prompt_len && seq.n_past >= seq.prompt_len;
+            if !(prompt_done || seq.n_past / every > before / every) {
+                continue;
+            }
+            let tokens = &seq.tokens[..seq.n_past];
+            if !store.wants(tokens) {
+                continue;
+            }
+            if let Ok(state) = self.ctx.state_seq_get(seq.seq_id(), LlamaStateSeqFlags::empty()) {
+                took |= store.insert(tokens.to_vec(), state);
+            }
+        }
+        if took {
+            self.shared.counters.snapshots(store.counters());
+        }
     }
 
     /// Cells holding tokens: running sequences' and idle slots' retained prefixes.
@@ -394,7 +436,7 @@ impl<'a> TextWorker<'a> {
     /// The KV pool is full (reservations make this rare: fragmentation, or a model
     /// whose cells outgrow tokens): first drop prefixes idle slots keep for reuse; if none
     /// are left, the newest running request fails, with the settings to change.
-    fn relieve_kv_pressure(&mut self, portions: &[crate::scheduler::Portion]) {
+    fn relieve_kv_pressure(&mut self, portions: &[Portion]) {
         // llama.cpp restores the cache on a failed decode; make sure no half-written
         // cells of this step survive either way.
         for p in portions {

@@ -10,4 +10,4 @@ mod snapshots;
 
 pub(crate) use persist::{Identity, SnapshotDir};
 pub(crate) use slots::{Acquired, KvCache};
-pub(crate) use snapshots::{SnapshotCounters, SnapshotStore};
+pub(crate) use snapshots::{SnapshotCounters, SnapshotStore, MIN_SNAPSHOT_TOKENS};

@@ -45,8 +45,14 @@ impl KvCache {
     }
 
     /// Take the free slot sharing the longest prefix with `prompt` (a matching
-    /// `context_key` wins ties), else the least recently used one.
+    /// `context_key` wins ties), else one next to busy slots, else the least recently
+    /// used one.
+    ///
+    /// Why next to busy slots: with per-sequence KV windows llama.cpp computes a step in
+    /// one pass per run of consecutive sequence ids (`split_equal`), so a decode batch
+    /// over slots {0, 1, 5} costs two passes over the weights where {0, 1, 2} costs one.
     pub(crate) fn acquire(&mut self, prompt: &[LlamaToken], context_key: Option<&str>) -> Option<Acquired> {
+        let busy = |i: Option<usize>| i.and_then(|i| self.slots.get(i)).is_some_and(|s| s.busy);
         let (slot, reused) = self
             .slots
             .iter()
@@ -57,16 +63,16 @@ impl KvCache {
                 let shared =
                     if self.reuse { common_prefix(&s.retained, prompt).min(prompt.len().saturating_sub(1)) } else { 0 };
                 let key_match = context_key.is_some() && s.context_key.as_deref() == context_key;
-                (i, shared, key_match, s.released_at)
+                let neighbours = usize::from(busy(i.checked_sub(1))) + usize::from(busy(Some(i + 1)));
+                (i, (shared, key_match, neighbours), s.released_at)
             })
             .max_by(|a, b| {
-                (a.1, a.2)
-                    .cmp(&(b.1, b.2))
+                a.1.cmp(&b.1)
                     // Older release first among equals: keep recent prefixes around.
-                    .then(b.3.cmp(&a.3))
+                    .then(b.2.cmp(&a.2))
                     .then(b.0.cmp(&a.0))
             })
-            .map(|(i, shared, _, _)| (i, shared))?;
+            .map(|(i, (shared, _, _), _)| (i, shared))?;
         let s = &mut self.slots[slot];
         let trim = s.retained.len() > reused;
         s.busy = true;
@@ -127,6 +133,20 @@ mod tests {
         }
         let a = kv.acquire(&toks(&[1, 2, 3, 5, 6]), None).unwrap();
         assert_eq!((a.slot, a.reused, a.trim, a.previous), (1, 3, true, toks(&[1, 2, 3, 4])));
+    }
+
+    #[test]
+    fn among_equals_a_slot_next_to_busy_ones_keeps_ids_consecutive() {
+        let mut kv = KvCache::new(6, false, None);
+        let taken: Vec<usize> = (0..3).map(|_| kv.acquire(&toks(&[1]), None).unwrap().slot).collect();
+        assert_eq!(taken, [0, 1, 2]);
+        kv.release(0, &toks(&[1]), None);
+        kv.release(1, &toks(&[1]), None);
+        // Busy {2}: slots 1 and 3 touch it (3, never used, is the older), never 0 or 5
+        // while a neighbour is free; the busy slots stay one run.
+        let next: Vec<usize> = (0..3).map(|_| kv.acquire(&toks(&[1]), None).unwrap().slot).collect();
+        assert_eq!(next, [3, 4, 5]);
+        assert_eq!(kv.acquire(&toks(&[1]), None).unwrap().slot, 1);
     }
 
     #[test]

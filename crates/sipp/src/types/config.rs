@@ -34,6 +34,21 @@ pub struct PlacementRuntimeConfig {
     pub use_mmap: Option<bool>,
     pub use_mlock: Option<bool>,
     pub fit_params: Option<bool>,
+    /// Sipp extension: load Q4_0/Q4_1/Q5_0/Q5_1 weights re-encoded in this format (made
+    /// once into `transcode_dir`). Q8_0 has batched CPU kernels those formats lack:
+    /// faster prompts and batched decode, up to ~1.7x the file size, near-lossless (greedy text
+    /// can differ from the original file's). Other formats load as they are.
+    pub transcode_weights: Option<WeightFormat>,
+    /// Where transcoded files are kept (default `$XDG_CACHE_HOME/sipp/weights`, else
+    /// `~/.cache/sipp/weights`).
+    pub transcode_dir: Option<PathBuf>,
+}
+
+/// A weight format `placement.transcode_weights` can produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WeightFormat {
+    #[serde(rename = "q8_0")]
+    Q8_0,
 }
 
 /// How a model is split across several GPUs.
@@ -195,9 +210,14 @@ impl Default for SchedulerRuntimeConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SchedulerPolicy {
-    /// First come, first served.
+    /// First come, first served: each step fills its batch with running streams' next
+    /// tokens, then waiting prompt tokens up to `n_batch` (or `prefill_chunk_size` each).
     #[default]
     Fcfs,
+    /// Protect running streams' inter-token latency: while any stream decodes, prompt
+    /// prefill gets only the tokens that keep a step within twice a decode-only step
+    /// (measured as it runs); without running streams, prompts prefill at full speed.
+    DecodeFirst,
 }
 
 /// Prefix KV reuse and snapshots.
@@ -207,7 +227,9 @@ pub struct CacheRuntimeConfig {
     pub mode: KvReuseMode,
     /// Most tokens an idle slot keeps for later prefix reuse (`None`: all).
     pub retained_prefix_tokens: Option<u32>,
-    /// Periodic snapshots during long generations (not built yet: refused).
+    /// `snapshot` mode: also snapshot each running request when its prompt is prefilled
+    /// and every this many tokens after (at least 32), so a later prompt sharing a long
+    /// conversation's middle restores it even while the slot is still busy.
     pub snapshot_interval_tokens: Option<u32>,
     /// `snapshot` mode: most host-RAM snapshots kept (default 32).
     pub max_snapshot_entries: Option<u32>,
@@ -263,9 +285,6 @@ pub struct ObservabilityRuntimeConfig {
 
 impl Default for ObservabilityRuntimeConfig {
     fn default() -> Self {
-        Self {
-            runtime_metrics: true,
-            backend_profiling: false,
-        }
+        Self { runtime_metrics: true, backend_profiling: false }
     }
 }

@@ -21,6 +21,7 @@ pub use config::{
     CacheRuntimeConfig, ContextRuntimeConfig, FlashAttention, KvReuseMode, LogitBias, MirostatConfig,
     MultimodalRuntimeConfig, NativeRuntimeConfig, ObservabilityRuntimeConfig, PlacementRuntimeConfig, PoolingType,
     ResidencyRuntimeConfig, SamplerStage, SamplingRuntimeConfig, SchedulerPolicy, SchedulerRuntimeConfig, SplitMode,
+    WeightFormat,
 };
 pub use descriptor::{EndpointDescriptor, EndpointKind, EndpointRef, LocalModelDescriptor};
 pub use remote::{

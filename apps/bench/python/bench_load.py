@@ -1,0 +1,295 @@
+"""The engine under load, side by side with llama-server (part of `cargo xtask bench`,
+alone with `--load-only`). Same model, threads, slots and context; greedy; end of
+generation banned so every request makes exactly `--gen` tokens. Each contender runs
+in its own process. Prints one JSON object.
+
+1. Aggregate decode tok/s at 1, 8 and 16 concurrent requests (8 slots of 1,024 cells);
+   each contender's peak RSS.
+2. Inter-token latency of 4 running streams while a ~2,000-token prompt arrives:
+   gaps that end while that prompt is being prefilled, against the same streams'
+   gaps with nothing arriving (quiet). Sipp with and without chunked prefill, and with
+   `scheduler.policy = "decode_first"`.
+3. Prompt processing of 512 tokens: llama.cpp's llama-bench, next to the Rust bench's
+   raw llama-cpp-2 loop and engine figures (`--rust-report`).
+4. Sipp with `placement.transcode_weights = "q8_0"` (opt-in): parts 1 and 3 again.
+
+    python bench_load.py --model M.gguf --llama-server BIN --llama-bench BIN
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from bench_python import BANNED, PROMPT, free_port, run_child
+
+SLOTS = 8
+# KV cells per slot. Sipp's n_ctx is each request's window; llama-server's -c is shared
+# by its -np slots (SLOTS x window).
+DECODE_WINDOW = 1024  # llama-server -np 8 -c 8192
+ITL_WINDOW = 4096  # room for the 2,000-token prompt in one slot
+ITL_STREAMS, ITL_GEN = 4, 160
+# Distinct numbers keep any prefix cache out of it; ~27 tokens per sentence.
+LONG = "".join(f"Clause {i}: the tenant keeps the premises clean, pays on the {i}th, and reports damage. "
+               for i in range(1, 78))
+LONG_PROMPT = f"<|im_start|>user\nSummarise this lease.\n{LONG}<|im_end|>\n<|im_start|>assistant\n"
+PP_PROMPT = "The history of the river valley spans many centuries of farming, trade and settlement. " * 30
+
+
+# ---- contenders: one `Contender` per process, same calls for both ----
+
+class Sipp:
+    def __init__(self, model: str, threads: int, window: int, chunk: int = 0, policy: str = "fcfs",
+                 transcode_dir: str = "") -> None:
+        import sipp
+
+        self.sipp = sipp
+        placement = sipp.PlacementRuntimeConfig(transcode_weights="q8_0", transcode_dir=transcode_dir) \
+            if transcode_dir else sipp.PlacementRuntimeConfig()
+        config = sipp.NativeRuntimeConfig(
+            placement=placement,
+            context=sipp.ContextRuntimeConfig(n_ctx=window, n_threads=threads, n_threads_batch=threads),
+            scheduler=sipp.SchedulerRuntimeConfig(max_running_requests=SLOTS, prefill_chunk_size=chunk,
+                                                  policy=policy),  # type: ignore[arg-type]
+            cache=sipp.CacheRuntimeConfig(mode="none"),
+        )
+        self.client = sipp.SippClient()
+        self.ep = self.client.add("bench", sipp.LocalModelDescriptor(model, config))
+        self.bias = sipp.SamplingRuntimeConfig(logit_bias=[sipp.LogitBias(t, float("-inf")) for t in BANNED])
+
+    def _run(self, prompt: str, gen: int, stream: bool) -> Any:
+        return self.client.query(prompt, endpoint=self.ep,
+                                 options=self.sipp.SippTextOptions(max_tokens=gen, temperature=0.0),
+                                 local=self.sipp.LocalTextOptions(sampling=self.bias), emit_tokens=stream)
+
+    def complete(self, prompt: str, gen: int) -> int:
+        usage = self._run(prompt, gen, False).result().usage
+        return int(usage.output_tokens)
+
+    def stream(self, prompt: str, gen: int) -> Iterator[int]:
+        """Yields the number of tokens in each arrival."""
+        run = self._run(prompt, gen, True)
+        for batch in run:
+            yield len(batch.token_ids)
+        run.result()
+
+    def peak_rss_mb(self) -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def prompt_tps(self) -> float:
+        """Prompt processing of ~512 tokens in one request, best of 3 (engine-measured)."""
+        best = 0.0
+        for _ in range(3):
+            r = self._run(PP_PROMPT, 1, False).result()
+            best = max(best, r.local_stats.prefill_tokens_per_second)
+        return best
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class LlamaServer:
+    def __init__(self, binary: str, model: str, threads: int, window: int) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [binary, "-m", model, "--host", "127.0.0.1", "--port", str(self.port), "-np", str(SLOTS),
+             "-c", str(SLOTS * window), "-t", str(threads), "-tb", str(threads), "--no-webui"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("llama-server never became healthy")
+            time.sleep(0.2)
+
+    def _post(self, prompt: str, gen: int, stream: bool) -> Any:
+        body = json.dumps({"prompt": prompt, "n_predict": gen, "temperature": 0, "stream": stream,
+                           "cache_prompt": False, "logit_bias": [[t, False] for t in BANNED]}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/completion", body,
+                                         {"Content-Type": "application/json"})
+        return urllib.request.urlopen(request, timeout=600)
+
+    def complete(self, prompt: str, gen: int) -> int:
+        with self._post(prompt, gen, False) as r:
+            return int(json.load(r)["tokens_predicted"])
+
+    def stream(self, prompt: str, gen: int) -> Iterator[int]:
+        with self._post(prompt, gen, True) as r:
+            for line in r:
+                if line.startswith(b"data: ") and b'"content"' in line and b'"stop":true' not in line:
+                    yield 1
+
+    def peak_rss_mb(self) -> float:
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def close(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+@contextmanager
+def contender(args: argparse.Namespace, window: int) -> Iterator[Any]:
+    if args.child == "llama-server":
+        c: Any = LlamaServer(args.llama_server, args.model, args.threads, window)
+    else:
+        c = Sipp(args.model, args.threads, window, args.chunk, args.policy, args.transcode_dir)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+# ---- measurements ----
+
+def decode(c: Any, gen: int, repeats: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for streams in (1, 8, 16):
+        def once() -> float:
+            start = time.perf_counter()
+            with ThreadPoolExecutor(streams) as pool:
+                total = sum(pool.map(lambda i: c.complete(PROMPT + f"Story {i}:", gen), range(streams)))
+            assert total == streams * gen, total
+            return float(total / (time.perf_counter() - start))
+
+        once()  # warm-up
+        out[f"tps_{streams}"] = statistics.median(once() for _ in range(repeats))
+    if isinstance(c, Sipp):
+        out["prompt_tps"] = c.prompt_tps()
+    out["peak_rss_mb"] = c.peak_rss_mb()
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def inter_token(c: Any, with_arrival: bool) -> dict[str, Any]:
+    """4 streams of ITL_GEN tokens; with_arrival: the long prompt arrives once they run."""
+    arrivals: list[list[float]] = [[] for _ in range(ITL_STREAMS)]
+    started = threading.Barrier(ITL_STREAMS + 1)
+
+    def stream(i: int) -> None:
+        first = True
+        for n in c.stream(PROMPT + f"Story {i}:", ITL_GEN):
+            arrivals[i].extend([time.perf_counter()] * n)
+            if first:
+                first = False
+                started.wait()
+
+    window = (0.0, float("inf"))
+    long_ttft = None
+    with ThreadPoolExecutor(ITL_STREAMS) as pool:
+        futures = [pool.submit(stream, i) for i in range(ITL_STREAMS)]
+        started.wait()
+        time.sleep(0.3)
+        if with_arrival:
+            t0 = time.perf_counter()
+            for _ in c.stream(LONG_PROMPT, 1):
+                break
+            t1 = time.perf_counter()
+            window, long_ttft = (t0, t1), (t1 - t0) * 1e3
+        for f in futures:
+            f.result()
+    gaps = [(b - a) * 1e3 for times in arrivals for a, b in zip(times, times[1:])
+            if window[0] <= b <= window[1] + 0.05]
+    if not with_arrival:  # quiet: the streams' steady part (first tokens and tail excluded)
+        gaps = [(b - a) * 1e3 for times in arrivals for a, b in zip(times[10:], times[11:])]
+    return {"p50_ms": percentile(gaps, 0.5), "p99_ms": percentile(gaps, 0.99), "max_ms": max(gaps),
+            "gaps": len(gaps), "long_prompt_ttft_ms": long_ttft}
+
+
+def child(args: argparse.Namespace) -> dict[str, Any]:
+    if args.part == "decode":
+        with contender(args, DECODE_WINDOW) as c:
+            return decode(c, args.gen, args.repeats)
+    with contender(args, ITL_WINDOW) as c:
+        c.complete(PROMPT, 8)  # warm-up
+        return {"quiet": inter_token(c, False), "arrival": inter_token(c, True)}
+
+
+def llama_bench(binary: str, model: str, threads: int) -> dict[str, float]:
+    """pp512 tok/s with flash attention off and on (llama.cpp's `auto`, which Sipp keeps, is on for CPU)."""
+    out = subprocess.run([binary, "-m", model, "-p", "512", "-n", "0", "-t", str(threads), "-r", "5", "-fa", "0,1",
+                          "-o", "json"], capture_output=True, text=True, check=True, timeout=600).stdout
+    return {("llama_bench_fa_on_tps" if row["flash_attn"] else "llama_bench_fa_off_tps"): float(row["avg_ts"])
+            for row in json.loads(out)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--child")
+    p.add_argument("--part", default="decode")
+    p.add_argument("--chunk", type=int, default=0)
+    p.add_argument("--policy", default="fcfs")
+    p.add_argument("--transcode-dir", default="", help="sipp: transcode_weights=q8_0 into this directory")
+    p.add_argument("--model", required=True)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--gen", type=int, default=128)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--llama-server")
+    p.add_argument("--llama-bench")
+    p.add_argument("--rust-report")
+    args = p.parse_args()
+    if args.child:
+        print(json.dumps(child(args)))
+        return
+
+    def measure(who: str, part: str, chunk: int = 0, policy: str = "fcfs", transcode: str = "") -> dict[str, Any]:
+        cmd = [sys.executable, __file__, "--child", who, "--part", part, "--chunk", str(chunk), "--policy", policy,
+               "--transcode-dir", transcode,
+               "--model", args.model, "--threads", str(args.threads), "--gen", str(args.gen),
+               "--repeats", str(args.repeats), "--llama-server", args.llama_server or ""]
+        return run_child(cmd, f"load: {who} {part} chunk={chunk} policy={policy}")
+
+    results: dict[str, Any] = {"decode": {"sipp": measure("sipp", "decode")}}
+    if args.llama_server:
+        results["decode"]["llama_server"] = measure("llama-server", "decode")
+    with tempfile.TemporaryDirectory() as weights:
+        # Opt-in: the same file's weights re-encoded as Q8_0 (made once, outside the timing).
+        results["decode"]["sipp_transcode_q8_0"] = measure("sipp", "decode", transcode=weights)
+    results["inter_token"] = {
+        "sipp_unchunked": measure("sipp", "itl"),
+        "sipp_chunk_64": measure("sipp", "itl", 64),
+        "sipp_decode_first": measure("sipp", "itl", 0, "decode_first"),
+    }
+    if args.llama_server:
+        results["inter_token"]["llama_server"] = measure("llama-server", "itl")
+    pp: dict[str, Any] = {}
+    if args.llama_bench:
+        pp |= llama_bench(args.llama_bench, args.model, args.threads)
+    if args.rust_report and os.path.exists(args.rust_report):
+        with open(args.rust_report) as f:
+            rust = json.load(f)
+        pp["raw_llama_cpp_2_tps"] = rust["raw"]["prompt_tps"]
+        pp["sipp_engine_tps"] = rust["engine"]["prompt_tps"]
+    results["prompt_processing_512"] = pp
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
