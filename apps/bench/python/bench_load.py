@@ -5,7 +5,7 @@ in its own process. Prints one JSON object.
 
 1. Aggregate decode tok/s at 1, 8 and 16 concurrent requests (8 slots of 1,024 cells);
    each contender's peak RSS.
-2. Inter-token latency of 4 running streams while a ~2,000-token prompt arrives:
+2. Inter-token latency of 4 running streams while a 2,040-token prompt arrives:
    gaps that end while that prompt is being prefilled, against the same streams'
    gaps with nothing arriving (quiet). Sipp with and without chunked prefill, and with
    `scheduler.policy = "decode_first"`.
@@ -35,18 +35,19 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from bench_python import BANNED, PROMPT, free_port, run_child
+from bench_python import BANNED, PROMPT, run_child, start_llama_server
 
 SLOTS = 8
 # KV cells per slot. Sipp's n_ctx is each request's window; llama-server's -c is shared
 # by its -np slots (SLOTS x window).
 DECODE_WINDOW = 1024  # llama-server -np 8 -c 8192
-ITL_WINDOW = 4096  # room for the 2,000-token prompt in one slot
+ITL_WINDOW = 4096  # room for the 2,040-token prompt in one slot
 ITL_STREAMS, ITL_GEN = 4, 160
 # Distinct numbers keep any prefix cache out of it; ~27 tokens per sentence.
 LONG = "".join(f"Clause {i}: the tenant keeps the premises clean, pays on the {i}th, and reports damage. "
-               for i in range(1, 78))
+               for i in range(1, 86))
 LONG_PROMPT = f"<|im_start|>user\nSummarise this lease.\n{LONG}<|im_end|>\n<|im_start|>assistant\n"
+# 481 tokens; 2,040 for LONG_PROMPT.
 PP_PROMPT = "The history of the river valley spans many centuries of farming, trade and settlement. " * 30
 
 
@@ -91,7 +92,7 @@ class Sipp:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     def prompt_tps(self) -> float:
-        """Prompt processing of ~512 tokens in one request, best of 3 (engine-measured)."""
+        """Prompt processing of PP_PROMPT (481 tokens) in one request, best of 3 (engine-measured)."""
         best = 0.0
         for _ in range(3):
             r = self._run(PP_PROMPT, 1, False).result()
@@ -104,23 +105,7 @@ class Sipp:
 
 class LlamaServer:
     def __init__(self, binary: str, model: str, threads: int, window: int) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [binary, "-m", model, "--host", "127.0.0.1", "--port", str(self.port), "-np", str(SLOTS),
-             "-c", str(SLOTS * window), "-t", str(threads), "-tb", str(threads), "--no-webui"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("llama-server never became healthy")
-            time.sleep(0.2)
+        self.proc, self.port = start_llama_server(binary, model, threads, SLOTS, SLOTS * window)
 
     def _post(self, prompt: str, gen: int, stream: bool) -> Any:
         body = json.dumps({"prompt": prompt, "n_predict": gen, "temperature": 0, "stream": stream,

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench_python import free_port, run_child
+from bench_python import run_child, start_llama_server
 
 SYSTEM = "<|im_start|>system\nYou are a support agent for Sipp. " + " ".join(
     f"Policy {i}: answer in plain English, cite section {i} of the handbook, keep replies short, and never guess."
@@ -73,25 +72,8 @@ def phases(phase: str, ttft: Any) -> dict[str, Any]:
 
 
 def llama_server_phase(binary: str, model: str, threads: int, phase: str) -> dict[str, Any]:
-    port = free_port()
-    server = subprocess.Popen(
-        [binary, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-np", str(SLOTS), "-c", str(N_CTX * SLOTS),
-         "-t", str(threads), "-tb", str(threads), "--no-webui"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    server, port = start_llama_server(binary, model, threads, SLOTS, N_CTX * SLOTS)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("llama-server never became healthy")
-            time.sleep(0.2)
-
         def ttft(prompt: str, tokens: int = 1) -> float:
             body = json.dumps({"prompt": prompt, "n_predict": tokens, "temperature": 0, "stream": True,
                                "cache_prompt": True}).encode()

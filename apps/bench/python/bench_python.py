@@ -133,6 +133,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_llama_server(binary: str, model: str, threads: int, slots: int, n_ctx: int) -> tuple[subprocess.Popen[bytes], int]:
+    """llama.cpp's llama-server on a free loopback port, once it answers /health (its own
+    process group: stop it with os.killpg)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-np", str(slots), "-c", str(n_ctx),
+         "-t", str(threads), "-tb", str(threads), "--no-webui"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, port
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            raise RuntimeError("llama-server never became healthy")
+        time.sleep(0.2)
+
+
 def llama_cpp_server(model: str, threads: int, gen: int, repeats: int, streams: int) -> dict[str, float]:
     port = free_port()
     server = subprocess.Popen(
