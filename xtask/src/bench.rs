@@ -9,7 +9,7 @@
 //!    (cold, warm, after other traffic took every slot, after a restart), Sipp's snapshot
 //!    mode vs llama-server built from the same vendored llama.cpp the tests use.
 //! 4. apps/bench/python/bench_load.py: the engine under load vs llama-server (aggregate
-//!    decode at 1/8/16 streams, peak RSS, inter-token latency while a 2,000-token prompt
+//!    decode at 1/8/16 streams, peak RSS, inter-token latency while a 2,040-token prompt
 //!    arrives, with and without chunked prefill) and llama-bench's pp512.
 //! 5. apps/bench/gateway: `sipp-gateway` vs LiteLLM proxy (PyPI, `.build/bench-litellm`)
 //!    vs direct, against an nginx mock upstream (wrk load); and a local target through

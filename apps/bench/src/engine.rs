@@ -39,6 +39,8 @@ pub async fn run(setup: &Setup) -> Result<EngineResult> {
     let mut pp = Vec::new();
     for round in 0..=setup.repeats {
         let r = client.query(request(&ep, setup, &setup.long_prompt, 1)).await?;
+        let input = r.usage.as_ref().map_or(0, |u| u.input_tokens as usize);
+        anyhow::ensure!(input == setup.pp_tokens, "the engine saw {input} prompt tokens, not {}", setup.pp_tokens);
         if round > 0 {
             pp.push(r.local_stats.map_or(0.0, |s| s.prefill_tokens_per_second));
         }
@@ -46,10 +48,17 @@ pub async fn run(setup: &Setup) -> Result<EngineResult> {
     // Streamed, as users consume it (and as the Python and llama-cpp-python runs do).
     let mut single = Vec::new();
     for round in 0..=setup.repeats {
-        let mut run = client.query(SippQueryRequest { emit_tokens: true, ..request(&ep, setup, &setup.short_prompt, setup.gen_tokens) });
+        let mut run = client.query(SippQueryRequest {
+            emit_tokens: true,
+            ..request(&ep, setup, &setup.short_prompt, setup.gen_tokens)
+        });
         while run.next_batch().await.is_some() {}
         let r = run.response().await?;
-        anyhow::ensure!(r.usage.unwrap().output_tokens == setup.gen_tokens, "stream ended early: {:?}", r.finish_reason);
+        anyhow::ensure!(
+            r.usage.unwrap().output_tokens == setup.gen_tokens,
+            "stream ended early: {:?}",
+            r.finish_reason
+        );
         if round > 0 {
             single.push(r.local_stats.map_or(0.0, |s| s.decode_tokens_per_second));
         }
@@ -93,7 +102,9 @@ fn request(ep: &EndpointRef, setup: &Setup, prompt: &str, max_tokens: u32) -> Si
         options: SippTextOptions { max_tokens: Some(max_tokens), temperature: Some(0.0), ..Default::default() },
         local: LocalTextOptions {
             sampling: Some(SamplingRuntimeConfig {
-                logit_bias: Some(setup.banned.iter().map(|&token| LogitBias { token, bias: f32::NEG_INFINITY }).collect()),
+                logit_bias: Some(
+                    setup.banned.iter().map(|&token| LogitBias { token, bias: f32::NEG_INFINITY }).collect(),
+                ),
                 ..Default::default()
             }),
             ..Default::default()

@@ -57,7 +57,13 @@ fn main() -> Result<()> {
         Some(m) => m,
         None => sipp_models::default_model()?,
     };
-    let long_prompt = "The history of the river valley spans many centuries of farming, trade and settlement. ".repeat(48);
+    // Exactly `pp_tokens` (512) tokens for the default model, one `decode` call for both
+    // contenders. (It was 769 tokens, cut to 512 for the raw loop only: the engine then
+    // ran two calls and more attention, which read as a 0.86-0.94x "overhead".)
+    let long_prompt = "The history of the river valley spans many centuries of farming, trade and settlement. "
+        .repeat(32)
+        .trim_end()
+        .to_string();
     let setup = Setup {
         model,
         threads: cli.threads,
@@ -66,7 +72,8 @@ fn main() -> Result<()> {
         gen_tokens: cli.gen_tokens,
         pp_tokens: 512,
         streams: cli.streams,
-        short_prompt: "<|im_start|>user\nWrite a story about a lighthouse keeper.<|im_end|>\n<|im_start|>assistant\n".into(),
+        short_prompt: "<|im_start|>user\nWrite a story about a lighthouse keeper.<|im_end|>\n<|im_start|>assistant\n"
+            .into(),
         long_prompt,
         banned: vec![0, 1, 2],
     };

@@ -20,8 +20,8 @@ pub struct RawResult {
 
 pub fn run(setup: &Setup) -> Result<RawResult> {
     let backend = sipp::engine::llama_backend()?;
-    let model = LlamaModel::load_from_file(backend, &setup.model, &LlamaModelParams::default())
-        .context("loading the model")?;
+    let model =
+        LlamaModel::load_from_file(backend, &setup.model, &LlamaModelParams::default()).context("loading the model")?;
     let params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(setup.n_ctx))
         .with_n_batch(512)
@@ -33,7 +33,12 @@ pub fn run(setup: &Setup) -> Result<RawResult> {
 
     // Prompt processing: one 512-token batch, best-of-N after a warm-up.
     let long = model.vocab().tokenize(setup.long_prompt.as_bytes(), false, true);
-    let long = &long[..setup.pp_tokens.min(long.len())];
+    anyhow::ensure!(
+        long.len() == setup.pp_tokens,
+        "the prompt-processing text is {} tokens, not {}",
+        long.len(),
+        setup.pp_tokens
+    );
     let mut pp = Vec::new();
     for round in 0..=setup.repeats {
         ctx.clear_kv_cache();
@@ -53,8 +58,10 @@ pub fn run(setup: &Setup) -> Result<RawResult> {
     let mut rates = Vec::new();
     for round in 0..=setup.repeats {
         ctx.clear_kv_cache();
-        let biases: Vec<_> = setup.banned.iter().map(|t| LlamaLogitBias::new(LlamaToken(*t), f32::NEG_INFINITY)).collect();
-        let mut sampler = LlamaSampler::chain_simple([LlamaSampler::logit_bias(model.n_vocab(), &biases), LlamaSampler::greedy()]);
+        let biases: Vec<_> =
+            setup.banned.iter().map(|t| LlamaLogitBias::new(LlamaToken(*t), f32::NEG_INFINITY)).collect();
+        let mut sampler =
+            LlamaSampler::chain_simple([LlamaSampler::logit_bias(model.n_vocab(), &biases), LlamaSampler::greedy()]);
         batch.clear();
         for (i, t) in prompt.iter().enumerate() {
             batch.add(*t, i as i32, &[0], i + 1 == prompt.len())?;
@@ -74,5 +81,8 @@ pub fn run(setup: &Setup) -> Result<RawResult> {
             rates.push(f64::from(setup.gen_tokens - 1) / t0.elapsed().as_secs_f64());
         }
     }
-    Ok(RawResult { prompt_tokens_per_second: crate::median(&mut pp), decode_tokens_per_second: crate::median(&mut rates) })
+    Ok(RawResult {
+        prompt_tokens_per_second: crate::median(&mut pp),
+        decode_tokens_per_second: crate::median(&mut rates),
+    })
 }
