@@ -10,9 +10,10 @@ use super::{context_params::context_params, embedder, loader, residency, transco
 use crate::error::{Result, SippError};
 use crate::kv_cache::{Identity, SnapshotDir};
 use crate::types::{Backend, ModelInfo, NativeRuntimeConfig};
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::model::LlamaModel;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 use tokio::sync::oneshot;
 
@@ -59,47 +60,13 @@ fn serve(
     let fail = |ready: oneshot::Sender<Result<Loaded>>, e: SippError| {
         let _ = ready.send(Err(e));
     };
-    let gpu_layers = if backend == Backend::Cpu { 0 } else { config.placement.gpu_layers.unwrap_or(u32::MAX) };
-    // Held until this function returns: for as long as the model is loaded.
-    let device = residency::device_of(backend, gpu_layers, config.placement.main_gpu);
-    let _lease = match residency::acquire(&config.residency, device) {
-        Ok(lease) => lease,
+    // The lease is held until this function returns: for as long as the model is loaded.
+    let (_lease, weights, model, plan) = match load(path, config, backend) {
+        Ok(loaded) => loaded,
         Err(e) => return fail(ready, e),
     };
-    let weights = match transcode::prepare(path, &config.placement) {
-        Ok(w) => w,
-        Err(e) => return fail(ready, e),
-    };
-    let model = match loader::load_model(&weights, &config.placement, backend, gpu_layers) {
-        Ok(m) => Arc::new(m),
-        Err(e) => return fail(ready, e),
-    };
-    let plan = match EnginePlan::new(config, backend, &ModelShape::of(&model)) {
-        Ok(p) => p,
-        Err(e) => return fail(ready, e),
-    };
-    let ctx = match super::backend::llama().and_then(|b| {
-        model.new_context(b, context_params(&plan)).map_err(|e| SippError::ModelLoad {
-            path: path.to_path_buf(),
-            reason: format!("cannot create a context: {e}"),
-        })
-    }) {
-        Ok(ctx) => ctx,
-        Err(e) => return fail(ready, e),
-    };
-    // llama.cpp rounds the context up, never down; fewer cells would break the windows.
-    if ctx.n_ctx() < plan.kv_cells {
-        return fail(
-            ready,
-            SippError::ModelLoad {
-                path: path.to_path_buf(),
-                reason: format!("llama.cpp made {} KV cells where {} were asked for", ctx.n_ctx(), plan.kv_cells),
-            },
-        );
-    }
-    // Snapshots belong to the weights that computed them: a transcoded file's own.
-    let disk = match snapshot_dir(&weights, &plan) {
-        Ok(d) => d,
+    let (ctx, disk) = match open_context(&model, &plan, path, &weights) {
+        Ok(opened) => opened,
         Err(e) => return fail(ready, e),
     };
     shared.admission.set_running_limit(plan.n_seq_max);
@@ -132,6 +99,45 @@ fn serve(
             worker.run(commands);
         }
     }
+}
+
+/// Everything before the context: the residency lease, the weights file (transcoded or
+/// as given), the model and its plan.
+fn load(
+    path: &Path,
+    config: &NativeRuntimeConfig,
+    backend: Backend,
+) -> Result<(residency::Lease, PathBuf, Arc<LlamaModel>, EnginePlan)> {
+    let gpu_layers = if backend == Backend::Cpu { 0 } else { config.placement.gpu_layers.unwrap_or(u32::MAX) };
+    let device = residency::device_of(backend, gpu_layers, config.placement.main_gpu);
+    let lease = residency::acquire(&config.residency, device)?;
+    let weights = transcode::prepare(path, &config.placement)?;
+    let model = Arc::new(loader::load_model(&weights, &config.placement, backend, gpu_layers)?);
+    let plan = EnginePlan::new(config, backend, &ModelShape::of(&model))?;
+    Ok((lease, weights, model, plan))
+}
+
+/// The context with every KV cell the plan asked for, and the snapshot directory.
+fn open_context<'m>(
+    model: &'m LlamaModel,
+    plan: &EnginePlan,
+    path: &Path,
+    weights: &Path,
+) -> Result<(LlamaContext<'m>, Option<SnapshotDir>)> {
+    let unusable = |reason: String| SippError::ModelLoad { path: path.to_path_buf(), reason };
+    let ctx = model
+        .new_context(super::backend::llama()?, context_params(plan))
+        .map_err(|e| unusable(format!("cannot create a context: {e}")))?;
+    // llama.cpp rounds the context up, never down; fewer cells would break the windows.
+    if ctx.n_ctx() < plan.kv_cells {
+        return Err(unusable(format!(
+            "llama.cpp made {} KV cells where {} were asked for",
+            ctx.n_ctx(),
+            plan.kv_cells
+        )));
+    }
+    // Snapshots belong to the weights that computed them: a transcoded file's own.
+    Ok((ctx, snapshot_dir(weights, plan)?))
 }
 
 /// `cache.snapshot_dir`, opened for this model and context shape (text endpoints only).

@@ -56,13 +56,10 @@ impl Registry {
             }
             return Ok(());
         };
-        let on_device = self.records.iter().filter(|r| r.device.as_deref() == Some(device)).count();
-        let limits = self.records.iter().filter(|r| r.device.as_deref() == Some(device));
-        let limit = policy
-            .max_gpu_models_per_device
-            .into_iter()
-            .chain(limits.filter_map(|r| r.policy.max_gpu_models_per_device))
-            .min();
+        let holders: Vec<&Record> = self.records.iter().filter(|r| r.device.as_deref() == Some(device)).collect();
+        let on_device = holders.len();
+        let limits = holders.iter().filter_map(|r| r.policy.max_gpu_models_per_device);
+        let limit = policy.max_gpu_models_per_device.into_iter().chain(limits).min();
         if let Some(limit) = limit.filter(|l| on_device >= *l as usize) {
             return Err(SippError::Overloaded(format!(
                 "{device} already holds {on_device} model(s); residency.max_gpu_models_per_device = {limit}"

@@ -17,16 +17,13 @@
 use super::backend::llama;
 use super::gguf;
 use crate::error::{Result, SippError};
+use crate::kv_cache::model_fingerprint;
 use crate::types::{PlacementRuntimeConfig, WeightFormat};
-use sha2::{Digest, Sha256};
 use std::ffi::CString;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// ggml types whose matrix products have no batched kernel on CPU (Q4_0, Q4_1, Q5_0, Q5_1).
 const TRANSCODED_FROM: [u32; 4] = [2, 3, 6, 7];
-/// How much of the source identifies it in the cache file's name (with its size).
-const IDENTITY_PREFIX: u64 = 4 << 20;
 
 /// The file to load: `path` itself, or its transcoded copy (made now if missing).
 pub(crate) fn prepare(path: &Path, placement: &PlacementRuntimeConfig) -> Result<PathBuf> {
@@ -85,10 +82,8 @@ fn cache_dir(placement: &PlacementRuntimeConfig) -> Result<PathBuf> {
 
 /// `<stem>-<size>-<sha256 of the first 4 MiB, 16 hex>.q8_0.gguf`: a changed source gets a new file.
 fn cache_name(path: &Path) -> std::io::Result<String> {
-    let size = std::fs::metadata(path)?.len();
-    let mut head = Vec::new();
-    std::fs::File::open(path)?.take(IDENTITY_PREFIX).read_to_end(&mut head)?;
-    let digest: String = Sha256::digest(&head).iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let (size, digest) = model_fingerprint(path)?;
+    let digest = &digest[..16];
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
     Ok(format!("{stem}-{size}-{digest}.q8_0.gguf"))
 }

@@ -8,6 +8,6 @@ mod persist;
 mod slots;
 mod snapshots;
 
-pub(crate) use persist::{Identity, SnapshotDir};
+pub(crate) use persist::{model_fingerprint, Identity, SnapshotDir};
 pub(crate) use slots::{Acquired, KvCache};
 pub(crate) use snapshots::{SnapshotCounters, SnapshotStore, MIN_SNAPSHOT_TOKENS};

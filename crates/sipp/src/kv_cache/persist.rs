@@ -30,12 +30,19 @@ pub(crate) struct Identity {
     pub kv_unified: bool,
 }
 
+/// A model file's size and the SHA-256 (hex) of its first 4 MiB: what tells model files
+/// apart for persisted snapshots and transcoded copies.
+pub(crate) fn model_fingerprint(model: &Path) -> std::io::Result<(u64, String)> {
+    let model_bytes = fs::metadata(model)?.len();
+    let mut head = Vec::new();
+    fs::File::open(model)?.take(IDENTITY_PREFIX).read_to_end(&mut head)?;
+    Ok((model_bytes, hex(&Sha256::digest(&head))))
+}
+
 impl Identity {
     pub(crate) fn of(model: &Path, n_ctx_seq: u32, kv_unified: bool) -> std::io::Result<Self> {
-        let model_bytes = fs::metadata(model)?.len();
-        let mut head = Vec::new();
-        fs::File::open(model)?.take(IDENTITY_PREFIX).read_to_end(&mut head)?;
-        Ok(Self { model_bytes, model_head_sha256: hex(&Sha256::digest(&head)), n_ctx_seq, kv_unified })
+        let (model_bytes, model_head_sha256) = model_fingerprint(model)?;
+        Ok(Self { model_bytes, model_head_sha256, n_ctx_seq, kv_unified })
     }
 }
 
