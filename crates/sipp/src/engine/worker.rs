@@ -350,8 +350,10 @@ impl<'a> TextWorker<'a> {
             self.running[p.index].advanced(p.tokens, elapsed, portions.len());
         }
         self.take_interval_snapshots(&portions);
-        self.sample_all();
+        // Before the tokens go out, so whoever sees one also sees the cells behind it
+        // (a sequence that finishes republishes in `finish`).
         self.publish_kv_cells();
+        self.sample_all();
     }
 
     /// `cache.snapshot_interval_tokens`: copy the state of sequences whose cells just
