@@ -60,6 +60,12 @@ class ContextRuntimeConfig:
     unset or False each running request has its own window (batch-invariant greedy
     output, ``n_ctx × n_parallel`` KV cells); True shares one pool of ``n_ctx`` cells, and
     requests wait for room. ``SippClient.endpoint_info`` reports what was allocated.
+
+    ``deterministic`` (default: on for text endpoints on the CPU backend) makes greedy and
+    seeded answers bit-identical whatever path a prompt took: cold, a reused or restored
+    prefix, chunked prefill, alone or batched. It keeps KV values in bf16 (same memory
+    as f16) and flash attention on; ``kv_unified=True`` or ``flash_attention="off"``
+    turn the default off, and ``deterministic=True`` refuses them.
     """
 
     n_ctx: int | None = None
@@ -71,6 +77,7 @@ class ContextRuntimeConfig:
     flash_attention: Literal["auto", "on", "off"] | None = None
     offload_kqv: bool | None = None
     kv_unified: bool | None = None
+    deterministic: bool | None = None
     embeddings: bool | None = None
     pooling: PoolingType | None = None
 
@@ -86,7 +93,9 @@ class MirostatConfig:
 
 @dataclass
 class LogitBias:
-    """Additive bias on one token's logit."""
+    """Additive bias on one token's logit (``-inf`` bans the token)."""
+
+    _infinite_fields = ("bias",)
 
     token: int
     bias: float
@@ -123,13 +132,14 @@ class SchedulerRuntimeConfig:
 
 @dataclass
 class CacheRuntimeConfig:
-    """Prefix KV reuse and snapshots. ``"snapshot"``: live slot reuse, plus host-RAM
-    copies of slot states other prompts displace (``max_snapshot_entries``, default 32;
-    ``max_snapshot_bytes``, default 1 GiB), restored when their prefix comes back;
+    """Prefix KV reuse and snapshots. ``"snapshot"`` (default): live slot reuse, plus
+    host-RAM copies of slot states other prompts displace (``max_snapshot_entries``,
+    default 64; ``max_snapshot_bytes``, default an eighth of available memory, 256 MiB to
+    8 GiB), restored when their prefix comes back;
     ``snapshot_dir`` also keeps them on disk, so they survive a restart (files for another
     model, context shape or with damaged bytes are skipped, never loaded)."""
 
-    mode: Literal["none", "live_slot_prefix", "snapshot"] = "live_slot_prefix"
+    mode: Literal["none", "live_slot_prefix", "snapshot"] = "snapshot"
     retained_prefix_tokens: int | None = None
     snapshot_interval_tokens: int | None = None
     max_snapshot_entries: int | None = None

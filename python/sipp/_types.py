@@ -54,20 +54,26 @@ def to_json(value: Any) -> str:
 _F32_MAX = 3.4028234663852886e38
 
 
-def _prune(value: Any) -> Any:
+def _prune(value: Any, name: str = "option", infinite_ok: bool = False) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            raise InvalidRequestError(f"{name} is NaN; it must be a number", "invalid_request")
+        if not infinite_ok:
+            # Sending the largest f32 instead would turn `temperature=inf` into a
+            # finite 3.4e38 the engine accepts.
+            raise InvalidRequestError(f"{name} must be a finite number, got {value}", "invalid_request")
         # JSON has no infinities; the largest f32 has the same effect (a logit bias of
         # -inf bans a token, -3.4e38 does too).
-        if math.isnan(value):
-            raise InvalidRequestError("NaN is not a valid option value", "invalid_request")
         return math.copysign(_F32_MAX, value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # Fields where infinity means something (a logit bias of -inf bans a token).
+        infinite = getattr(type(value), "_infinite_fields", ())
         fields = ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
-        return {name: _prune(v) for name, v in fields if v is not None}
+        return {n: _prune(v, n, n in infinite) for n, v in fields if v is not None}
     if isinstance(value, Mapping):
-        return {str(k): _prune(v) for k, v in value.items()}
+        return {str(k): _prune(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_prune(v) for v in value]
+        return [_prune(v, name, infinite_ok) for v in value]
     return value
 
 

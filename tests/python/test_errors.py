@@ -57,6 +57,11 @@ def test_unknown_and_ambiguous_endpoints(client: sipp.SippClient, model_path: Pa
 def test_invalid_options_and_config(client: sipp.SippClient, model_path: Path, text_ep: sipp.EndpointRef) -> None:
     with pytest.raises(sipp.InvalidRequestError):
         client.query("hi", endpoint=text_ep, options=sipp.SippTextOptions(temperature=-1)).result()
+    for endless in (float("inf"), float("-inf"), float("nan")):
+        with pytest.raises(sipp.InvalidRequestError, match="temperature"):
+            client.query("hi", endpoint=text_ep, options=sipp.SippTextOptions(temperature=endless)).result()
+    with pytest.raises(sipp.InvalidRequestError, match=r"stop\[1\] is empty"):
+        client.query("hi", endpoint=text_ep, options=sipp.SippTextOptions(stop=["\n", ""])).result()
     with pytest.raises(ValueError):
         client.query("hi", endpoint=text_ep, options=sipp.SippTextOptions(top_p=2.0)).result()
     with pytest.raises(sipp.GrammarError):

@@ -95,9 +95,8 @@ def answer_while_busy(client: sipp.SippClient, ep: sipp.EndpointRef) -> sipp.Sip
 def test_interval_snapshots_share_a_busy_slots_prefix(client: sipp.SippClient, model_path: Path) -> None:
     """``snapshot_interval_tokens``: a running request's prefilled prompt is snapshotted,
     so another request with the same system prompt restores it while the first still
-    holds its slot. The same scenario again answers the same (a remainder prefilled
-    beside a running decode is summed in other llama.cpp passes than a whole prompt, so
-    the reference is the scenario, not a lone prefill: docs/architecture.md)."""
+    holds its slot, and answers exactly as a lone cold prefill does (its remainder is
+    prefilled beside a running decode; ``deterministic`` makes that the same arithmetic)."""
     ep = client.add("interval", sipp.LocalModelDescriptor(model_path, config("snapshot", snapshot_interval_tokens=64)))
     r = answer_while_busy(client, ep)
     assert r.local_stats is not None and r.local_stats.cached_prompt_tokens > 300, r.local_stats
@@ -106,6 +105,8 @@ def test_interval_snapshots_share_a_busy_slots_prefix(client: sipp.SippClient, m
     r2 = answer_while_busy(client, again)
     assert r2.local_stats is not None and r2.local_stats.cached_prompt_tokens == r.local_stats.cached_prompt_tokens
     assert r2.text == r.text and r.text
+    cold = client.add("cold", sipp.LocalModelDescriptor(model_path, config("none")))
+    assert client.query(PROMPT, endpoint=cold, options=greedy(12)).result().text == r.text
 
 
 def test_snapshot_interval_is_checked(client: sipp.SippClient, model_path: Path) -> None:

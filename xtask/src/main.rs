@@ -6,13 +6,16 @@
 //!     cargo xtask models                fetch the default and test models into .build/models
 //!     cargo xtask llama-server          build llama.cpp's server for the real-server tests
 //!     cargo xtask bench [ARGS]          engine, Python and gateway benchmarks (--gateway-only)
+//!     cargo xtask determinism [--avx2]  the determinism matrix (also on an AVX2-only build)
 //!     cargo xtask develop               build the wheel and install it into .build/venv
 //!     cargo xtask wheel                 distributable wheel (x86-64-v3) into dist/
 
 mod bench;
+mod determinism;
 mod doctor;
 mod libclang;
 mod llama_server;
+mod progress;
 mod python;
 mod setup;
 mod test;
@@ -31,8 +34,16 @@ fn main() -> Result<()> {
             setup::ensure(&sh)?;
             // The default model is an instruct model: it answers a message rendered with
             // its chat template, and rambles on a raw completion prompt.
+            let root = sh.current_dir();
+            let sipp = root.join("target/release/sipp");
+            let estimate = if sipp.exists() {
+                ""
+            } else {
+                "the first build compiles llama.cpp: about 10 minutes on 2 cores"
+            };
+            progress::run_to_stderr(&root, "building the sipp CLI", estimate, "cargo", &["build", "--release", "-p", "sipp-cli"])?;
             eprintln!("run: the default model answers your prompt as a chat message (sipp --chat)");
-            cmd!(sh, "cargo run --release --quiet -p sipp-cli -- --chat {rest...}").run()?;
+            cmd!(sh, "{sipp} --chat {rest...}").run()?;
             Ok(())
         }
         "test" => {
@@ -58,6 +69,10 @@ fn main() -> Result<()> {
             setup::ensure_with(&sh, doctor::BENCH_TOOLS)?;
             bench::run(&sh, &rest)
         }
+        "determinism" => {
+            setup::ensure(&sh)?;
+            determinism::run(&sh, &rest)
+        }
         "develop" => {
             setup::ensure(&sh)?;
             let venv = python::venv(&sh)?;
@@ -72,7 +87,7 @@ fn main() -> Result<()> {
         }
         "help" | "--help" | "-h" => {
             let usage: Vec<&str> =
-                include_str!("main.rs").lines().skip(2).take(8).map(|l| l.trim_start_matches("//!")).collect();
+                include_str!("main.rs").lines().skip(2).take(9).map(|l| l.trim_start_matches("//!")).collect();
             println!("{}", usage.join("\n"));
             Ok(())
         }

@@ -1,7 +1,7 @@
 //! Set-up shared by `run`, `test` and `bench`: system packages (installed with apt-get
 //! when running as root, else reported with their fix) and the default model.
 
-use crate::doctor;
+use crate::{doctor, progress};
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
@@ -23,11 +23,18 @@ pub fn ensure_with(sh: &Shell, tools: &[doctor::Tool]) -> Result<()> {
             }
             bail!("install the packages above (or run as root, which installs them), then rerun");
         }
-        eprintln!("setup: installing {}", packages.join(" "));
-        cmd!(sh, "apt-get update -qq").env("DEBIAN_FRONTEND", "noninteractive").run()?;
-        cmd!(sh, "apt-get install -y -qq --no-install-recommends {packages...}")
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .run()?;
+        // apt and dpkg print progress on stdout, which belongs to the answer.
+        let dir = sh.current_dir();
+        let what = format!("installing {} with apt-get", packages.join(" "));
+        let apt = |args: &[&str]| {
+            let mut c = std::process::Command::new("apt-get");
+            c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+            c
+        };
+        progress::run_to_stderr_with(&dir, &what, "about a minute", &mut apt(&["update", "-qq"]))?;
+        let mut install = apt(&["install", "-y", "-qq", "--no-install-recommends"]);
+        install.args(&packages);
+        progress::run_to_stderr_with(&dir, &what, "", &mut install)?;
         // Check again the way the build will look, so a package that installs but does
         // not provide the piece fails here, with the doctor's report, not in bindgen.
         if !doctor::missing(sh).is_empty() {

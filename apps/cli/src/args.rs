@@ -15,6 +15,12 @@ pub enum Stats {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Switch {
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum BackendArg {
     Auto,
     Cpu,
@@ -55,6 +61,10 @@ struct Cli {
     /// Print timings to stderr.
     #[arg(long, value_enum, default_value_t = Stats::Off)]
     stats: Stats,
+    /// The same answer whatever the cache or batch did (context.deterministic; default:
+    /// on for the cpu backend). `off` lets llama.cpp pick its fastest kernel per shape.
+    #[arg(long, value_enum)]
+    deterministic: Option<Switch>,
 }
 
 #[derive(Debug)]
@@ -69,6 +79,7 @@ pub struct Args {
     pub seed: Option<u32>,
     pub threads: Option<i32>,
     pub stats: Stats,
+    pub deterministic: Option<bool>,
 }
 
 impl Args {
@@ -97,6 +108,7 @@ impl Args {
             seed: cli.seed,
             threads: cli.threads,
             stats: cli.stats,
+            deterministic: cli.deterministic.map(|s| s == Switch::On),
         }
     }
 }

@@ -50,7 +50,12 @@ async fn run(args: Args) -> Result<()> {
         None => sipp_models::default_model().context("fetching the default model")?,
     };
     let config = NativeRuntimeConfig {
-        context: ContextRuntimeConfig { n_ctx: args.ctx_size, n_threads: args.threads, ..Default::default() },
+        context: ContextRuntimeConfig {
+            n_ctx: args.ctx_size,
+            n_threads: args.threads,
+            deterministic: args.deterministic,
+            ..Default::default()
+        },
         observability: ObservabilityRuntimeConfig {
             runtime_metrics: args.stats != Stats::Off,
             backend_profiling: args.stats == Stats::Profile,

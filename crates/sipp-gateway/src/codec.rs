@@ -183,13 +183,16 @@ mod tests {
     #[test]
     fn bad_bodies_are_400_with_a_reason() {
         let c = GatewayCodec;
-        let cases: [(&[u8], &str); 9] = [
+        let cases: [(&[u8], &str); 11] = [
             (b"{not json", "not valid JSON"),
             (br#"{"model": "local"}"#, "query needs `prompt`"),
             (br#"{"model": "", "prompt": "x"}"#, "`model` must name a target"),
             (br#"{"model": "l", "prompt": "x", "messages": []}"#, "use the chat route"),
             (br#"{"model": "l", "prompt": "x", "max_tokens": "64"}"#, "invalid type"),
             (br#"{"model": "l", "prompt": "x", "temperature": -1}"#, "temperature must be"),
+            // 1e39 is past f32's range: it would arrive as infinity.
+            (br#"{"model": "l", "prompt": "x", "temperature": 1e39}"#, "temperature must be a finite number"),
+            (br#"{"model": "l", "prompt": "x", "stop": ["\n", ""]}"#, "stop[1] is empty"),
             (
                 br#"{"model": "l", "prompt": "x", "context_key": "k", "grammar": "g"}"#,
                 "context_key, grammar are local-only",

@@ -175,10 +175,9 @@ async fn answer_while_busy(
 
 /// `snapshot_interval_tokens`: a running request's prompt is snapshotted once prefilled
 /// (and every 64 cells after), so a second request with the same system prompt restores
-/// it while the first still holds its slot; the same scenario again gives the same
-/// answer. (A remainder prefilled beside a running decode is summed in other llama.cpp
-/// passes than a whole prompt, so a lone cold prefill is no exact reference here; see
-/// docs/architecture.md. The displaced-prefix test above covers exactness.)
+/// it while the first still holds its slot, and answers as a lone cold prefill does
+/// (the remainder is prefilled beside a running decode: `context.deterministic` makes
+/// that the same arithmetic).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interval_snapshots_share_a_busy_slots_prefix() {
     let client = SippClient::new();
@@ -209,4 +208,7 @@ async fn interval_snapshots_share_a_busy_slots_prefix() {
     assert_eq!(second.local_stats.unwrap().cached_prompt_tokens, stats.cached_prompt_tokens);
     assert_eq!(second.text, answer.text, "the same restore, the same answer");
     assert!(!answer.text.is_empty());
+    let plain = endpoint(&client, KvReuseMode::None, None).await;
+    let cold = client.query(query(&plain, &ask("Where can I see my invoices?"), greedy(16))).await.unwrap();
+    assert_eq!(answer.text, cold.text, "a restored busy prefix + remainder = a lone cold prefill");
 }

@@ -79,6 +79,7 @@ fn serve(
         max_input_tokens: if plan.embeddings { plan.n_ctx_seq.min(plan.n_ubatch) } else { plan.n_ctx_seq },
         n_seq_max: plan.n_seq_max,
         kv_unified: plan.kv_unified,
+        deterministic: plan.deterministic,
         kv_cells: plan.kv_cells,
         kv_bytes: plan.kv_bytes,
         n_vocab: model.n_vocab(),
@@ -146,6 +147,6 @@ fn snapshot_dir(model: &Path, plan: &EnginePlan) -> Result<Option<SnapshotDir>> 
         return Ok(None);
     };
     let refuse = |e: std::io::Error| SippError::InvalidConfig(format!("cache.snapshot_dir {}: {e}", dir.display()));
-    let identity = Identity::of(model, plan.n_ctx_seq, plan.kv_unified).map_err(refuse)?;
+    let identity = Identity::of(model, plan.n_ctx_seq, plan.kv_unified, super::context_params::kv_types(plan)).map_err(refuse)?;
     SnapshotDir::open(dir, identity, entries, bytes).map(Some).map_err(refuse)
 }

@@ -23,9 +23,15 @@ const DEFAULT_SEQUENCES: u32 = 8;
 /// windows is chosen so their KV stays within this budget (at least one window).
 const DEFAULT_KV_BUDGET: u64 = 1 << 30;
 /// `cache.mode = snapshot` limits when unset: a 677-token prefix of the default model is
-/// ~15 MiB, so the defaults keep a few dozen long prompts.
-const DEFAULT_SNAPSHOT_ENTRIES: u32 = 32;
-const DEFAULT_SNAPSHOT_BYTES: u64 = 1 << 30;
+/// ~15 MiB. Bytes: an eighth of the memory available at load, between 256 MiB and
+/// llama-server's 8 GiB `--cache-ram` default (1 GiB when the figure is unknown).
+const DEFAULT_SNAPSHOT_ENTRIES: u32 = 64;
+const SNAPSHOT_BYTES_UNKNOWN: u64 = 1 << 30;
+const SNAPSHOT_BYTES_RANGE: (u64, u64) = (256 << 20, 8 << 30);
+
+fn default_snapshot_bytes(available: Option<u64>) -> u64 {
+    available.map_or(SNAPSHOT_BYTES_UNKNOWN, |a| (a / 8).clamp(SNAPSHOT_BYTES_RANGE.0, SNAPSHOT_BYTES_RANGE.1))
+}
 /// ggml's own ceiling on threads (`GGML_MAX_N_THREADS`).
 const MAX_THREADS: i32 = 512;
 
@@ -44,6 +50,9 @@ pub(crate) struct EnginePlan {
     pub n_threads: i32,
     pub n_threads_batch: i32,
     pub flash_attention: Option<FlashAttention>,
+    /// `context.deterministic`, resolved: one computation shape per sequence (f16 keys,
+    /// bf16 values, flash attention on), so no cache or batch path changes an answer.
+    pub deterministic: bool,
     pub offload_kqv: bool,
     pub embeddings: bool,
     pub pooling: PoolingType,
@@ -160,6 +169,34 @@ pub(crate) fn validate(config: &NativeRuntimeConfig) -> Result<u32> {
     sequences(config)
 }
 
+/// `context.deterministic`: `None` is on wherever it can hold, an explicit `true` refuses
+/// what rules it out. Embedding endpoints have no cache or decode path to be invariant
+/// across (each input is computed whole), so the switch is about text generation.
+fn deterministic(config: &NativeRuntimeConfig, gpu: bool, kv_unified: bool, embeddings: bool) -> Result<bool> {
+    let ctx = &config.context;
+    let wanted = ctx.deterministic;
+    if wanted == Some(false) || embeddings {
+        return Ok(false);
+    }
+    let obstacle = if gpu {
+        Some("GPU backends choose attention and matmul kernels by batch size; it is offered on the cpu backend")
+    } else if ctx.flash_attention == Some(FlashAttention::Off) {
+        Some("it needs flash attention (the per-query-row kernel); unset context.flash_attention or set it to on")
+    } else if kv_unified {
+        Some(
+            "a shared KV pool (context.kv_unified = true) interleaves requests' cells, so a request's attention \
+             sums in an order other requests decide",
+        )
+    } else {
+        None
+    };
+    match (obstacle, wanted) {
+        (None, _) => Ok(true),
+        (Some(_), None) => Ok(false),
+        (Some(why), Some(_)) => Err(SippError::InvalidConfig(format!("context.deterministic = true: {why}"))),
+    }
+}
+
 /// `context.n_parallel` and `scheduler.max_running_requests` name one knob.
 fn sequences(config: &NativeRuntimeConfig) -> Result<u32> {
     let sched = &config.scheduler;
@@ -251,6 +288,7 @@ impl EnginePlan {
         if n_ctx_seq > train {
             tracing::warn!(n_ctx = n_ctx_seq, n_ctx_train = train, "context.n_ctx exceeds the model's trained context");
         }
+        let deterministic = deterministic(config, gpu, kv_unified, embeddings)?;
         let cell_bytes = shape.kv_bytes_per_cell();
         // Per-request windows: as many as the KV budget holds, unless the config says.
         let n_seq_max = if kv_unified || explicit_sequences || cell_bytes == 0 {
@@ -293,6 +331,7 @@ impl EnginePlan {
             n_threads,
             n_threads_batch: ctx.n_threads_batch.unwrap_or(n_threads),
             flash_attention: ctx.flash_attention,
+            deterministic,
             offload_kqv,
             embeddings,
             pooling: ctx.pooling.unwrap_or(PoolingType::Mean),
@@ -302,7 +341,8 @@ impl EnginePlan {
             retained_prefix_tokens: config.cache.retained_prefix_tokens,
             snapshots: (config.cache.mode == KvReuseMode::Snapshot).then(|| {
                 let entries = config.cache.max_snapshot_entries.unwrap_or(DEFAULT_SNAPSHOT_ENTRIES);
-                (entries as usize, config.cache.max_snapshot_bytes.unwrap_or(DEFAULT_SNAPSHOT_BYTES))
+                let bytes = config.cache.max_snapshot_bytes.unwrap_or_else(|| default_snapshot_bytes(available_host_memory()));
+                (entries as usize, bytes)
             }),
             snapshot_dir: config.cache.snapshot_dir.clone(),
             snapshot_interval: config.cache.snapshot_interval_tokens.map(|n| n as usize),
@@ -329,7 +369,10 @@ mod tests {
         assert_eq!((p.n_ctx_seq, p.n_batch, p.n_seq_max, p.kv_unified), (4096, 512, 8, false));
         assert_eq!((p.kv_cells, p.kv_bytes), (8 * 4096, 8 * 4096 * 23_040));
         assert!(p.runtime_metrics);
-        assert_eq!(p.reuse, KvReuseMode::LiveSlotPrefix);
+        assert_eq!(p.reuse, KvReuseMode::Snapshot);
+        assert!(p.deterministic, "deterministic on the cpu by default");
+        let (entries, bytes) = p.snapshots.unwrap();
+        assert!(entries == 64 && (256 << 20..=8 << 30).contains(&bytes), "{entries} {bytes}");
     }
 
     /// `n_ctx` is what one request may use, however many run at once.
@@ -406,27 +449,60 @@ mod tests {
         assert_eq!(e.code(), "not_supported");
         assert!(e.to_string().contains("multimodal.projector_path"), "{e}");
 
-        // Periodic snapshots belong to snapshot mode, at a useful interval.
+        // Periodic snapshots belong to snapshot mode (the default), at a useful interval.
         let mut c = NativeRuntimeConfig::default();
         c.cache.snapshot_interval_tokens = Some(256);
+        assert_eq!(plan(&c).unwrap().snapshot_interval, Some(256));
+        c.cache.mode = KvReuseMode::LiveSlotPrefix;
         assert!(validate(&c).unwrap_err().to_string().contains("cache.mode = snapshot"));
         c.cache.mode = KvReuseMode::Snapshot;
-        assert_eq!(plan(&c).unwrap().snapshot_interval, Some(256));
         c.cache.snapshot_interval_tokens = Some(8);
         assert_eq!(validate(&c).unwrap_err().code(), "invalid_config");
         // Snapshot limits belong to snapshot mode.
         let mut c = NativeRuntimeConfig::default();
         c.cache.max_snapshot_bytes = Some(1 << 20);
+        assert_eq!(plan(&c).unwrap().snapshots, Some((64, 1 << 20)));
+        c.cache.mode = KvReuseMode::LiveSlotPrefix;
         let e = validate(&c).unwrap_err();
         assert!(e.code() == "invalid_config" && e.to_string().contains("cache.mode = snapshot"), "{e}");
-        c.cache.mode = KvReuseMode::Snapshot;
-        assert!(validate(&c).is_ok());
-        assert_eq!(plan(&c).unwrap().snapshots, Some((32, 1 << 20)));
-        assert_eq!(plan(&NativeRuntimeConfig::default()).unwrap().snapshots, None);
+        c.cache.max_snapshot_bytes = None;
+        assert_eq!(plan(&c).unwrap().snapshots, None);
+        // An eighth of what is free, within [256 MiB, 8 GiB].
+        assert_eq!(default_snapshot_bytes(Some(24 << 30)), 3 << 30);
+        assert_eq!(default_snapshot_bytes(Some(1 << 30)), 256 << 20);
+        assert_eq!(default_snapshot_bytes(Some(512 << 30)), 8 << 30);
+        assert_eq!(default_snapshot_bytes(None), 1 << 30);
 
         let mut c = NativeRuntimeConfig::default();
         c.residency.max_gpu_models_per_device = Some(0);
         assert_eq!(validate(&c).unwrap_err().code(), "invalid_config");
+    }
+
+    #[test]
+    fn deterministic_is_the_cpu_default_and_refuses_what_breaks_it() {
+        assert!(plan(&NativeRuntimeConfig::default()).unwrap().deterministic);
+        let mut c = NativeRuntimeConfig::default();
+        c.context.deterministic = Some(false);
+        assert!(!plan(&c).unwrap().deterministic);
+        // What rules it out turns the default off, and an explicit `true` into an error.
+        for (unified, fa) in [(Some(true), None), (None, Some(FlashAttention::Off))] {
+            let mut c = NativeRuntimeConfig::default();
+            (c.context.kv_unified, c.context.flash_attention) = (unified, fa);
+            assert!(!plan(&c).unwrap().deterministic);
+            c.context.deterministic = Some(true);
+            let e = plan(&c).unwrap_err();
+            assert!(e.code() == "invalid_config" && e.to_string().contains("context.deterministic = true"), "{e}");
+        }
+        let mut c = NativeRuntimeConfig::default();
+        c.context.deterministic = Some(true);
+        let gpu = EnginePlan::new(&c, Backend::Cuda, &SMOLLM2).unwrap_err();
+        assert!(gpu.to_string().contains("GPU backends"), "{gpu}");
+        c.context.deterministic = None;
+        assert!(!EnginePlan::new(&c, Backend::Cuda, &SMOLLM2).unwrap().deterministic);
+        // Embedding endpoints compute each input whole: nothing to hold invariant.
+        let mut c = NativeRuntimeConfig::default();
+        c.context.embeddings = Some(true);
+        assert!(!plan(&c).unwrap().deterministic);
     }
 
     #[test]

@@ -80,7 +80,7 @@ fn cache_dir(placement: &PlacementRuntimeConfig) -> Result<PathBuf> {
     })
 }
 
-/// `<stem>-<size>-<sha256 of the first 4 MiB, 16 hex>.q8_0.gguf`: a changed source gets a new file.
+/// `<stem>-<size>-<sha256 of the whole file, 16 hex>.q8_0.gguf`: a changed source gets a new file.
 fn cache_name(path: &Path) -> std::io::Result<String> {
     let (size, digest) = model_fingerprint(path)?;
     let digest = &digest[..16];

@@ -4,10 +4,12 @@
 //!
 //! Pure logic: the engine applies the decisions to llama.cpp (`seq_rm`, state get/set).
 
+mod fingerprint;
 mod persist;
 mod slots;
 mod snapshots;
 
-pub(crate) use persist::{model_fingerprint, Identity, SnapshotDir};
+pub(crate) use fingerprint::model_fingerprint;
+pub(crate) use persist::{Identity, SnapshotDir};
 pub(crate) use slots::{Acquired, KvCache};
 pub(crate) use snapshots::{SnapshotCounters, SnapshotStore, MIN_SNAPSHOT_TOKENS};

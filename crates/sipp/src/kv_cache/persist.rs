@@ -8,41 +8,41 @@
 //! with a warning and never handed to llama.cpp. Writes go to temporary names and are
 //! renamed into place, so a crash leaves no half file under a real name.
 
+use super::fingerprint::{file_sha256, hex, llama_build, model_fingerprint};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-const FORMAT: u32 = 1;
-/// Bytes of the model file hashed for its identity: GGUF puts metadata and tensor
-/// layout first, so this tells models apart without reading gigabytes.
-const IDENTITY_PREFIX: u64 = 4 << 20;
+/// 2: the model is named by its whole content, the llama.cpp build and KV cell types
+/// are recorded.
+const FORMAT: u32 = 2;
 
 /// What a persisted state must match to be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Identity {
     pub model_bytes: u64,
-    /// SHA-256 of the model file's first 4 MiB, hex.
-    pub model_head_sha256: String,
-    /// The context shape the cells were computed in.
+    /// SHA-256 of the whole model file, hex (`fingerprint::model_fingerprint`).
+    pub model_sha256: String,
+    /// llama.cpp release and compiled CPU features (`fingerprint::llama_build`).
+    pub llama_build: String,
+    /// The context shape the cells were computed in, and their K/V element types.
     pub n_ctx_seq: u32,
     pub kv_unified: bool,
-}
-
-/// A model file's size and the SHA-256 (hex) of its first 4 MiB: what tells model files
-/// apart for persisted snapshots and transcoded copies.
-pub(crate) fn model_fingerprint(model: &Path) -> std::io::Result<(u64, String)> {
-    let model_bytes = fs::metadata(model)?.len();
-    let mut head = Vec::new();
-    fs::File::open(model)?.take(IDENTITY_PREFIX).read_to_end(&mut head)?;
-    Ok((model_bytes, hex(&Sha256::digest(&head))))
+    pub kv_types: String,
 }
 
 impl Identity {
-    pub(crate) fn of(model: &Path, n_ctx_seq: u32, kv_unified: bool) -> std::io::Result<Self> {
-        let (model_bytes, model_head_sha256) = model_fingerprint(model)?;
-        Ok(Self { model_bytes, model_head_sha256, n_ctx_seq, kv_unified })
+    pub(crate) fn of(model: &Path, n_ctx_seq: u32, kv_unified: bool, kv_types: &str) -> std::io::Result<Self> {
+        let (model_bytes, model_sha256) = model_fingerprint(model)?;
+        Ok(Self {
+            model_bytes,
+            model_sha256,
+            llama_build: llama_build(),
+            n_ctx_seq,
+            kv_unified,
+            kv_types: kv_types.to_string(),
+        })
     }
 }
 
@@ -71,26 +71,6 @@ pub(crate) struct SnapshotDir {
     identity: Identity,
     max_entries: usize,
     max_bytes: u64,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn file_sha256(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut f = fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut len = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        len += n as u64;
-    }
-    Ok((len, hex(&hasher.finalize())))
 }
 
 impl SnapshotDir {
@@ -164,7 +144,15 @@ impl SnapshotDir {
             return Err(format!("format {} (this build reads {FORMAT})", m.format));
         }
         if m.identity != self.identity {
-            return Err("written for another model or context shape".into());
+            let i = &m.identity;
+            let what = if i.model_bytes != self.identity.model_bytes || i.model_sha256 != self.identity.model_sha256 {
+                "another model"
+            } else if i.llama_build != self.identity.llama_build {
+                "another llama.cpp build"
+            } else {
+                "another context shape or KV type"
+            };
+            return Err(format!("written for {what}"));
         }
         let kv_path = json.with_extension("kv");
         let (len, sha) = file_sha256(&kv_path).map_err(|e| format!("state file: {e}"))?;
@@ -212,7 +200,14 @@ mod tests {
     use super::*;
 
     fn identity() -> Identity {
-        Identity { model_bytes: 10, model_head_sha256: "ab".into(), n_ctx_seq: 1024, kv_unified: false }
+        Identity {
+            model_bytes: 10,
+            model_sha256: "ab".into(),
+            llama_build: llama_build(),
+            n_ctx_seq: 1024,
+            kv_unified: false,
+            kv_types: "f16/bf16".into(),
+        }
     }
 
     fn write(dir: &SnapshotDir, tokens: &[i32], body: &[u8]) -> PathBuf {
@@ -234,11 +229,18 @@ mod tests {
         // A marker for another model.
         let other = SnapshotDir::open(tmp.path(), Identity { model_bytes: 11, ..identity() }, 8, 1 << 20).unwrap();
         write(&other, &[10, 11], b"other-model");
+        // Markers of another llama.cpp build and another KV type.
+        let build = Identity { llama_build: "llama-cpp-sys-2 0.0.1 x86_64 [avx512f]".into(), ..identity() };
+        write(&SnapshotDir::open(tmp.path(), build, 8, 1 << 20).unwrap(), &[12], b"other-build");
+        let types = Identity { kv_types: "f16/f16".into(), ..identity() };
+        write(&SnapshotDir::open(tmp.path(), types, 8, 1 << 20).unwrap(), &[13], b"other-types");
         // A crash before the marker: nothing to load, nothing to skip.
         fs::write(tmp.path().join("dead.kv.tmp"), b"partial").unwrap();
         let (ok, skipped) = dir.loadable();
         assert_eq!(ok, vec![Persisted { kv_path: good, tokens: 3, bytes: 9 }]);
-        assert_eq!(skipped.len(), 3, "{skipped:?}");
+        assert_eq!(skipped.len(), 5, "{skipped:?}");
+        assert!(skipped.iter().any(|s| s.contains("another llama.cpp build")), "{skipped:?}");
+        assert!(skipped.iter().any(|s| s.contains("another context shape or KV type")), "{skipped:?}");
         assert_eq!(skipped.iter().filter(|s| s.contains("truncated or corrupt")).count(), 2);
         assert!(skipped.iter().any(|s| s.contains("another model")));
     }

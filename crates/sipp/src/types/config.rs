@@ -82,6 +82,16 @@ pub struct ContextRuntimeConfig {
     /// the same alone or batched, at `n_parallel` times the KV memory; in a shared pool a
     /// request reserves prompt + `max_tokens` cells and waits until they are free.
     pub kv_unified: Option<bool>,
+    /// The same greedy (or seeded) output whatever path a prompt took: cold prefill,
+    /// a reused or restored prefix, chunked prefill, any batch mates, any slot. Each
+    /// sequence gets one computation shape: llama.cpp's per-query-row flash attention
+    /// (keys f16, values bf16 in the KV cache, which rules out its batch-size-dependent
+    /// tiled and split-KV kernels) over its own KV window. `None` (default): on for text
+    /// endpoints on the CPU backend, unless `flash_attention = off` or `kv_unified = true`
+    /// (a shared pool interleaves requests' cells) rule it out; `true` refuses those.
+    /// `false`: llama.cpp's fastest kernel for each shape, and answers may change with
+    /// the cache and the batch on long prompts. GPU backends: not offered.
+    pub deterministic: Option<bool>,
     /// Load the endpoint for `embed` instead of text generation.
     pub embeddings: Option<bool>,
     pub pooling: Option<PoolingType>,
@@ -231,9 +241,11 @@ pub struct CacheRuntimeConfig {
     /// and every this many tokens after (at least 32), so a later prompt sharing a long
     /// conversation's middle restores it even while the slot is still busy.
     pub snapshot_interval_tokens: Option<u32>,
-    /// `snapshot` mode: most host-RAM snapshots kept (default 32).
+    /// `snapshot` mode: most host-RAM snapshots kept (default 64).
     pub max_snapshot_entries: Option<u32>,
-    /// `snapshot` mode: most bytes they may hold together (default 1 GiB).
+    /// `snapshot` mode: most bytes they may hold together (default: an eighth of the
+    /// memory available when the endpoint loads, at most 8 GiB — llama-server's
+    /// `--cache-ram` default — and at least 256 MiB).
     pub max_snapshot_bytes: Option<u64>,
     /// `snapshot` mode: also keep snapshots in this directory (one per endpoint), so
     /// they survive a restart; the same limits apply on disk.
@@ -247,10 +259,11 @@ pub enum KvReuseMode {
     /// Every request prefills its whole prompt.
     None,
     /// Idle slots keep their KV; a new request takes the slot sharing its longest prefix.
-    #[default]
     LiveSlotPrefix,
     /// `live_slot_prefix`, and a slot's state is copied to host RAM before another
     /// prompt displaces it; a later prompt with that prefix restores it into any slot.
+    /// The default: a long system prompt stays warm after other traffic used every slot.
+    #[default]
     Snapshot,
 }
 

@@ -21,6 +21,8 @@ pub struct ModelInfo {
     pub n_seq_max: u32,
     /// One KV pool shared by running requests (`true`) or a window per request.
     pub kv_unified: bool,
+    /// `context.deterministic` as resolved: answers do not depend on the cache or batch.
+    pub deterministic: bool,
     /// KV cells allocated, all requests together, and their size in bytes.
     pub kv_cells: u32,
     pub kv_bytes: u64,

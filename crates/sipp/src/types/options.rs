@@ -27,6 +27,11 @@ impl SippTextOptions {
         if self.max_tokens == Some(0) {
             return Err(SippError::InvalidRequest("max_tokens must be at least 1".into()));
         }
+        // An empty stop string matches before the first token: every answer would be
+        // empty, which is never what was meant.
+        if let Some(i) = self.stop.iter().position(String::is_empty) {
+            return Err(SippError::InvalidRequest(format!("stop[{i}] is empty; stop strings need at least one character")));
+        }
         Ok(())
     }
 }
@@ -157,4 +162,35 @@ pub struct SippEmbedRequest {
     /// provider endpoint under its descriptor's `correlation_header`. Local endpoints have
     /// nothing upstream and ignore it.
     pub request_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(options: SippTextOptions) -> String {
+        let e = options.validate().unwrap_err();
+        assert_eq!(e.code(), "invalid_request");
+        e.to_string()
+    }
+
+    #[test]
+    fn temperatures_outside_zero_to_finite_are_refused() {
+        for t in [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -1.0, -0.001] {
+            let text = refused(SippTextOptions { temperature: Some(t), ..Default::default() });
+            assert!(text.contains("temperature must be a finite number >= 0"), "{t}: {text}");
+        }
+        for t in [0.0, 0.7, 2.0, 100.0] {
+            assert!(SippTextOptions { temperature: Some(t), ..Default::default() }.validate().is_ok(), "{t}");
+        }
+    }
+
+    #[test]
+    fn empty_stop_strings_are_refused() {
+        let stop = vec!["\n".to_string(), String::new()];
+        let text = refused(SippTextOptions { stop, ..Default::default() });
+        assert!(text.contains("stop[1] is empty"), "{text}");
+        let stop = vec![" ".to_string(), "###".to_string()];
+        assert!(SippTextOptions { stop, ..Default::default() }.validate().is_ok());
+    }
 }
