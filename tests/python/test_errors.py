@@ -75,6 +75,10 @@ def test_invalid_options_and_config(client: sipp.SippClient, model_path: Path, t
     bad = sipp.NativeRuntimeConfig(context=sipp.ContextRuntimeConfig(n_ubatch=1024, n_batch=512))
     with pytest.raises(sipp.InvalidConfigError):
         client.add("bad", sipp.LocalModelDescriptor(model_path, bad))
+    # A shared KV pool cannot give the same answer on every path: refused when asked for.
+    both = sipp.NativeRuntimeConfig(context=sipp.ContextRuntimeConfig(deterministic=True, kv_unified=True))
+    with pytest.raises(sipp.InvalidConfigError, match="context.deterministic = true"):
+        client.add("both", sipp.LocalModelDescriptor(model_path, both))
     later = sipp.NativeRuntimeConfig(multimodal=sipp.MultimodalRuntimeConfig(projector_path="mmproj.gguf"))
     with pytest.raises(sipp.NotSupportedYetError, match="not supported yet"):
         client.add("vision", sipp.LocalModelDescriptor(model_path, later))

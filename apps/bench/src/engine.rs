@@ -17,7 +17,17 @@ pub struct EngineResult {
     pub aggregate: Vec<(usize, f64, u64)>,
 }
 
-pub async fn run(setup: &Setup) -> Result<EngineResult> {
+/// Prefill of a long cold prompt and time to first token when its prefix is cached.
+pub struct CacheResult {
+    /// (prompt tokens, prefill tok/s) of cold prompts of `Setup::long_prompts` lengths.
+    pub cold: Vec<(usize, f64)>,
+    /// TTFT of the longest prompt asked again (all but its last token from the slot), ms.
+    pub warm_ttft_ms: f64,
+    /// TTFT of that prompt after other traffic took the slot (restored snapshot), ms.
+    pub restored_ttft_ms: f64,
+}
+
+pub async fn run(setup: &Setup, deterministic: bool) -> Result<EngineResult> {
     let client = SippClient::new();
     let max_streams = setup.streams.iter().copied().max().unwrap_or(1);
     let config = NativeRuntimeConfig {
@@ -27,6 +37,7 @@ pub async fn run(setup: &Setup) -> Result<EngineResult> {
             n_batch: Some(512),
             n_threads: Some(setup.threads),
             n_threads_batch: Some(setup.threads),
+            deterministic: Some(deterministic),
             ..Default::default()
         },
         scheduler: SchedulerRuntimeConfig { max_running_requests: Some(max_streams as u32), ..Default::default() },
@@ -93,6 +104,53 @@ pub async fn run(setup: &Setup) -> Result<EngineResult> {
         decode_tokens_per_second: crate::median(&mut single),
         aggregate,
     })
+}
+
+/// Cold prefill of longer prompts, then cache hits: the longest again (live slot), and
+/// again after two other prompts displaced it from both slots (snapshot restore).
+pub async fn cache(setup: &Setup, deterministic: bool) -> Result<CacheResult> {
+    let client = SippClient::new();
+    let config = NativeRuntimeConfig {
+        context: ContextRuntimeConfig {
+            n_ctx: Some(2048),
+            n_batch: Some(512),
+            n_threads: Some(setup.threads),
+            n_threads_batch: Some(setup.threads),
+            deterministic: Some(deterministic),
+            ..Default::default()
+        },
+        scheduler: SchedulerRuntimeConfig { max_running_requests: Some(2), ..Default::default() },
+        cache: CacheRuntimeConfig { mode: KvReuseMode::Snapshot, ..Default::default() },
+        ..Default::default()
+    };
+    let ep = client.add("bench-cache", EndpointDescriptor::local(&setup.model, config)).await?;
+    let mut cold = Vec::new();
+    for (i, prompt) in setup.long_prompts.iter().enumerate() {
+        let mut rates = Vec::new();
+        let mut tokens = 0;
+        for round in 0..=setup.repeats.min(3) {
+            // A distinct first token each time: nothing is reused.
+            let r = client.query(request(&ep, setup, &format!("{round}{i} {prompt}"), 1)).await?;
+            tokens = r.usage.as_ref().map_or(0, |u| u.input_tokens as usize);
+            if round > 0 {
+                rates.push(r.local_stats.map_or(0.0, |s| s.prefill_tokens_per_second));
+            }
+        }
+        cold.push((tokens, crate::median(&mut rates)));
+    }
+    let longest = setup.long_prompts.last().cloned().unwrap_or_default();
+    let ttft = |r: &sipp::SippTextResponse| r.local_stats.as_ref().map_or(0.0, |s| s.ttft_ms);
+    let (mut warm, mut restored) = (Vec::new(), Vec::new());
+    client.query(request(&ep, setup, &longest, 1)).await?;
+    for _ in 0..setup.repeats {
+        warm.push(ttft(&client.query(request(&ep, setup, &longest, 1)).await?));
+        for other in ["Oceans are the subject of this short poem:", "Rivers are the subject of this short poem:"] {
+            client.query(request(&ep, setup, other, 1)).await?;
+        }
+        restored.push(ttft(&client.query(request(&ep, setup, &longest, 1)).await?));
+    }
+    client.close();
+    Ok(CacheResult { cold, warm_ttft_ms: crate::median(&mut warm), restored_ttft_ms: crate::median(&mut restored) })
 }
 
 fn request(ep: &EndpointRef, setup: &Setup, prompt: &str, max_tokens: u32) -> SippQueryRequest {

@@ -74,14 +74,13 @@ pub fn run(setup: &Setup) -> Result<RawResult> {
         }
         ctx.decode(&mut batch)?;
         let mut token = sampler.sample(&ctx, batch.n_tokens() - 1);
-        let mut pos = prompt.len() as i32;
+        let first = prompt.len() as i32;
         let t0 = Instant::now();
-        for _ in 1..setup.gen_tokens {
+        for pos in (first..).take(setup.gen_tokens.saturating_sub(1) as usize) {
             batch.clear();
             batch.add(token, pos, &[0], true)?;
             ctx.decode(&mut batch)?;
             token = sampler.sample(&ctx, 0);
-            pos += 1;
         }
         if round > 0 {
             rates.push(f64::from(setup.gen_tokens - 1) / t0.elapsed().as_secs_f64());

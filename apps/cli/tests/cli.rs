@@ -84,7 +84,7 @@ fn help_lists_the_flags() {
     let out = sipp(&["--help"]);
     assert!(out.status.success());
     let help = text(&out.stdout);
-    for flag in ["--chat", "--max-tokens", "--ctx-size", "--backend", "--temperature", "--stats"] {
+    for flag in ["--chat", "--max-tokens", "--ctx-size", "--backend", "--temperature", "--stats", "--deterministic"] {
         assert!(help.contains(flag), "{flag} missing from help");
     }
 }
@@ -93,6 +93,23 @@ fn help_lists_the_flags() {
 fn bad_flag_values_are_usage_errors() {
     let out = sipp(&["hi", "--stats", "loud"]);
     assert_eq!(out.status.code(), Some(2));
+    let out = sipp(&["hi", "--deterministic", "maybe"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// `--deterministic on|off` is accepted and both settings answer (the switch changes
+/// llama.cpp's kernels, not what the CLI prints); what `on` guarantees is tested by
+/// crates/sipp/tests/determinism.rs.
+#[test]
+fn deterministic_switch_both_ways() {
+    let m = model();
+    for setting in ["on", "off"] {
+        let args = [m.to_str().unwrap(), "The capital of France is", "--max-tokens", "6", "--temperature", "0"];
+        let out = sipp(&[&args[..], &["--deterministic", setting, "--stats", "basic"]].concat());
+        assert!(out.status.success(), "{setting}: {}", text(&out.stderr));
+        assert!(!text(&out.stdout).trim().is_empty(), "{setting}");
+        assert!(text(&out.stderr).contains("finish="), "{setting}: {}", text(&out.stderr));
+    }
 }
 
 /// `--ctx-size 2048` is the window of the prompt: a ~1800-token one fits (it did not when

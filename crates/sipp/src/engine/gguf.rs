@@ -144,7 +144,7 @@ impl Reader {
                     }
                 }
             }
-            10 | 11 | 12 => self.skip(8)?,
+            10..=12 => self.skip(8)?,
             other => return Err(Damage::Corrupt(format!("unknown metadata type {other}"))),
         }
         Ok(None)

@@ -20,6 +20,9 @@ pub(crate) struct ModelShape {
     /// Recurrent (Mamba, RWKV) and hybrid models keep a fixed-size state per sequence,
     /// not a cell per token.
     pub recurrent: bool,
+    /// Multi-head latent attention (DeepSeek): llama.cpp keeps its keys and values in
+    /// one cache type.
+    pub mla: bool,
 }
 
 impl ModelShape {
@@ -38,6 +41,7 @@ impl ModelShape {
             head_dim_v: meta_u32("attention.value_length").unwrap_or(head_dim),
             n_vocab: u32::try_from(model.n_vocab()).unwrap_or(0),
             recurrent: model.is_recurrent() || model.is_hybrid(),
+            mla: meta_u32("attention.key_length_mla").is_some_and(|n| n > 0) || arch == "deepseek4",
         }
     }
 
@@ -128,6 +132,7 @@ pub(crate) const SMOLLM2: ModelShape = ModelShape {
     head_dim_v: 64,
     n_vocab: 49152,
     recurrent: false,
+    mla: false,
 };
 
 #[cfg(test)]

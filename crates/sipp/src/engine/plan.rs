@@ -165,6 +165,13 @@ pub(crate) fn validate(config: &NativeRuntimeConfig) -> Result<u32> {
              Use mean, cls or last",
         ));
     }
+    // Model-free half of the check (`sipp-gateway check` runs this): the backend is
+    // known only at load.
+    if ctx.deterministic == Some(true) && ctx.embeddings != Some(true) {
+        if let Some(why) = deterministic_obstacle(config, false, ctx.kv_unified == Some(true)) {
+            return Err(SippError::InvalidConfig(format!("context.deterministic = true: {why}")));
+        }
+    }
     validate_sampling(&config.sampling)?;
     sequences(config)
 }
@@ -172,13 +179,33 @@ pub(crate) fn validate(config: &NativeRuntimeConfig) -> Result<u32> {
 /// `context.deterministic`: `None` is on wherever it can hold, an explicit `true` refuses
 /// what rules it out. Embedding endpoints have no cache or decode path to be invariant
 /// across (each input is computed whole), so the switch is about text generation.
-fn deterministic(config: &NativeRuntimeConfig, gpu: bool, kv_unified: bool, embeddings: bool) -> Result<bool> {
-    let ctx = &config.context;
-    let wanted = ctx.deterministic;
+fn deterministic(
+    config: &NativeRuntimeConfig,
+    gpu: bool,
+    kv_unified: bool,
+    embeddings: bool,
+    mla: bool,
+) -> Result<bool> {
+    let wanted = config.context.deterministic;
     if wanted == Some(false) || embeddings {
         return Ok(false);
     }
-    let obstacle = if gpu {
+    let obstacle = if mla {
+        Some("this model's latent attention (MLA) keeps keys and values in one cache type, which takes the batch-dependent kernels")
+    } else {
+        deterministic_obstacle(config, gpu, kv_unified)
+    };
+    match (obstacle, wanted) {
+        (None, _) => Ok(true),
+        (Some(_), None) => Ok(false),
+        (Some(why), Some(_)) => Err(SippError::InvalidConfig(format!("context.deterministic = true: {why}"))),
+    }
+}
+
+/// What rules `context.deterministic` out, if anything.
+fn deterministic_obstacle(config: &NativeRuntimeConfig, gpu: bool, kv_unified: bool) -> Option<&'static str> {
+    let ctx = &config.context;
+    if gpu {
         Some("GPU backends choose attention and matmul kernels by batch size; it is offered on the cpu backend")
     } else if ctx.flash_attention == Some(FlashAttention::Off) {
         Some("it needs flash attention (the per-query-row kernel); unset context.flash_attention or set it to on")
@@ -189,11 +216,6 @@ fn deterministic(config: &NativeRuntimeConfig, gpu: bool, kv_unified: bool, embe
         )
     } else {
         None
-    };
-    match (obstacle, wanted) {
-        (None, _) => Ok(true),
-        (Some(_), None) => Ok(false),
-        (Some(why), Some(_)) => Err(SippError::InvalidConfig(format!("context.deterministic = true: {why}"))),
     }
 }
 
@@ -288,7 +310,7 @@ impl EnginePlan {
         if n_ctx_seq > train {
             tracing::warn!(n_ctx = n_ctx_seq, n_ctx_train = train, "context.n_ctx exceeds the model's trained context");
         }
-        let deterministic = deterministic(config, gpu, kv_unified, embeddings)?;
+        let deterministic = deterministic(config, gpu, kv_unified, embeddings, shape.mla)?;
         let cell_bytes = shape.kv_bytes_per_cell();
         // Per-request windows: as many as the KV budget holds, unless the config says.
         let n_seq_max = if kv_unified || explicit_sequences || cell_bytes == 0 {
@@ -490,6 +512,7 @@ mod tests {
             (c.context.kv_unified, c.context.flash_attention) = (unified, fa);
             assert!(!plan(&c).unwrap().deterministic);
             c.context.deterministic = Some(true);
+            assert_eq!(validate(&c).unwrap_err().code(), "invalid_config", "`sipp-gateway check` sees it too");
             let e = plan(&c).unwrap_err();
             assert!(e.code() == "invalid_config" && e.to_string().contains("context.deterministic = true"), "{e}");
         }
@@ -499,6 +522,9 @@ mod tests {
         assert!(gpu.to_string().contains("GPU backends"), "{gpu}");
         c.context.deterministic = None;
         assert!(!EnginePlan::new(&c, Backend::Cuda, &SMOLLM2).unwrap().deterministic);
+        let mla = ModelShape { mla: true, ..SMOLLM2 };
+        assert!(!EnginePlan::new(&NativeRuntimeConfig::default(), Backend::Cpu, &mla).unwrap().deterministic);
+        assert!(EnginePlan::new(&c, Backend::Cpu, &mla).is_ok());
         // Embedding endpoints compute each input whole: nothing to hold invariant.
         let mut c = NativeRuntimeConfig::default();
         c.context.embeddings = Some(true);

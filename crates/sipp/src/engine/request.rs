@@ -49,6 +49,8 @@ pub(crate) struct EmbedJob {
     pub cancel: Arc<CancelToken>,
 }
 
+// Moved once per request (see `Command`); a box would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Job {
     Text(TextJob),
     Embed(EmbedJob),

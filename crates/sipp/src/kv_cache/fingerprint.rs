@@ -67,7 +67,8 @@ fn model_fingerprint_in(model: &Path, cache: Option<&Path>) -> std::io::Result<(
     let meta = fs::metadata(&path)?;
     let modified_ns = meta.modified()?.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let size = meta.len();
-    let entry = cache.map(|dir| dir.join(format!("{}.json", hex(&Sha256::digest(path.as_os_str().as_encoded_bytes())[..16]))));
+    let entry =
+        cache.map(|dir| dir.join(format!("{}.json", hex(&Sha256::digest(path.as_os_str().as_encoded_bytes())[..16]))));
     if let Some(entry) = &entry {
         let hit = fs::read(entry).ok().and_then(|b| serde_json::from_slice::<Cached>(&b).ok());
         if let Some(c) = hit.filter(|c| c.path == path && c.size == size && c.modified_ns == modified_ns) {
