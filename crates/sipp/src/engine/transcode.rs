@@ -17,7 +17,7 @@
 use super::backend::llama;
 use super::gguf;
 use crate::error::{Result, SippError};
-use crate::kv_cache::model_fingerprint;
+use crate::kv_cache::{model_fingerprint, user_cache_dir};
 use crate::types::{PlacementRuntimeConfig, WeightFormat};
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
@@ -69,11 +69,7 @@ fn cache_dir(placement: &PlacementRuntimeConfig) -> Result<PathBuf> {
     if let Some(dir) = &placement.transcode_dir {
         return Ok(dir.clone());
     }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")));
-    base.map(|b| b.join("sipp").join("weights")).ok_or_else(|| {
+    user_cache_dir("weights").ok_or_else(|| {
         SippError::InvalidConfig(
             "placement.transcode_weights needs placement.transcode_dir: no HOME or XDG_CACHE_HOME".into(),
         )

@@ -49,17 +49,18 @@ struct Cached {
     sha256: String,
 }
 
-fn cache_dir() -> Option<PathBuf> {
+/// `$XDG_CACHE_HOME/sipp/<name>`, else `~/.cache/sipp/<name>`.
+pub(crate) fn user_cache_dir(name: &str) -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("sipp").join("fingerprints"))
+    Some(base.join("sipp").join(name))
 }
 
 /// A model file's size and the SHA-256 (hex) of its whole content.
 pub(crate) fn model_fingerprint(model: &Path) -> std::io::Result<(u64, String)> {
-    model_fingerprint_in(model, cache_dir().as_deref())
+    model_fingerprint_in(model, user_cache_dir("fingerprints").as_deref())
 }
 
 fn model_fingerprint_in(model: &Path, cache: Option<&Path>) -> std::io::Result<(u64, String)> {

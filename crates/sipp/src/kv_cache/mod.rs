@@ -9,7 +9,7 @@ mod persist;
 mod slots;
 mod snapshots;
 
-pub(crate) use fingerprint::model_fingerprint;
+pub(crate) use fingerprint::{model_fingerprint, user_cache_dir};
 pub(crate) use persist::{Identity, SnapshotDir};
 pub(crate) use slots::{Acquired, KvCache};
 pub(crate) use snapshots::{SnapshotCounters, SnapshotStore, MIN_SNAPSHOT_TOKENS};
