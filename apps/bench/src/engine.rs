@@ -31,15 +31,8 @@ pub async fn run(setup: &Setup, deterministic: bool) -> Result<EngineResult> {
     let client = SippClient::new();
     let max_streams = setup.streams.iter().copied().max().unwrap_or(1);
     let config = NativeRuntimeConfig {
-        context: ContextRuntimeConfig {
-            // Each stream gets a window of n_ctx cells, like the raw loop's one sequence.
-            n_ctx: Some(setup.n_ctx),
-            n_batch: Some(512),
-            n_threads: Some(setup.threads),
-            n_threads_batch: Some(setup.threads),
-            deterministic: Some(deterministic),
-            ..Default::default()
-        },
+        // Each stream gets a window of n_ctx cells, like the raw loop's one sequence.
+        context: context(setup, setup.n_ctx, deterministic),
         scheduler: SchedulerRuntimeConfig { max_running_requests: Some(max_streams as u32), ..Default::default() },
         // The raw loop recomputes every prompt; so does the engine here.
         cache: CacheRuntimeConfig { mode: KvReuseMode::None, ..Default::default() },
@@ -111,14 +104,7 @@ pub async fn run(setup: &Setup, deterministic: bool) -> Result<EngineResult> {
 pub async fn cache(setup: &Setup, deterministic: bool) -> Result<CacheResult> {
     let client = SippClient::new();
     let config = NativeRuntimeConfig {
-        context: ContextRuntimeConfig {
-            n_ctx: Some(2048),
-            n_batch: Some(512),
-            n_threads: Some(setup.threads),
-            n_threads_batch: Some(setup.threads),
-            deterministic: Some(deterministic),
-            ..Default::default()
-        },
+        context: context(setup, 2048, deterministic),
         scheduler: SchedulerRuntimeConfig { max_running_requests: Some(2), ..Default::default() },
         cache: CacheRuntimeConfig { mode: KvReuseMode::Snapshot, ..Default::default() },
         ..Default::default()
@@ -151,6 +137,18 @@ pub async fn cache(setup: &Setup, deterministic: bool) -> Result<CacheResult> {
     }
     client.close();
     Ok(CacheResult { cold, warm_ttft_ms: crate::median(&mut warm), restored_ttft_ms: crate::median(&mut restored) })
+}
+
+/// The bench's threads and batch for a window of `n_ctx` cells per stream.
+fn context(setup: &Setup, n_ctx: u32, deterministic: bool) -> ContextRuntimeConfig {
+    ContextRuntimeConfig {
+        n_ctx: Some(n_ctx),
+        n_batch: Some(512),
+        n_threads: Some(setup.threads),
+        n_threads_batch: Some(setup.threads),
+        deterministic: Some(deterministic),
+        ..Default::default()
+    }
 }
 
 fn request(ep: &EndpointRef, setup: &Setup, prompt: &str, max_tokens: u32) -> SippQueryRequest {
