@@ -36,12 +36,15 @@ fn main() -> Result<()> {
             // its chat template, and rambles on a raw completion prompt.
             let root = sh.current_dir();
             let sipp = root.join("target/release/sipp");
-            let estimate = if sipp.exists() {
-                ""
-            } else {
-                "the first build compiles llama.cpp: about 10 minutes on 2 cores"
-            };
-            progress::run_to_stderr(&root, "building the sipp CLI", estimate, "cargo", &["build", "--release", "-p", "sipp-cli"])?;
+            let estimate =
+                if sipp.exists() { "" } else { "the first build compiles llama.cpp: about 10 minutes on 2 cores" };
+            progress::run_to_stderr(
+                &root,
+                "building the sipp CLI",
+                estimate,
+                "cargo",
+                &["build", "--release", "-p", "sipp-cli"],
+            )?;
             eprintln!("run: the default model answers your prompt as a chat message (sipp --chat)");
             cmd!(sh, "{sipp} --chat {rest...}").run()?;
             Ok(())

@@ -58,7 +58,8 @@ pub fn develop(sh: &Shell, venv: &Venv) -> Result<PathBuf> {
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "whl"))
         .context("maturin produced no wheel")?;
-    cmd!(sh, "{python} -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps {wheel}").run()?;
+    cmd!(sh, "{python} -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps {wheel}")
+        .run()?;
     Ok(wheel)
 }
 

@@ -19,7 +19,10 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     // Built by the cargo test step above (its integration tests run the binary).
     let gateway = sh.current_dir().join("target/release/sipp-gateway");
     let py = venv.python();
-    cmd!(sh, "{py} -m pytest tests/python").env("SIPP_LLAMA_SERVER", &server).env("SIPP_GATEWAY_BIN", &gateway).run()?;
+    cmd!(sh, "{py} -m pytest tests/python")
+        .env("SIPP_LLAMA_SERVER", &server)
+        .env("SIPP_GATEWAY_BIN", &gateway)
+        .run()?;
     cmd!(sh, "{py} -m mypy").run()?;
     cmd!(sh, "{py} -m mypy.stubtest sipp._sipp").run()?;
     Ok(())

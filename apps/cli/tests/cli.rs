@@ -4,11 +4,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn sipp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sipp"))
-        .args(args)
-        .env_remove("SIPP_LOG")
-        .output()
-        .expect("run sipp")
+    Command::new(env!("CARGO_BIN_EXE_sipp")).args(args).env_remove("SIPP_LOG").output().expect("run sipp")
 }
 
 fn model() -> PathBuf {
@@ -32,12 +28,25 @@ fn prompt_streams_text_to_stdout_and_nothing_else() {
 #[test]
 fn chat_flag_uses_the_model_template() {
     let m = model();
-    let out = sipp(&[m.to_str().unwrap(), "Say hello.", "--chat", "--max-tokens", "12", "--temperature", "0", "--stats", "basic"]);
+    let out = sipp(&[
+        m.to_str().unwrap(),
+        "Say hello.",
+        "--chat",
+        "--max-tokens",
+        "12",
+        "--temperature",
+        "0",
+        "--stats",
+        "basic",
+    ]);
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     assert!(!text(&out.stdout).trim().is_empty());
     let stderr = text(&out.stderr);
     assert!(stderr.contains("decode=") && stderr.contains("ttft="), "stats missing: {stderr}");
-    assert!(stderr.contains("[sipp] engine: decode_calls=") && stderr.contains("kv_cells="), "engine metrics: {stderr}");
+    assert!(
+        stderr.contains("[sipp] engine: decode_calls=") && stderr.contains("kv_cells="),
+        "engine metrics: {stderr}"
+    );
 }
 
 #[test]

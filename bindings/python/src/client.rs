@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use sipp::engine::NativeRuntimeConfig;
 use sipp::{
     Backend, ChatMessage, EndpointDescriptor, EndpointKind, EndpointRef, GatewayDescriptor, LocalEmbedOptions,
-    LocalModelDescriptor, LocalTextOptions, ProviderDescriptor, SippChatRequest, SippClient, SippEmbedRequest, SippError,
-    SippQueryRequest, SippTextOptions,
+    LocalModelDescriptor, LocalTextOptions, ProviderDescriptor, SippChatRequest, SippClient, SippEmbedRequest,
+    SippError, SippQueryRequest, SippTextOptions,
 };
 use std::path::PathBuf;
 use std::sync::Arc;

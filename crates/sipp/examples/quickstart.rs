@@ -23,22 +23,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ChatMessage::new(ChatRole::System, "Answer concisely."),
         ChatMessage::new(ChatRole::User, "Explain local Rust inference."),
     ];
-    let query_prompt = [
-        "<|system|>",
-        "Answer concisely.",
-        "<|user|>",
-        "Explain local Rust inference.",
-        "<|assistant|>",
-    ]
-    .join("\n");
-    let text_options = SippTextOptions {
-        max_tokens: Some(64),
-        ..Default::default()
-    };
+    let query_prompt =
+        ["<|system|>", "Answer concisely.", "<|user|>", "Explain local Rust inference.", "<|assistant|>"].join("\n");
+    let text_options = SippTextOptions { max_tokens: Some(64), ..Default::default() };
 
-    let text_endpoint = client
-        .add("text", EndpointDescriptor::local(chat_gguf, Default::default()))
-        .await?;
+    let text_endpoint = client.add("text", EndpointDescriptor::local(chat_gguf, Default::default())).await?;
 
     // query: raw prompt; replace markers with the target model's template.
     let query = client
@@ -46,10 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             endpoint: Some(text_endpoint.clone()),
             prompt: query_prompt,
             options: text_options.clone(),
-            local: LocalTextOptions {
-                context_key: Some("rust-query".to_string()),
-                ..Default::default()
-            },
+            local: LocalTextOptions { context_key: Some("rust-query".to_string()), ..Default::default() },
             ..Default::default()
         })
         .await?;
@@ -60,27 +46,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             endpoint: Some(text_endpoint),
             messages,
             options: text_options,
-            local: LocalTextOptions {
-                context_key: Some("rust-chat".to_string()),
-                ..Default::default()
-            },
+            local: LocalTextOptions { context_key: Some("rust-chat".to_string()), ..Default::default() },
             ..Default::default()
         })
         .await?;
 
-    let embed_endpoint = client
-        .add("embed", EndpointDescriptor::local(embed_gguf, embed_config()))
-        .await?;
+    let embed_endpoint = client.add("embed", EndpointDescriptor::local(embed_gguf, embed_config())).await?;
 
     // embed: vector output; local endpoint must be embedding-capable.
     let embedding = client
         .embed(SippEmbedRequest {
             endpoint: Some(embed_endpoint),
             input: "Sipp embedding input.".to_string(),
-            local: LocalEmbedOptions {
-                context_key: Some("rust-embed".to_string()),
-                normalize: Some(true),
-            },
+            local: LocalEmbedOptions { context_key: Some("rust-embed".to_string()), normalize: Some(true) },
             ..Default::default()
         })
         .await?;

@@ -120,8 +120,13 @@ pub enum SippError {
 #[must_use]
 pub fn status_of_code(code: &str) -> u16 {
     match code {
-        "invalid_request" | "context_overflow" | "grammar" | "chat_template_missing" | "chat_template"
-        | "unsupported_operation" | "endpoint_required" => 400,
+        "invalid_request"
+        | "context_overflow"
+        | "grammar"
+        | "chat_template_missing"
+        | "chat_template"
+        | "unsupported_operation"
+        | "endpoint_required" => 400,
         "authentication" => 401,
         "authorization" => 403,
         "unknown_endpoint" | "not_found" => 404,

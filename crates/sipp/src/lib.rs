@@ -17,11 +17,11 @@ mod transport;
 pub mod types;
 
 pub use client::{SippClient, SippEmbeddingRun, SippTextRun};
-pub use types::{
-    AuthenticationKind, Backend, CancelToken, ChatMessage, LatencyHistogram, ChatRole, EndpointDescriptor, EndpointKind, EndpointRef, EngineStats,
-    FinishReason, GatewayAuthentication, GatewayDescriptor, GatewayRoutes, LocalEmbedOptions, LocalModelDescriptor,
-    LocalStats, LocalTextOptions, NativeRuntimeConfig, ProviderDescriptor, ProviderKind, RetryPolicy, Secret,
-    SippChatRequest, SippEmbedRequest, SippEmbeddingResponse, SippQueryRequest, SippTextOptions, SippTextResponse,
-    StaticHeader, TimeoutPolicy, TokenBatch, Usage, ValueProvider,
-};
 pub use error::{status_of_code, RemoteFailure, Result, SippError};
+pub use types::{
+    AuthenticationKind, Backend, CancelToken, ChatMessage, ChatRole, EndpointDescriptor, EndpointKind, EndpointRef,
+    EngineStats, FinishReason, GatewayAuthentication, GatewayDescriptor, GatewayRoutes, LatencyHistogram,
+    LocalEmbedOptions, LocalModelDescriptor, LocalStats, LocalTextOptions, NativeRuntimeConfig, ProviderDescriptor,
+    ProviderKind, RetryPolicy, Secret, SippChatRequest, SippEmbedRequest, SippEmbeddingResponse, SippQueryRequest,
+    SippTextOptions, SippTextResponse, StaticHeader, TimeoutPolicy, TokenBatch, Usage, ValueProvider,
+};

@@ -152,8 +152,10 @@ async fn logit_bias_outside_the_vocabulary_is_refused_per_request() {
     let ep = text_endpoint(&client, "a").await;
     for token in [1_000_000_000, -1] {
         let mut req = query(&ep, "Hi", greedy(2));
-        req.local.sampling =
-            Some(sipp::engine::SamplingRuntimeConfig { logit_bias: Some(vec![LogitBias { token, bias: 1.0 }]), ..Default::default() });
+        req.local.sampling = Some(sipp::engine::SamplingRuntimeConfig {
+            logit_bias: Some(vec![LogitBias { token, bias: 1.0 }]),
+            ..Default::default()
+        });
         let err = client.query(req).await.unwrap_err();
         assert_eq!(err.code(), "invalid_request");
         assert!(err.to_string().contains("not in the model's vocabulary"), "{err}");

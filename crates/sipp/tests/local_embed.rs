@@ -19,7 +19,6 @@ fn embed_config() -> NativeRuntimeConfig {
     }
 }
 
-
 #[tokio::test]
 async fn normalized_embeddings_rank_a_paraphrase_above_an_unrelated_sentence() {
     let client = SippClient::new();
@@ -49,10 +48,7 @@ async fn unnormalized_embeddings_are_left_alone_and_endpoint_can_be_omitted() {
     let client = SippClient::new();
     client.add("embed", EndpointDescriptor::local(model(), embed_config())).await.unwrap();
     // The only embedding endpoint, so `endpoint` may be omitted.
-    let r = client
-        .embed(SippEmbedRequest { input: "hello world".into(), ..Default::default() })
-        .await
-        .unwrap();
+    let r = client.embed(SippEmbedRequest { input: "hello world".into(), ..Default::default() }).await.unwrap();
     assert!(!r.normalized);
     let norm: f32 = r.values.iter().map(|v| v * v).sum::<f32>().sqrt();
     assert!((norm - 1.0).abs() > 1e-3, "raw vector happens to be unit norm: {norm}");

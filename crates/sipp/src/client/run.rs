@@ -2,8 +2,8 @@
 //! from the handle; the final response is a future; `cancel` and dropping the handle
 //! take the same path (the engine frees the sequence on its next step).
 
-use crate::types::{CancelToken, SippEmbeddingResponse, SippTextResponse, TextEvent, TokenBatch};
 use crate::error::{Result, SippError};
+use crate::types::{CancelToken, SippEmbeddingResponse, SippTextResponse, TextEvent, TokenBatch};
 use futures_core::Stream;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;

@@ -44,16 +44,12 @@ pub fn resolve_backend(requested: Backend) -> Result<Backend> {
     llama()?;
     let has_device = |b: Backend| {
         b == Backend::Cpu
-            || list_llama_ggml_backend_devices().iter().any(|d| {
-                d.backend.eq_ignore_ascii_case(ggml_name(b))
-                    && d.device_type != LlamaBackendDeviceType::Cpu
-            })
+            || list_llama_ggml_backend_devices()
+                .iter()
+                .any(|d| d.backend.eq_ignore_ascii_case(ggml_name(b)) && d.device_type != LlamaBackendDeviceType::Cpu)
     };
     match requested {
-        Backend::Auto => Ok(PREFERENCE
-            .into_iter()
-            .find(|b| b.is_compiled() && has_device(*b))
-            .unwrap_or(Backend::Cpu)),
+        Backend::Auto => Ok(PREFERENCE.into_iter().find(|b| b.is_compiled() && has_device(*b)).unwrap_or(Backend::Cpu)),
         b if !b.is_compiled() => Err(SippError::BackendUnavailable {
             requested: b.to_string(),
             reason: format!("this build was compiled without the `{b}` feature"),

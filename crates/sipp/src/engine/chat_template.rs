@@ -8,8 +8,8 @@
 //! special-token parsing (scaffolding and ordinary content, which has no special-token
 //! text left) and the swapped-out texts, tokenized as plain text.
 
-use crate::types::ChatMessage;
 use crate::error::{Result, SippError};
+use crate::types::ChatMessage;
 use minijinja::{context, Environment, Error as JinjaError, ErrorKind};
 use serde::Serialize;
 
@@ -117,12 +117,12 @@ fn split(rendered: &str, literals: &[String]) -> Result<Vec<Segment>> {
             segments.push(Segment::Template(rest[..start].to_string()));
         }
         let after = &rest[start + OPEN.len_utf8()..];
-        let end = after.find(CLOSE).ok_or_else(|| {
-            SippError::ChatTemplate("template altered a message placeholder".into())
-        })?;
-        let index: usize = after[..end].parse().map_err(|_| {
-            SippError::ChatTemplate("template altered a message placeholder".into())
-        })?;
+        let end = after
+            .find(CLOSE)
+            .ok_or_else(|| SippError::ChatTemplate("template altered a message placeholder".into()))?;
+        let index: usize = after[..end]
+            .parse()
+            .map_err(|_| SippError::ChatTemplate("template altered a message placeholder".into()))?;
         let literal = literals
             .get(index)
             .ok_or_else(|| SippError::ChatTemplate("template altered a message placeholder".into()))?;
@@ -173,9 +173,10 @@ mod tests {
         let segs = tmpl(src).render(&[ChatMessage::new(ChatRole::User, "  spaced out \n")]).unwrap();
         assert_eq!(segs, vec![Segment::Template("<|im_start|>user\nspaced out<|im_end|>".into())]);
         let upper = "{% for m in messages %}{{ m.content.upper() }}{% endfor %}";
-        assert_eq!(tmpl(upper).render(&[ChatMessage::new(ChatRole::User, "abc")]).unwrap(), vec![
-            Segment::Template("ABC".into())
-        ]);
+        assert_eq!(
+            tmpl(upper).render(&[ChatMessage::new(ChatRole::User, "abc")]).unwrap(),
+            vec![Segment::Template("ABC".into())]
+        );
     }
 
     #[test]

@@ -19,23 +19,16 @@ impl std::fmt::Debug for PieceDecoder {
 
 impl PieceDecoder {
     pub(crate) fn new() -> Self {
-        Self {
-            decoder: UTF_8.new_decoder_without_bom_handling(),
-            bytes: Vec::with_capacity(32),
-        }
+        Self { decoder: UTF_8.new_decoder_without_bom_handling(), bytes: Vec::with_capacity(32) }
     }
 
     /// Text completed by this token (possibly empty while a character is incomplete).
     /// Control tokens render as nothing: they are structure, not text.
     pub(crate) fn push(&mut self, model: &LlamaModel, token: LlamaToken) -> String {
         self.bytes.clear();
-        model
-            .vocab()
-            .token_to_piece_into(token, &mut self.bytes, false, None);
+        model.vocab().token_to_piece_into(token, &mut self.bytes, false, None);
         let mut out = String::with_capacity(
-            self.decoder
-                .max_utf8_buffer_length(self.bytes.len())
-                .unwrap_or(self.bytes.len() * 3 + 4),
+            self.decoder.max_utf8_buffer_length(self.bytes.len()).unwrap_or(self.bytes.len() * 3 + 4),
         );
         let _ = self.decoder.decode_to_string(&self.bytes, &mut out, false);
         out

@@ -1,11 +1,11 @@
 //! The embedding loop: packs as many waiting inputs as fit into one `decode`, one
 //! sequence each, and reads each sequence's pooled vector.
 
-use crate::types::{SippEmbeddingResponse, Usage};
 use super::commands::{Command, Shared};
 use super::plan::EnginePlan;
 use super::request::{EmbedJob, Job};
 use crate::error::SippError;
+use crate::types::{SippEmbeddingResponse, Usage};
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use std::sync::mpsc::Receiver;
@@ -116,5 +116,10 @@ fn vector(values: &[f32], normalize: bool, n_tokens: usize, plan: &EnginePlan) -
             }
         }
     }
-    SippEmbeddingResponse { values, usage: Some(Usage::new(n_tokens, 0)), pooling: Some(plan.pooling), normalized: normalize }
+    SippEmbeddingResponse {
+        values,
+        usage: Some(Usage::new(n_tokens, 0)),
+        pooling: Some(plan.pooling),
+        normalized: normalize,
+    }
 }

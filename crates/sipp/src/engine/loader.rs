@@ -2,11 +2,11 @@
 //! before llama.cpp sees it.
 
 use super::backend::llama;
-use crate::types::Backend;
 use super::chat_template::ChatTemplate;
-use crate::types::{PlacementRuntimeConfig, SplitMode};
 use super::gguf;
 use crate::error::{Result, SippError};
+use crate::types::Backend;
+use crate::types::{PlacementRuntimeConfig, SplitMode};
 use llama_cpp_2::model::params::{LlamaModelParams, LlamaSplitMode};
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token_type::LlamaTokenAttr;
@@ -20,16 +20,10 @@ const CHAT_TEMPLATE_KEY: &str = "tokenizer.chat_template";
 pub(crate) fn check_file(path: &Path) -> Result<()> {
     let mut file = std::fs::File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => SippError::ModelNotFound { path: path.to_path_buf() },
-        _ => SippError::ModelLoad {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        },
+        _ => SippError::ModelLoad { path: path.to_path_buf(), reason: e.to_string() },
     })?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(SippError::NotGguf {
-            path: path.to_path_buf(),
-            reason: "it is a directory".into(),
-        });
+        return Err(SippError::NotGguf { path: path.to_path_buf(), reason: "it is a directory".into() });
     }
     let mut magic = [0u8; 4];
     match file.read_exact(&mut magic) {
@@ -67,7 +61,12 @@ pub(crate) fn check_file(path: &Path) -> Result<()> {
 const ENCODER_ARCHITECTURES: [&str; 2] = ["t5", "t5encoder"];
 
 /// Load a file that already passed [`check_file`].
-pub(crate) fn load_model(path: &Path, placement: &PlacementRuntimeConfig, backend: Backend, gpu_layers: u32) -> Result<LlamaModel> {
+pub(crate) fn load_model(
+    path: &Path,
+    placement: &PlacementRuntimeConfig,
+    backend: Backend,
+    gpu_layers: u32,
+) -> Result<LlamaModel> {
     let mut params = LlamaModelParams::default().with_n_gpu_layers(gpu_layers);
     if let Some(v) = placement.use_mmap {
         params = params.with_use_mmap(v);
@@ -92,10 +91,8 @@ pub(crate) fn load_model(path: &Path, placement: &PlacementRuntimeConfig, backen
                 .map_err(|e| SippError::InvalidConfig(format!("placement.devices: {e}")))?;
         }
     }
-    LlamaModel::load_from_file(llama()?, path, &params).map_err(|e| SippError::ModelLoad {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
+    LlamaModel::load_from_file(llama()?, path, &params)
+        .map_err(|e| SippError::ModelLoad { path: path.to_path_buf(), reason: e.to_string() })
 }
 
 /// The model's own chat template, if its GGUF declares one. Only the metadata key

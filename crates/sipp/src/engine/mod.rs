@@ -17,23 +17,21 @@ mod plan;
 mod prompt;
 mod request;
 mod residency;
-mod transcode;
 mod sampler;
 mod sequence;
 mod stats;
 mod stop;
+mod transcode;
 mod worker;
 
 pub use backend::{llama as llama_backend, resolve_backend};
 pub use handle::Engine;
 // The shared API types moved to `crate::types`; these paths stay for callers.
 pub use crate::types::{
-    compiled_backends, BackendProfile, Backend, CacheRuntimeConfig, CancelToken, ChatMessage, ChatRole,
+    compiled_backends, Backend, BackendProfile, CacheRuntimeConfig, CancelToken, ChatMessage, ChatRole,
     ContextRuntimeConfig, EngineStats, FinishReason, FlashAttention, KvReuseMode, LocalStats, LogitBias,
     MirostatConfig, ModelInfo, MultimodalRuntimeConfig, NativeRuntimeConfig, ObservabilityRuntimeConfig,
-    PlacementRuntimeConfig, PoolingType, ResidencyRuntimeConfig, SamplerStage, SamplingRuntimeConfig,
-    SchedulerPolicy, SchedulerRuntimeConfig, SippEmbeddingResponse, SippTextResponse, SplitMode, TextEvent,
+    PlacementRuntimeConfig, PoolingType, ResidencyRuntimeConfig, SamplerStage, SamplingRuntimeConfig, SchedulerPolicy,
+    SchedulerRuntimeConfig, SippEmbeddingResponse, SippTextResponse, SplitMode, TextEvent, TokenBatch, Usage,
     WeightFormat,
-    TokenBatch, Usage,
 };
-

@@ -148,6 +148,7 @@ fn snapshot_dir(model: &Path, plan: &EnginePlan) -> Result<Option<SnapshotDir>> 
         return Ok(None);
     };
     let refuse = |e: std::io::Error| SippError::InvalidConfig(format!("cache.snapshot_dir {}: {e}", dir.display()));
-    let identity = Identity::of(model, plan.n_ctx_seq, plan.kv_unified, super::context_params::kv_types(plan)).map_err(refuse)?;
+    let identity =
+        Identity::of(model, plan.n_ctx_seq, plan.kv_unified, super::context_params::kv_types(plan)).map_err(refuse)?;
     SnapshotDir::open(dir, identity, entries, bytes).map(Some).map_err(refuse)
 }

@@ -363,7 +363,8 @@ impl EnginePlan {
             retained_prefix_tokens: config.cache.retained_prefix_tokens,
             snapshots: (config.cache.mode == KvReuseMode::Snapshot).then(|| {
                 let entries = config.cache.max_snapshot_entries.unwrap_or(DEFAULT_SNAPSHOT_ENTRIES);
-                let bytes = config.cache.max_snapshot_bytes.unwrap_or_else(|| default_snapshot_bytes(available_host_memory()));
+                let bytes =
+                    config.cache.max_snapshot_bytes.unwrap_or_else(|| default_snapshot_bytes(available_host_memory()));
                 (entries as usize, bytes)
             }),
             snapshot_dir: config.cache.snapshot_dir.clone(),

@@ -1,11 +1,11 @@
 //! Jobs as the engine thread receives them: already tokenized, with their own event
 //! channel and cancel token.
 
+use crate::error::{Result, SippError};
+use crate::types::CancelToken;
 use crate::types::SamplingRuntimeConfig;
 use crate::types::{SippEmbeddingResponse, TextEvent};
-use crate::error::{Result, SippError};
 use llama_cpp_2::token::LlamaToken;
-use crate::types::CancelToken;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};

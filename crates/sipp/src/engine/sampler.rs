@@ -4,8 +4,8 @@
 //! penalties, mirostat state); calling `accept` again would corrupt grammar state and
 //! double-count penalties, so the engine never does.
 
-use crate::types::{SamplerStage, SamplingRuntimeConfig};
 use crate::error::{Result, SippError};
+use crate::types::{SamplerStage, SamplingRuntimeConfig};
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::logit_bias::LlamaLogitBias;
@@ -13,13 +13,8 @@ use llama_cpp_2::token::LlamaToken;
 
 /// llama.cpp's "pick a random seed" value.
 const RANDOM_SEED: u32 = u32::MAX;
-const DEFAULT_STAGES: [SamplerStage; 5] = [
-    SamplerStage::Penalties,
-    SamplerStage::TopK,
-    SamplerStage::TopP,
-    SamplerStage::MinP,
-    SamplerStage::Temperature,
-];
+const DEFAULT_STAGES: [SamplerStage; 5] =
+    [SamplerStage::Penalties, SamplerStage::TopK, SamplerStage::TopP, SamplerStage::MinP, SamplerStage::Temperature];
 
 /// Endpoint defaults overlaid by request values (request wins field by field).
 pub(crate) fn merge(defaults: &SamplingRuntimeConfig, request: &SamplingRuntimeConfig) -> SamplingRuntimeConfig {
@@ -49,10 +44,8 @@ pub(crate) fn build(model: &LlamaModel, s: &SamplingRuntimeConfig, grammar: Opti
         );
     }
     if let Some(biases) = s.logit_bias.as_ref().filter(|b| !b.is_empty()) {
-        let biases: Vec<LlamaLogitBias> = biases
-            .iter()
-            .map(|b| LlamaLogitBias::new(LlamaToken(b.token), b.bias))
-            .collect();
+        let biases: Vec<LlamaLogitBias> =
+            biases.iter().map(|b| LlamaLogitBias::new(LlamaToken(b.token), b.bias)).collect();
         chain.push(LlamaSampler::logit_bias(n_vocab, &biases));
     }
     let seed = s.seed.unwrap_or(RANDOM_SEED);
@@ -102,15 +95,8 @@ mod tests {
 
     #[test]
     fn request_overrides_field_by_field() {
-        let defaults = SamplingRuntimeConfig {
-            temperature: Some(0.7),
-            top_k: Some(20),
-            ..Default::default()
-        };
-        let request = SamplingRuntimeConfig {
-            temperature: Some(0.0),
-            ..Default::default()
-        };
+        let defaults = SamplingRuntimeConfig { temperature: Some(0.7), top_k: Some(20), ..Default::default() };
+        let request = SamplingRuntimeConfig { temperature: Some(0.0), ..Default::default() };
         let m = merge(&defaults, &request);
         assert_eq!(m.temperature, Some(0.0));
         assert_eq!(m.top_k, Some(20));

@@ -1,10 +1,10 @@
 //! One running text request inside the engine thread.
 
 use super::detok::PieceDecoder;
-use crate::types::{BackendProfile, FinishReason, LocalStats, SippTextResponse, TextEvent, TokenBatch, Usage};
 use super::request::TextJob;
 use super::stop::StopMatcher;
 use crate::scheduler::Need;
+use crate::types::{BackendProfile, FinishReason, LocalStats, SippTextResponse, TextEvent, TokenBatch, Usage};
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;

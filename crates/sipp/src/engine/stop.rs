@@ -19,10 +19,7 @@ pub(crate) struct Released {
 
 impl StopMatcher {
     pub(crate) fn new(stops: &[String]) -> Self {
-        Self {
-            stops: stops.iter().filter(|s| !s.is_empty()).cloned().collect(),
-            held: String::new(),
-        }
+        Self { stops: stops.iter().filter(|s| !s.is_empty()).cloned().collect(), held: String::new() }
     }
 
     /// Add generated text; returns what may be emitted now.
@@ -31,11 +28,7 @@ impl StopMatcher {
             return Released { text: piece.to_string(), stopped: false };
         }
         self.held.push_str(piece);
-        let first_stop = self
-            .stops
-            .iter()
-            .filter_map(|s| self.held.find(s.as_str()))
-            .min();
+        let first_stop = self.stops.iter().filter_map(|s| self.held.find(s.as_str())).min();
         if let Some(at) = first_stop {
             let text = self.held[..at].to_string();
             self.held.clear();

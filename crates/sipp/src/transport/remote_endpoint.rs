@@ -5,10 +5,10 @@
 use super::http::HttpTransport;
 use super::stream::{run_text, Progress};
 use super::wire::{Call, Wire};
-use reqwest::header::HeaderValue;
 use crate::error::{Result, SippError};
 use crate::types::endpoint::{EmbedReply, EmbedRequest, Endpoint, Operation, TextRequest, TextStream};
 use crate::types::{CancelToken, EndpointKind, SippEmbeddingResponse, TextEvent};
+use reqwest::header::HeaderValue;
 use std::sync::Arc;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};

@@ -67,11 +67,7 @@ impl FromStr for Backend {
 #[must_use]
 pub fn compiled_backends() -> Vec<Backend> {
     let mut out = vec![Backend::Cpu];
-    out.extend(
-        [Backend::Cuda, Backend::Metal, Backend::Vulkan]
-            .into_iter()
-            .filter(|b| b.is_compiled()),
-    );
+    out.extend([Backend::Cuda, Backend::Metal, Backend::Vulkan].into_iter().filter(|b| b.is_compiled()));
     out
 }
 

@@ -72,11 +72,7 @@ pub enum EndpointDescriptor {
 impl EndpointDescriptor {
     /// A local GGUF endpoint.
     pub fn local(model_path: impl Into<PathBuf>, config: NativeRuntimeConfig) -> Self {
-        Self::Local(LocalModelDescriptor {
-            model_path: model_path.into(),
-            config,
-            backend: Backend::Auto,
-        })
+        Self::Local(LocalModelDescriptor { model_path: model_path.into(), config, backend: Backend::Auto })
     }
 
     #[must_use]

@@ -41,11 +41,7 @@ impl Usage {
     pub(crate) fn new(input: usize, output: usize) -> Self {
         let input = u32::try_from(input).unwrap_or(u32::MAX);
         let output = u32::try_from(output).unwrap_or(u32::MAX);
-        Self {
-            input_tokens: input,
-            output_tokens: output,
-            total_tokens: input.saturating_add(output),
-        }
+        Self { input_tokens: input, output_tokens: output, total_tokens: input.saturating_add(output) }
     }
 }
 

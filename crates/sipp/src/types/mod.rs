@@ -24,11 +24,6 @@ pub use config::{
     WeightFormat,
 };
 pub use descriptor::{EndpointDescriptor, EndpointKind, EndpointRef, LocalModelDescriptor};
-pub use remote::{
-    AuthenticationKind, GatewayAuthentication, GatewayDescriptor, GatewayRoutes, ProvidedValue, ProviderDescriptor,
-    ProviderKind, RetryPolicy, StaticHeader, TimeoutPolicy, ValueProvider,
-};
-pub use secret::{scrub, Secret, REDACTED};
 pub use events::{
     BackendProfile, FinishReason, LocalStats, SippEmbeddingResponse, SippTextResponse, TextEvent, TokenBatch, Usage,
 };
@@ -36,3 +31,8 @@ pub use info::{EngineStats, LatencyHistogram, ModelInfo};
 pub use options::{
     LocalEmbedOptions, LocalTextOptions, SippChatRequest, SippEmbedRequest, SippQueryRequest, SippTextOptions,
 };
+pub use remote::{
+    AuthenticationKind, GatewayAuthentication, GatewayDescriptor, GatewayRoutes, ProvidedValue, ProviderDescriptor,
+    ProviderKind, RetryPolicy, StaticHeader, TimeoutPolicy, ValueProvider,
+};
+pub use secret::{scrub, Secret, REDACTED};

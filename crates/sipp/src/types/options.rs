@@ -1,10 +1,10 @@
 //! Request structs and option buckets, as named in the spec's Library API pages.
 
-use super::descriptor::EndpointRef;
 use super::chat::ChatMessage;
 use super::config::SamplingRuntimeConfig;
-use serde::{Deserialize, Serialize};
+use super::descriptor::EndpointRef;
 use crate::error::{Result, SippError};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Generation options every endpoint kind understands.
@@ -30,7 +30,9 @@ impl SippTextOptions {
         // An empty stop string matches before the first token: every answer would be
         // empty, which is never what was meant.
         if let Some(i) = self.stop.iter().position(String::is_empty) {
-            return Err(SippError::InvalidRequest(format!("stop[{i}] is empty; stop strings need at least one character")));
+            return Err(SippError::InvalidRequest(format!(
+                "stop[{i}] is empty; stop strings need at least one character"
+            )));
         }
         Ok(())
     }
