@@ -7,6 +7,8 @@
 //!     cargo xtask llama-server          build llama.cpp's server for the real-server tests
 //!     cargo xtask bench [ARGS]          engine, Python and gateway benchmarks (--gateway-only)
 //!     cargo xtask determinism [--avx2]  the determinism matrix (also on an AVX2-only build)
+//!     cargo xtask fuzz --minutes N      fuzz the gateway's public routes for N minutes
+//!     cargo xtask soak --minutes N      mixed gateway traffic for N minutes, RSS every 30 s
 //!     cargo xtask develop               build the wheel and install it into .build/venv
 //!     cargo xtask wheel                 distributable wheel (x86-64-v3) into dist/
 
@@ -17,6 +19,7 @@ mod libclang;
 mod llama_server;
 mod progress;
 mod python;
+mod reliability;
 mod setup;
 mod test;
 
@@ -72,6 +75,11 @@ fn main() -> Result<()> {
             setup::ensure_with(&sh, doctor::BENCH_TOOLS)?;
             bench::run(&sh, &rest)
         }
+        "fuzz" | "soak" => {
+            setup::ensure(&sh)?;
+            let suite = if task == "fuzz" { reliability::Suite::Fuzz } else { reliability::Suite::Soak };
+            reliability::run(&sh, suite, &rest)
+        }
         "determinism" => {
             setup::ensure(&sh)?;
             determinism::run(&sh, &rest)
@@ -90,7 +98,7 @@ fn main() -> Result<()> {
         }
         "help" | "--help" | "-h" => {
             let usage: Vec<&str> =
-                include_str!("main.rs").lines().skip(2).take(9).map(|l| l.trim_start_matches("//!")).collect();
+                include_str!("main.rs").lines().skip(2).take(11).map(|l| l.trim_start_matches("//!")).collect();
             println!("{}", usage.join("\n"));
             Ok(())
         }

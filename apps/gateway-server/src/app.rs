@@ -1,9 +1,10 @@
 //! The two routers, separate from `main` so tests drive them with `oneshot`.
-//! Layer order (outermost first): CORS (only with `allowed_origins`), then the routes;
-//! body size is enforced by the handlers so a 413 has the profile's JSON shape.
+//! Layer order (outermost first): CORS (only with `allowed_origins`), the head limits
+//! (`edges`), then the routes, with a JSON 404 for any other path; body size is enforced
+//! by the handlers so a 413 has the profile's JSON shape.
 
 use crate::state::AppState;
-use crate::{management, openai_routes, public, sipp_routes};
+use crate::{edges, management, openai_routes, public, sipp_routes};
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::{get, post};
 use axum::Router;
@@ -13,7 +14,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 /// Inference routes (`[routes] query/chat/embed`, and the OpenAI-compatible ones).
 pub fn public_app(state: Arc<AppState>) -> Router {
     let r = &state.config.routes;
-    let mut router = Router::new()
+    let mut router: Router<Arc<AppState>> = Router::new()
         .route(&r.query, post(sipp_routes::query))
         .route(&r.chat, post(sipp_routes::chat))
         .route(&r.embed, post(sipp_routes::embed));
@@ -25,6 +26,9 @@ pub fn public_app(state: Arc<AppState>) -> Router {
             .route(&models, get(openai_routes::models))
             .route(&format!("{models}/{{id}}"), get(openai_routes::model));
     }
+    let mut router = router
+        .fallback(edges::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.config.limits.clone(), edges::head_limits));
     let origins: Vec<HeaderValue> =
         state.config.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     if !origins.is_empty() {
@@ -63,7 +67,11 @@ pub fn management_app_with(state: Arc<AppState>, admin: Option<Router<Arc<AppSta
         Some(admin) => router.nest(&r.admin, admin),
         None => router
             .route(&r.admin, axum::routing::any(management::admin_not_built))
+            .route(&format!("{}/", r.admin), axum::routing::any(management::admin_not_built))
             .route(&format!("{}/{{*rest}}", r.admin), axum::routing::any(management::admin_not_built)),
     };
-    router.with_state(state)
+    router
+        .fallback(edges::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.config.limits.clone(), edges::head_limits))
+        .with_state(state)
 }

@@ -2,6 +2,7 @@
 //! rejected, then checked as a whole: `validate` reports every problem with its field
 //! path, reading no environment variable, loading no model and binding nothing.
 
+use crate::limits::LimitsConfig;
 use ipnet::IpNet;
 use serde::Deserialize;
 use sipp::{Backend, NativeRuntimeConfig};
@@ -26,6 +27,8 @@ pub struct GatewayConfig {
     pub security: SecurityConfig,
     #[serde(default)]
     pub routes: RoutesConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
     #[serde(default)]
     pub tokens: Vec<TokenConfig>,
     #[serde(default)]
@@ -258,6 +261,9 @@ impl GatewayConfig {
         }
         p.env_name("admin_password_env", &self.admin_password_env);
         self.validate_security(&mut p);
+        for (path, message) in self.limits.problems() {
+            p.add(&path, &message);
+        }
         self.validate_routes(&mut p);
         let names = self.validate_targets(&mut p);
         self.validate_tokens(&mut p, &names);

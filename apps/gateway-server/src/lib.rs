@@ -2,11 +2,15 @@
 //! `config` (the TOML schema and its checks), `secrets`, `targets` (config to endpoint
 //! descriptors), `state`, the `public` request flow with its `sipp_routes` and `openai_routes`, the
 //! `management` handlers, `app` (the routers),
-//! `metrics`, and `serve` (listeners, loading, shutdown).
+//! `metrics`, `limits` (what a connection or request may hold), `listener` (accepting
+//! and timing out connections) and `serve` (listeners, loading, shutdown).
 
 pub mod app;
 pub mod client_ip;
 pub mod config;
+pub mod edges;
+pub mod limits;
+pub mod listener;
 pub mod management;
 pub mod metrics;
 pub mod openai_routes;

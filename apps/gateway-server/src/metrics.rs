@@ -17,6 +17,10 @@ pub struct Metrics {
     rejections: Mutex<BTreeMap<&'static str, u64>>,
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
     in_flight: AtomicI64,
+    /// Open connections by listener.
+    connections: Mutex<BTreeMap<&'static str, i64>>,
+    /// Connections ended by the gateway, by listener and reason (`refused`, `timed_out`).
+    connection_ends: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     input_tokens: AtomicU64,
     output_tokens: AtomicU64,
 }
@@ -76,6 +80,24 @@ impl Metrics {
         *lock(&self.rejections).entry(reason).or_default() += 1;
     }
 
+    pub fn connection_opened(&self, listener: &'static str) {
+        *lock(&self.connections).entry(listener).or_default() += 1;
+    }
+
+    pub fn connection_closed(&self, listener: &'static str) {
+        *lock(&self.connections).entry(listener).or_default() -= 1;
+    }
+
+    /// Refused at the connection limit.
+    pub fn connection_refused(&self, listener: &'static str) {
+        *lock(&self.connection_ends).entry((listener, "refused")).or_default() += 1;
+    }
+
+    /// Closed for sending no complete request header in time (idle, slow or silent).
+    pub fn connection_timed_out(&self, listener: &'static str) {
+        *lock(&self.connection_ends).entry((listener, "timed_out")).or_default() += 1;
+    }
+
     pub fn tokens(&self, input: u32, output: u32) {
         self.input_tokens.fetch_add(u64::from(input), Ordering::Relaxed);
         self.output_tokens.fetch_add(u64::from(output), Ordering::Relaxed);
@@ -103,6 +125,22 @@ impl Metrics {
             "Requests running now (streams until their last event).",
         );
         let _ = writeln!(out, "sipp_gateway_in_flight_requests {}", self.in_flight.load(Ordering::Relaxed));
+        header(&mut out, "sipp_gateway_open_connections", "gauge", "Open connections by listener.");
+        for (listener, n) in lock(&self.connections).iter() {
+            let _ = writeln!(out, "sipp_gateway_open_connections{{listener=\"{listener}\"}} {n}");
+        }
+        header(
+            &mut out,
+            "sipp_gateway_connections_closed_total",
+            "counter",
+            "Connections the gateway ended: refused at the limit, or timed out before a request header.",
+        );
+        for ((listener, reason), n) in lock(&self.connection_ends).iter() {
+            let _ = writeln!(
+                out,
+                "sipp_gateway_connections_closed_total{{listener=\"{listener}\",reason=\"{reason}\"}} {n}"
+            );
+        }
         header(&mut out, "sipp_gateway_input_tokens_total", "counter", "Prompt tokens of finished requests.");
         let _ = writeln!(out, "sipp_gateway_input_tokens_total {}", self.input_tokens.load(Ordering::Relaxed));
         header(&mut out, "sipp_gateway_output_tokens_total", "counter", "Generated tokens of finished requests.");
@@ -149,6 +187,10 @@ mod tests {
         m.finished("chat", 429, Some("overloaded"), Duration::from_micros(100));
         m.rejected("overloaded");
         m.tokens(8, 12);
+        m.connection_opened("public");
+        m.connection_opened("public");
+        m.connection_closed("public");
+        m.connection_refused("public");
         let text = m.render("");
         for line in [
             "sipp_gateway_requests_total{operation=\"chat\",status=\"200\"} 1",
@@ -156,6 +198,8 @@ mod tests {
             "sipp_gateway_rejections_total{reason=\"overloaded\"} 1",
             "sipp_gateway_in_flight_requests 0",
             "sipp_gateway_output_tokens_total 12",
+            "sipp_gateway_open_connections{listener=\"public\"} 1",
+            "sipp_gateway_connections_closed_total{listener=\"public\",reason=\"refused\"} 1",
             "sipp_gateway_request_duration_seconds_bucket{operation=\"chat\",le=\"0.0005\"} 1",
             "sipp_gateway_request_duration_seconds_bucket{operation=\"chat\",le=\"0.005\"} 2",
             "sipp_gateway_request_duration_seconds_bucket{operation=\"chat\",le=\"+Inf\"} 2",

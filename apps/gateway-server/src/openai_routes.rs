@@ -51,7 +51,8 @@ async fn completion_run(
 }
 
 /// Inputs run one after another, each admitted like a single request, so a batch never
-/// holds more than one admission place.
+/// holds more than one admission place; `limits.max_embedding_inputs` bounds how many
+/// calls one request can make.
 async fn embeddings_run(
     s: &Arc<AppState>,
     ctx: &mut Ctx,
@@ -59,7 +60,15 @@ async fn embeddings_run(
     bytes: &Bytes,
 ) -> Result<Response, GatewayHttpError> {
     let d = OpenAiCodec.decode_embeddings(bytes)?;
-    ctx.target = Some(d.target.clone());
+    ctx.target = Some(crate::public::shown(&d.target));
+    let max = s.config.limits.max_embedding_inputs as usize;
+    if d.inputs.len() > max {
+        return Err(GatewayHttpError::invalid_request(format!(
+            "input has {} items; this gateway takes at most {max} per request (limits.max_embedding_inputs)",
+            d.inputs.len()
+        ))
+        .with_param("input"));
+    }
     let _in_flight = s.metrics.in_flight();
     let mut out = Vec::with_capacity(d.inputs.len());
     for input in d.inputs {
@@ -88,15 +97,18 @@ pub async fn models(State(s): State<Arc<AppState>>, parts: Parts) -> Response {
 /// does not exist.
 pub async fn model(State(s): State<Arc<AppState>>, Path(id): Path<String>, parts: Parts) -> Response {
     let mut ctx = Ctx::new(Operation::Models, Dialect::OpenAi, &parts);
-    let outcome =
-        match admit(&s, &mut ctx, &parts, None).await {
-            Ok((context, _)) if s.visible_targets(&context).contains(&id) => {
-                Ok(listed(&s, &ctx, OpenAiCodec.encode_model(&id)))
-            }
-            Ok(_) => Err(GatewayHttpError::new(StatusCode::NOT_FOUND, "not_found", format!("no model `{id}`"))
-                .with_param("model")),
-            Err(e) => Err(e),
-        };
+    let outcome = match admit(&s, &mut ctx, &parts, None).await {
+        Ok((context, _)) if s.visible_targets(&context).contains(&id) => {
+            Ok(listed(&s, &ctx, OpenAiCodec.encode_model(&id)))
+        }
+        Ok(_) => Err(GatewayHttpError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no model `{}`", crate::public::shown(&id)),
+        )
+        .with_param("model")),
+        Err(e) => Err(e),
+    };
     respond(&s, &ctx, outcome)
 }
 

@@ -5,13 +5,13 @@
 //! every failure is the route's profile error body, counted and logged once.
 
 use crate::state::AppState;
-use axum::body::{to_bytes, Body, Bytes};
+use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use sipp::gateway_core::{AdmissionPermit, GatewayRequestContext, GatewayTextRun};
 use sipp::{SippChatRequest, SippQueryRequest, SippTextResponse, SippTextRun};
 use sipp_gateway::{
@@ -117,15 +117,71 @@ pub async fn admit(
         GatewayRequestContext { request_id: ctx.id.clone(), caller: caller.0, cancellation: Arc::clone(&s.shutdown) };
     let Some(body) = body else { return Ok((context, Bytes::new())) };
     let limit = usize::try_from(s.config.max_request_bytes).unwrap_or(usize::MAX);
-    let bytes = to_bytes(body, limit).await.map_err(|_| {
+    let too_large = || {
         s.metrics.rejected("too_large");
         GatewayHttpError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             format!("request body exceeds max_request_bytes ({limit})"),
         )
-    })?;
+    };
+    // A declared length over the limit is refused before any byte is read (and before
+    // hyper would answer `Expect: 100-continue`, which it does on the first read)...
+    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    let expects_continue =
+        parts.headers.get(EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if declared.is_some_and(|n| n > s.config.max_request_bytes) && (expects_continue || declared > Some(LINGER_BYTES)) {
+        return Err(too_large());
+    }
+    // ... otherwise the client is already writing: read (and drop) what it sends up to
+    // [`LINGER_BYTES`], so it gets to read the 413 instead of a reset connection.
+    let bytes = match tokio::time::timeout(s.config.limits.body_timeout(), read_body(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(BodyError::TooLarge)) => return Err(too_large()),
+        Ok(Err(BodyError::Broken)) => return Err(GatewayHttpError::invalid_request("the request body broke off")),
+        Err(_) => {
+            s.metrics.rejected("body_timeout");
+            let secs = s.config.limits.body_timeout_seconds;
+            return Err(GatewayHttpError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!("the request body did not arrive within limits.body_timeout_seconds ({secs} s)"),
+            ));
+        }
+    };
     Ok((context, bytes))
+}
+
+/// A body over the limit still read (and dropped) up to here before the 413.
+const LINGER_BYTES: u64 = 8 * 1024 * 1024;
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// The body within `limit` bytes; past it, the rest is read and dropped up to
+/// [`LINGER_BYTES`] before `TooLarge`.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    let mut stream = body.into_data_stream();
+    let mut out = Vec::new();
+    let mut seen = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Broken)?;
+        seen += chunk.len() as u64;
+        if seen > LINGER_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        if seen <= limit as u64 {
+            out.extend_from_slice(&chunk);
+        } else {
+            out = Vec::new();
+        }
+    }
+    if seen > limit as u64 {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(Bytes::from(out))
 }
 
 /// The answer: a failure becomes the dialect's error body (counted and logged here); the
@@ -190,7 +246,7 @@ pub async fn text_route(
     encode: impl FnOnce(&SippTextResponse) -> Result<Vec<u8>, GatewayHttpError>,
     encoder: Box<dyn StreamEncoder>,
 ) -> Result<Response, GatewayHttpError> {
-    ctx.target = Some(target.to_string());
+    ctx.target = Some(shown(target));
     let (stream, run) = match call {
         TextCall::Query(r) => (r.emit_tokens, s.pipeline.query(context, target, r)),
         TextCall::Chat(r) => (r.emit_tokens, s.pipeline.chat(context, target, r)),
@@ -218,55 +274,69 @@ async fn text_answer(
         drop(permit);
         return Ok(json(StatusCode::OK, body));
     }
-    // Errors before the first event still answer with a status (e.g. the engine refused
-    // the prompt at submit); later ones become an error frame.
-    let first = run.next().await;
-    if let Some(Err(e)) = &first {
-        return Err(SippErrorTranslator.translate(e));
-    }
+    // The run holds an admission slot from here: count it as in flight.
+    let in_flight = InFlightOwned::new(s);
+    // A run refused at submit (bad options, a full queue) has its error ready: that gets
+    // a status. Anything else gets headers at once, and later errors an `error` event: a
+    // client must not wait in silence for a slow first token.
+    let first = match run.next().now_or_never() {
+        Some(Some(Err(e))) => return Err(SippErrorTranslator.translate(&e)),
+        Some(first) => Pending::Ready(first),
+        None => Pending::Wait,
+    };
     let state = Arc::clone(s);
-    let events = async_stream(state, ctx.clone(), run, first, permit, encoder);
+    let events = async_stream(state, ctx.clone(), run, first, permit, in_flight, encoder);
     let mut response = Response::new(Body::from_stream(events));
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(SSE_CONTENT_TYPE));
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
 }
 
+/// The first event of a stream, if it had come when the headers were sent.
+enum Pending {
+    Ready(Option<sipp::Result<sipp::TokenBatch>>),
+    Wait,
+}
+
 /// The SSE body. It owns the run and the admission permit: when the client goes away,
 /// axum drops the body, which drops the run (cancelling the engine sequence or the
-/// upstream call) and frees the place.
+/// upstream call) and frees the place. While no event comes, an SSE comment goes out
+/// every `limits.stream_keep_alive_seconds` (proxies and clients see a live stream).
 fn async_stream(
     s: Arc<AppState>,
     ctx: Ctx,
     run: SippTextRun,
-    first: Option<sipp::Result<sipp::TokenBatch>>,
+    first: Pending,
     permit: AdmissionPermit,
+    in_flight: InFlightOwned,
     encoder: Box<dyn StreamEncoder>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
     struct Live {
         s: Arc<AppState>,
         ctx: Ctx,
         run: SippTextRun,
-        pending: Option<sipp::Result<sipp::TokenBatch>>,
+        pending: Pending,
         done: bool,
         encoder: Box<dyn StreamEncoder>,
         _permit: AdmissionPermit,
         _in_flight: InFlightOwned,
     }
-    let in_flight = InFlightOwned::new(&s);
     let live = Live { s, ctx, run, pending: first, done: false, encoder, _permit: permit, _in_flight: in_flight };
     futures_util::stream::unfold(live, |mut l| async move {
         if l.done {
             return None;
         }
         let translate = |e: sipp::SippError| SippErrorTranslator.translate(&e);
-        let next = match l.pending.take() {
-            Some(item) => Some(item.map_err(translate)),
-            None => tokio::select! {
+        let next = match std::mem::replace(&mut l.pending, Pending::Wait) {
+            Pending::Ready(item) => item.map(|r| r.map_err(translate)),
+            Pending::Wait => tokio::select! {
                 n = l.run.next() => n.map(|r| r.map_err(translate)),
                 // The drain bound ran out: say so in-band, then end (dropping the run
                 // cancels it).
                 () = l.s.shutdown.cancelled() => Some(Err(shutting_down())),
+                () = tokio::time::sleep(l.s.config.limits.stream_keep_alive()) => {
+                    return Some((Ok(Bytes::from_static(KEEP_ALIVE)), l));
+                }
             },
         };
         let frame = match next {
@@ -294,6 +364,9 @@ fn async_stream(
         Some((Ok(frame), l))
     })
 }
+
+/// An SSE comment: ignored by every client, proof of life for proxies and people.
+const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
 /// The in-flight gauge for a stream that outlives its handler.
 struct InFlightOwned(Arc<AppState>);
@@ -347,7 +420,22 @@ pub fn error_response(dialect: Dialect, e: &GatewayHttpError) -> Response {
     if let Some(secs) = e.retry_after_secs {
         r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
     }
+    // RFC 9110: a 401 names the scheme it wants.
+    if e.status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"sipp-gateway\""));
+    }
     r
+}
+
+/// A client-supplied string as it may appear in a log line or message: at most 64
+/// characters, control characters escaped (a 60 KB `model` must not become a 60 KB line).
+pub fn shown(value: &str) -> String {
+    const MAX: usize = 64;
+    let mut out: String = value.chars().take(MAX).flat_map(char::escape_debug).collect();
+    if value.chars().nth(MAX).is_some() {
+        out.push_str(&format!("… ({} bytes)", value.len()));
+    }
+    out
 }
 
 /// The caller's `x-request-id` when it is a sane token, else a fresh one.
@@ -360,5 +448,19 @@ fn request_id(headers: &HeaderMap) -> String {
             let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
             format!("sipp-{:x}-{:x}", nanos & 0xffff_ffff_ffff, NEXT.fetch_add(1, Ordering::Relaxed))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn client_strings_are_capped_and_escaped_for_logs() {
+        assert_eq!(shown("local"), "local");
+        assert_eq!(shown("a\nb\u{0}"), "a\\nb\\0");
+        let long = "m".repeat(60_000);
+        let s = shown(&long);
+        assert!(s.starts_with(&"m".repeat(64)) && s.ends_with("… (60000 bytes)") && s.len() < 100, "{s}");
     }
 }

@@ -4,12 +4,14 @@
 
 use crate::app::{management_app, public_app};
 use crate::config::GatewayConfig;
+use crate::limits::LimitsConfig;
+use crate::listener::{self, ListenerLimits};
 use crate::state::AppState;
 use crate::{secrets, targets};
 use anyhow::{bail, Context, Result};
 use sipp::{EndpointDescriptor, SippClient};
 use sipp_gateway::{BearerTokens, Caller};
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +46,8 @@ pub fn prepare(config: GatewayConfig, lookup: &impl Fn(&str) -> Option<String>) 
     }
     let mut descriptors = Vec::new();
     for t in &config.targets {
-        let d = targets::descriptor(t, lookup).with_context(|| format!("target `{}`", t.name()))?;
+        let d = targets::descriptor(t, lookup, config.limits.upstream_timeout_seconds)
+            .with_context(|| format!("target `{}`", t.name()))?;
         descriptors.push((t.name().to_string(), d));
     }
     let mut state = AppState::new(Arc::new(SippClient::new()), config, BearerTokens::new(tokens));
@@ -101,12 +104,25 @@ pub async fn run_with_drain(
         let _ = signal_stop.send(true);
     });
 
-    // Peer addresses feed the per-client rate limit.
-    let public_app = public_app(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
-    let public_srv = axum::serve(public, public_app).with_graceful_shutdown(stop(stop_rx.clone()));
-    let management_srv =
-        axum::serve(management, management_app(Arc::clone(&state))).with_graceful_shutdown(stop(stop_rx.clone()));
-    let servers = async { tokio::try_join!(public_srv.into_future(), management_srv.into_future()) };
+    let (public_limits, management_limits) = listener_limits(&state.config.limits);
+    let public_srv = listener::serve(
+        public,
+        public_app(Arc::clone(&state)),
+        public_limits,
+        Arc::clone(&state),
+        stop(stop_rx.clone()),
+    );
+    let management_srv = listener::serve(
+        management,
+        management_app(Arc::clone(&state)),
+        management_limits,
+        Arc::clone(&state),
+        stop(stop_rx.clone()),
+    );
+    let servers = async {
+        tokio::join!(public_srv, management_srv);
+        anyhow::Ok(())
+    };
     let drain_bound = async {
         stop(stop_rx.clone()).await;
         tokio::time::sleep(drain).await;
@@ -130,6 +146,44 @@ pub async fn run_with_drain(
     }
     state.client.close();
     Ok(())
+}
+
+/// Descriptors kept free of connections: model and snapshot files, logs, and one
+/// upstream socket per proxied request come out of the same budget.
+const RESERVED_FDS: u64 = 64;
+
+/// Both listeners' limits, with `max_connections` lowered when the open-file limit
+/// could not hold it (then both would fail together at `accept`, with nothing said).
+fn listener_limits(limits: &LimitsConfig) -> (ListenerLimits, ListenerLimits) {
+    let management = u64::from(limits.max_management_connections);
+    let wanted = u64::from(limits.max_connections);
+    // Each public connection may hold an upstream socket too: two descriptors.
+    let fits = |fds: u64| fds.saturating_sub(RESERVED_FDS + management) / 2;
+    let fds = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the open-file limit; assuming 1024");
+            1024
+        }
+    };
+    let public = if fits(fds) < wanted {
+        let lowered = fits(fds).max(1);
+        tracing::warn!(
+            max_connections = wanted,
+            open_file_limit = fds,
+            using = lowered,
+            "limits.max_connections does not fit the open-file limit (ulimit -n); lowered"
+        );
+        lowered
+    } else {
+        wanted
+    };
+    let header_timeout = limits.header_timeout();
+    let to_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    (
+        ListenerLimits { name: "public", max_connections: to_usize(public), header_timeout },
+        ListenerLimits { name: "management", max_connections: to_usize(management), header_timeout },
+    )
 }
 
 async fn bind(addr: &str) -> Result<TcpListener> {

@@ -46,7 +46,7 @@ async fn embed_run(
 ) -> Result<Response, GatewayHttpError> {
     let d = GatewayCodec.decode_embed(bytes)?;
     no_extra_fields(&d.request.endpoint_options)?;
-    ctx.target = Some(d.target.clone());
+    ctx.target = Some(crate::public::shown(&d.target));
     let running = s.pipeline.embed(context, &d.target, d.request).map_err(|r| s.refused(&r))?;
     let _in_flight = s.metrics.in_flight();
     let r = unless_shutdown(s, running.run).await?;

@@ -7,12 +7,15 @@ use crate::secrets::{self, SecretError};
 use sipp::{EndpointDescriptor, LocalModelDescriptor, ProviderDescriptor, ProviderKind, StaticHeader, TimeoutPolicy};
 
 /// What a target becomes, with secrets resolved.
+/// `upstream_timeout_seconds` (`[limits]`) is the deadline of a provider target that
+/// sets no `timeout_seconds`.
 pub fn descriptor(
     target: &TargetConfig,
     lookup: &impl Fn(&str) -> Option<String>,
+    upstream_timeout_seconds: u64,
 ) -> Result<EndpointDescriptor, SecretError> {
     let timeouts = |seconds: Option<u64>| TimeoutPolicy {
-        request_ms: seconds.map(|s| s.saturating_mul(1000)),
+        request_ms: Some(seconds.unwrap_or(upstream_timeout_seconds).saturating_mul(1000)),
         ..TimeoutPolicy::default()
     };
     Ok(match target {
@@ -48,4 +51,49 @@ pub fn descriptor(
             d.into()
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::GatewayConfig;
+
+    /// A provider target without `timeout_seconds` gets `limits.upstream_timeout_seconds`,
+    /// not the library's 10 minutes: an upstream that never answers frees its slot.
+    #[test]
+    fn provider_targets_have_a_deadline_by_default() {
+        let text = r#"
+public_bind = "127.0.0.1:1"
+management_bind = "127.0.0.1:2"
+max_request_bytes = 1024
+admin_password_env = "A"
+[security.client_ip]
+source = "peer"
+[security.rate_limit]
+enabled = false
+requests_per_minute = 1
+burst = 1
+[[targets]]
+name = "p"
+type = "openai_compatible"
+model = "m"
+base_url = "http://127.0.0.1:3/v1"
+token_env = "K"
+[[targets]]
+name = "q"
+type = "openai_compatible"
+model = "m"
+base_url = "http://127.0.0.1:3/v1"
+token_env = "K"
+timeout_seconds = 7
+"#;
+        let c = GatewayConfig::parse(text).unwrap();
+        let lookup = |_: &str| Some("key".to_string());
+        let deadline = |t: &TargetConfig| match descriptor(t, &lookup, c.limits.upstream_timeout_seconds).unwrap() {
+            EndpointDescriptor::Provider(p) => p.timeouts.request_ms,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(deadline(&c.targets[0]), Some(120_000));
+        assert_eq!(deadline(&c.targets[1]), Some(7_000));
+    }
 }

@@ -255,8 +255,9 @@ async fn every_refusal_is_an_openai_error_object() {
             "float or base64",
         ),
         (
+            // An upstream's 500 is a bad gateway here (502 `upstream_error`).
             post_json("/v1/chat/completions", Some(TOKEN_A), &chat("fail", &json!({}))),
-            500,
+            502,
             "server_error",
             None,
             "upstream exploded",

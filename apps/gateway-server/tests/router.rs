@@ -93,7 +93,7 @@ async fn every_refusal_has_its_status_and_code() {
             "invalid_request",
             "unsupported request fields: priority",
         ),
-        (post_json("/v1/chat", Some(TOKEN_A), &chat_body("fail", false)), 500, "execution", "upstream exploded"),
+        (post_json("/v1/chat", Some(TOKEN_A), &chat_body("fail", false)), 502, "upstream_error", "upstream exploded"),
     ];
     for (req, status, code, says) in cases {
         let (s, headers, body) = call(&public, req).await;

@@ -44,8 +44,7 @@ impl Authenticator for BearerTokens {
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
+            .and_then(bearer_credential)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthenticated("malformed Authorization header; expected `Bearer <token>`"))?;
         let presented = digest(token.as_bytes());
@@ -58,6 +57,13 @@ impl Authenticator for BearerTokens {
         }
         found.cloned().ok_or_else(|| unauthenticated("invalid bearer token"))
     }
+}
+
+/// The token of `Bearer <token>`; the scheme name is case-insensitive (RFC 9110 11.1)
+/// and may be followed by more than one space.
+fn bearer_credential(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once([' ', '\t'])?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 #[cfg(test)]
@@ -78,11 +84,17 @@ mod tests {
             (Secret::new("tok-a-123"), Caller("web".into())),
             (Secret::new("tok-b-456"), Caller("batch".into())),
         ]);
-        assert_eq!(t.authenticate(&headers(Some("Bearer tok-b-456"))).unwrap(), Caller("batch".into()));
+        for scheme in ["Bearer", "bearer", "BEARER", "BeArEr"] {
+            let h = headers(Some(&format!("{scheme} tok-b-456")));
+            assert_eq!(t.authenticate(&h).unwrap(), Caller("batch".into()), "{scheme}");
+        }
+        assert_eq!(t.authenticate(&headers(Some("Bearer   tok-a-123"))).unwrap(), Caller("web".into()));
         for (h, says) in [
             (None, "missing bearer token"),
             (Some("Basic dTpw"), "malformed"),
             (Some("Bearer "), "malformed"),
+            (Some("Bearertok-a-123"), "malformed"),
+            (Some("Bearerx tok-a-123"), "malformed"),
             (Some("Bearer tok-a-12"), "invalid bearer token"),
         ] {
             let e = t.authenticate(&headers(h)).unwrap_err();

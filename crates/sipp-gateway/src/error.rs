@@ -57,17 +57,54 @@ pub trait ErrorTranslator: Send + Sync {
     fn translate(&self, error: &SippError) -> GatewayHttpError;
 }
 
-/// The first-party mapping: status from `SippError::http_status`, code from
-/// `SippError::code`, `Retry-After` from a remote 429/503 (or 1 s for local overload).
+/// The first-party mapping: a remote target's failures as `upstream_*` answers (see
+/// [`upstream`]); every other error with status from `SippError::http_status`, code from
+/// `SippError::code`, and `Retry-After: 1` for local overload.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SippErrorTranslator;
 
+/// Longest `Retry-After` passed on from an upstream.
+pub const UPSTREAM_RETRY_AFTER_CAP_SECS: u64 = 60;
+
+/// A remote target's failure as the gateway's own answer. 401, 403, 404 and 413 are the
+/// caller's token, target and body here: an upstream refusing *the gateway's* key or
+/// model is a bad gateway (502 `upstream_*`), never the caller's fault. Only a request
+/// the upstream found invalid (400, 422, `context_overflow`) stays a 400 the caller can
+/// fix; rate limits and outages upstream are 503 with a capped `Retry-After`.
+fn upstream(error: &SippError) -> Option<GatewayHttpError> {
+    use sipp::RemoteFailure as F;
+    let (status, code, retry_after) = match error {
+        SippError::Remote { failure, retry_after_secs, .. } => match failure {
+            F::InvalidRequest => (StatusCode::BAD_REQUEST, error.code(), None),
+            F::Authentication | F::Authorization => (StatusCode::BAD_GATEWAY, "upstream_authentication", None),
+            F::NotFound => (StatusCode::BAD_GATEWAY, "upstream_not_found", None),
+            F::PayloadTooLarge => (StatusCode::BAD_GATEWAY, "upstream_payload_too_large", None),
+            F::Overloaded => {
+                (StatusCode::SERVICE_UNAVAILABLE, "upstream_overloaded", Some(retry_after_secs.unwrap_or(1)))
+            }
+            F::Unavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable", Some(retry_after_secs.unwrap_or(1)))
+            }
+            _ => (StatusCode::BAD_GATEWAY, "upstream_error", None),
+        },
+        SippError::Transport { .. } => (StatusCode::BAD_GATEWAY, "upstream_connection", None),
+        SippError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", None),
+        SippError::Protocol { .. } => (StatusCode::BAD_GATEWAY, "upstream_protocol", None),
+        _ => return None,
+    };
+    let mut out = GatewayHttpError::new(status, code, error.to_string());
+    out.retry_after_secs = retry_after.map(|s| s.clamp(1, UPSTREAM_RETRY_AFTER_CAP_SECS));
+    Some(out)
+}
+
 impl ErrorTranslator for SippErrorTranslator {
     fn translate(&self, error: &SippError) -> GatewayHttpError {
+        if let Some(e) = upstream(error) {
+            return e;
+        }
         let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut out = GatewayHttpError::new(status, error.code(), error.to_string());
         out.retry_after_secs = match error {
-            SippError::Remote { retry_after_secs, .. } => *retry_after_secs,
             // The queue drains as requests finish; a second is the natural retry grain.
             SippError::Overloaded(_) => Some(1),
             _ => None,
@@ -101,5 +138,62 @@ mod tests {
         assert_eq!(e.status.as_u16(), 404);
         let e = t.translate(&SippError::Execution("boom".into()));
         assert_eq!(e.status.as_u16(), 500);
+    }
+
+    fn remote(status: Option<u16>, code: Option<&str>, retry: Option<u64>) -> SippError {
+        SippError::Remote {
+            endpoint: "p".into(),
+            failure: status.map_or(sipp::RemoteFailure::Execution, sipp::RemoteFailure::from_status),
+            status,
+            upstream_code: code.map(str::to_string),
+            message: "m".into(),
+            retry_after_secs: retry,
+        }
+    }
+
+    /// The caller's 401/403/404/413 mean the caller's token, target and body: an
+    /// upstream's never pass through as those.
+    #[test]
+    fn upstream_failures_are_the_gateways() {
+        let t = SippErrorTranslator;
+        let cases = [
+            (remote(Some(401), Some("invalid_api_key"), None), 502, "upstream_authentication", None),
+            (remote(Some(403), None, None), 502, "upstream_authentication", None),
+            (remote(Some(404), Some("model_not_found"), None), 502, "upstream_not_found", None),
+            (remote(Some(413), None, None), 502, "upstream_payload_too_large", None),
+            (remote(Some(400), Some("context_overflow"), None), 400, "context_overflow", None),
+            (remote(Some(422), None, None), 400, "invalid_request", None),
+            (remote(Some(429), None, Some(999_999_999_999)), 503, "upstream_overloaded", Some(60)),
+            (remote(Some(503), None, None), 503, "upstream_unavailable", Some(1)),
+            (remote(Some(500), None, None), 502, "upstream_error", None),
+            (remote(Some(502), None, None), 502, "upstream_error", None),
+            (remote(Some(504), None, None), 502, "upstream_error", None),
+            (
+                // A stream's `error` event: no status, the failure read from its code.
+                SippError::Remote {
+                    endpoint: "p".into(),
+                    failure: sipp::RemoteFailure::Overloaded,
+                    status: None,
+                    upstream_code: Some("rate_limit_error".into()),
+                    message: "m".into(),
+                    retry_after_secs: None,
+                },
+                503,
+                "upstream_overloaded",
+                Some(1),
+            ),
+            (SippError::Transport { endpoint: "p".into(), message: "reset".into() }, 502, "upstream_connection", None),
+            (
+                SippError::Timeout { endpoint: "p".into(), what: "request", after_ms: 5, setting: "s" },
+                504,
+                "upstream_timeout",
+                None,
+            ),
+            (SippError::Protocol { endpoint: "p".into(), message: "x".into() }, 502, "upstream_protocol", None),
+        ];
+        for (error, status, code, retry) in cases {
+            let e = t.translate(&error);
+            assert_eq!((e.status.as_u16(), e.code.as_str(), e.retry_after_secs), (status, code, retry), "{error}");
+        }
     }
 }

@@ -464,7 +464,8 @@ fn check_extra(extra: &Map<String, Value>) -> Result<(), GatewayHttpError> {
         .iter()
         .filter(|(k, v)| {
             if IGNORED.contains(&k.as_str()) {
-                return false;
+                // Ignored, but only in the form OpenAI defines (`user` is a string).
+                return !(v.is_string() || v.is_null());
             }
             let written = serde_json::to_string(v).unwrap_or_default();
             !DEFAULT_ONLY.iter().any(|(name, ok)| name == k && ok.contains(&written.as_str()))

@@ -9,12 +9,14 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 /// A running `query` or `chat`.
 #[derive(Debug)]
 pub struct SippTextRun {
     events: Option<mpsc::UnboundedReceiver<TextEvent>>,
+    /// Handed back to the producer per batch taken (see `TextStream::credits`).
+    credits: Option<Arc<Semaphore>>,
     cancel: Option<Arc<CancelToken>>,
     outcome: Option<Result<SippTextResponse>>,
     /// The run failed and iteration has not yielded the error yet.
@@ -23,9 +25,15 @@ pub struct SippTextRun {
 }
 
 impl SippTextRun {
-    pub(crate) fn live(endpoint: &str, events: mpsc::UnboundedReceiver<TextEvent>, cancel: Arc<CancelToken>) -> Self {
+    pub(crate) fn live(
+        endpoint: &str,
+        events: mpsc::UnboundedReceiver<TextEvent>,
+        cancel: Arc<CancelToken>,
+        credits: Option<Arc<Semaphore>>,
+    ) -> Self {
         Self {
             events: Some(events),
+            credits,
             cancel: Some(cancel),
             outcome: None,
             error_unreported: false,
@@ -35,7 +43,14 @@ impl SippTextRun {
 
     /// A run that failed before it started (unknown endpoint, bad options, …).
     pub(crate) fn failed(error: SippError) -> Self {
-        Self { events: None, cancel: None, outcome: Some(Err(error)), error_unreported: true, endpoint: String::new() }
+        Self {
+            events: None,
+            credits: None,
+            cancel: None,
+            outcome: Some(Err(error)),
+            error_unreported: true,
+            endpoint: String::new(),
+        }
     }
 
     /// Stop generation; the response then ends with `finish_reason = cancelled`.
@@ -66,7 +81,12 @@ impl SippTextRun {
             };
             match rx.poll_recv(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(TextEvent::Tokens(batch))) => return Poll::Ready(Some(Ok(batch))),
+                Poll::Ready(Some(TextEvent::Tokens(batch))) => {
+                    if let Some(c) = &self.credits {
+                        c.add_permits(1);
+                    }
+                    return Poll::Ready(Some(Ok(batch)));
+                }
                 Poll::Ready(event) => self.settle(event),
             }
         }

@@ -171,7 +171,7 @@ impl SippClient {
             request_id: kind_options.request_id,
             emit_tokens,
         })?;
-        Ok(SippTextRun::live(&id, started.events, started.cancel))
+        Ok(SippTextRun::live(&id, started.events, started.cancel, started.credits))
     }
 
     fn named(&self, endpoint: &EndpointRef) -> Result<(String, Arc<dyn Endpoint>)> {

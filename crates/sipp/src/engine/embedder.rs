@@ -59,8 +59,9 @@ pub(crate) fn run(mut ctx: LlamaContext<'_>, plan: &EnginePlan, shared: &Shared,
         for (seq, job) in group.iter().enumerate() {
             shared.admission.started();
             for (pos, token) in job.tokens.iter().enumerate() {
-                let last = pos + 1 == job.tokens.len();
-                let _ = batch.add(*token, pos as i32, &[seq as i32], last);
+                // Every token an output: an embedding context makes them all outputs anyway
+                // (llama_batch_allocr), with one WARN line per request when told otherwise.
+                let _ = batch.add(*token, pos as i32, &[seq as i32], true);
             }
         }
         let result = ctx.decode(&mut batch);

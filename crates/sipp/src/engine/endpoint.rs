@@ -25,7 +25,7 @@ impl Endpoint for Engine {
         let params = text_params(request.options, request.local, request.emit_tokens)?;
         let tokens = self.tokenize(request.prompt)?;
         let (events, cancel) = self.submit_text(tokens, params)?;
-        Ok(TextStream { events, cancel })
+        Ok(TextStream { events, cancel, credits: None })
     }
 
     fn embed(&self, request: EmbedRequest<'_>) -> Result<EmbedReply> {

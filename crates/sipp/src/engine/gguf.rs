@@ -327,4 +327,30 @@ pub(crate) mod tests {
         b[4..8].copy_from_slice(&7u32.to_le_bytes());
         assert!(matches!(check(&b), Err(Damage::Corrupt(_))));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+        /// Header mutations (bytes flipped, counts and lengths made huge, the file cut
+        /// anywhere) never crash the reader or make it allocate what the file claims:
+        /// each is a `Damage` or a header.
+        #[test]
+        fn mutated_headers_never_crash(
+            flips in proptest::collection::vec((0usize..400, proptest::prelude::any::<u8>()), 1..8),
+            cut in proptest::option::of(0usize..400),
+        ) {
+            let mut b = tiny(8);
+            for (at, byte) in flips {
+                let at = at % b.len();
+                b[at] = byte;
+            }
+            if let Some(c) = cut {
+                b.truncate(c % b.len());
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("m.gguf");
+            std::fs::write(&path, &b).unwrap();
+            let _ = read_header(&path).unwrap();
+        }
+    }
 }

@@ -146,7 +146,7 @@ impl Wire for GatewayWire {
 
 fn parse<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, Fault> {
     serde_json::from_value(v.clone())
-        .map_err(|e| Fault::protocol(format!("not a gateway profile answer ({e}): {v:.200}")))
+        .map_err(|e| Fault::protocol(format!("not a gateway profile answer ({e}): {}", crate::transport::quote(v))))
 }
 
 struct ProfileDecoder;

@@ -21,7 +21,8 @@ pub struct TextRequestBody {
     pub temperature: Option<f32>,
     #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "decimal")]
     pub top_p: Option<f32>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// `null` means none, as on the OpenAI-compatible routes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_empty")]
     pub stop: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u32>,
@@ -31,6 +32,10 @@ pub struct TextRequestBody {
     /// `protocol_options` and `endpoint_options`: the gateway decides what they mean.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// `0.2`, not the f32's widened 0.20000000298023224.

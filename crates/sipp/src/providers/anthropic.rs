@@ -4,7 +4,7 @@
 
 use crate::error::{Result, SippError};
 use crate::transport::body as helpers;
-use crate::transport::{merge_options, Call, Fault, StreamDecoder, StreamItem, Wire};
+use crate::transport::{merge_options, text_at, Call, Fault, StreamDecoder, StreamItem, Wire};
 use crate::types::endpoint::{EmbedRequest, Operation, Prompt, TextRequest};
 use crate::types::{ChatRole, EndpointKind, FinishReason, SippEmbeddingResponse, SippTextResponse, Usage};
 use serde_json::{json, Map, Value};
@@ -94,15 +94,13 @@ impl Wire for AnthropicWire {
     }
 
     fn text_response(&self, body: &Value) -> Result<SippTextResponse, Fault> {
-        let blocks = body
-            .get("content")
-            .and_then(Value::as_array)
-            .ok_or_else(|| Fault::protocol(format!("no content array in the response: {body:.200}")))?;
-        let text: String = blocks
-            .iter()
-            .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
-            .filter_map(|b| b.get("text").and_then(Value::as_str))
-            .collect();
+        let blocks = body.get("content").and_then(Value::as_array).ok_or_else(|| {
+            Fault::protocol(format!("no content array in the response: {}", crate::transport::quote(body)))
+        })?;
+        let mut text = String::new();
+        for block in blocks.iter().filter(|b| b.get("type").and_then(Value::as_str) == Some("text")) {
+            text.push_str(text_at(block, "/text")?.unwrap_or_default());
+        }
         let usage = body.get("usage").and_then(|u| {
             let n = |k: &str| u.get(k).and_then(Value::as_u64).and_then(|n| usize::try_from(n).ok());
             Some(Usage::new(n("input_tokens")?, n("output_tokens").unwrap_or(0)))
@@ -147,7 +145,7 @@ impl StreamDecoder for EventDecoder {
                 self.input_tokens = count("/message/usage/input_tokens").unwrap_or(0);
                 Vec::new()
             }
-            "content_block_delta" => match v.pointer("/delta/text").and_then(Value::as_str) {
+            "content_block_delta" => match text_at(&v, "/delta/text")? {
                 Some(t) => vec![StreamItem::Text(t.to_string())],
                 None => Vec::new(),
             },

@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::transport::body as helpers;
-use crate::transport::{merge_options, Call, Fault, StreamDecoder, StreamItem, Wire};
+use crate::transport::{merge_options, text_at, Call, Fault, StreamDecoder, StreamItem, Wire};
 use crate::types::endpoint::{EmbedRequest, Operation, Prompt, TextRequest};
 use crate::types::{EndpointKind, FinishReason, SippEmbeddingResponse, SippTextResponse, Usage};
 use serde_json::{json, Map, Value};
@@ -91,13 +91,11 @@ impl Wire for OpenAiWire {
     fn text_response(&self, body: &Value) -> Result<SippTextResponse, Fault> {
         let choice = body
             .pointer("/choices/0")
-            .ok_or_else(|| Fault::protocol(format!("no choices in the response: {body:.200}")))?;
-        let text = choice
-            .pointer("/message/content")
-            .or_else(|| choice.get("text"))
-            .and_then(Value::as_str)
+            .ok_or_else(|| Fault::protocol(format!("no choices in the response: {}", crate::transport::quote(body))))?;
+        let text = text_at(choice, "/message/content")?
+            .or(text_at(choice, "/text")?)
             // A refusal has no content but says why.
-            .or_else(|| choice.pointer("/message/refusal").and_then(Value::as_str))
+            .or(text_at(choice, "/message/refusal")?)
             .unwrap_or_default();
         Ok(SippTextResponse {
             text: text.to_string(),
@@ -108,8 +106,12 @@ impl Wire for OpenAiWire {
     }
 
     fn embed_response(&self, body: &Value) -> Result<SippEmbeddingResponse, Fault> {
-        let values = helpers::floats(body.pointer("/data/0/embedding"))
-            .ok_or_else(|| Fault::protocol(format!("no data[0].embedding float array in the response: {body:.200}")))?;
+        let values = helpers::floats(body.pointer("/data/0/embedding")).ok_or_else(|| {
+            Fault::protocol(format!(
+                "no data[0].embedding float array in the response: {}",
+                crate::transport::quote(body)
+            ))
+        })?;
         let usage = body.get("usage").and_then(|u| {
             let input = u.get("prompt_tokens")?.as_u64()?;
             Some(Usage::new(usize::try_from(input).ok()?, 0))
@@ -147,8 +149,7 @@ impl StreamDecoder for ChunkDecoder {
         }
         let mut items = Vec::new();
         if let Some(choice) = chunk.pointer("/choices/0") {
-            let text = choice.pointer("/delta/content").or_else(|| choice.get("text")).and_then(Value::as_str);
-            if let Some(t) = text {
+            if let Some(t) = text_at(choice, "/delta/content")?.or(text_at(choice, "/text")?) {
                 items.push(StreamItem::Text(t.to_string()));
             }
             if let Some(f) = finish_reason(choice.get("finish_reason")) {

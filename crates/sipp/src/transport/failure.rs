@@ -1,6 +1,8 @@
 //! How remote failures become `SippError`s: HTTP statuses, error bodies (OpenAI,
 //! Anthropic and the Sipp gateway all nest `{"error": {...}}`), stream `error` events and
-//! transport errors. Every message is scrubbed of the endpoint's secrets first.
+//! transport errors. Every message is scrubbed of the endpoint's secrets first, and only
+//! then cut to a short excerpt: a cut made first could split a key and let its first
+//! part through unmasked.
 
 use crate::error::{RemoteFailure, SippError};
 use serde_json::Value;
@@ -26,7 +28,7 @@ impl Fault {
         let upstream_code = text(error.get("code")).or_else(|| text(error.get("type")));
         let message = text(error.get("message"))
             .or_else(|| error.as_str().map(str::to_string))
-            .unwrap_or_else(|| clip(&body.to_string()));
+            .unwrap_or_else(|| prefix(&body.to_string()));
         Self::Remote { status, upstream_code, message }
     }
 
@@ -36,7 +38,7 @@ impl Fault {
             Ok(v) if v.get("error").is_some() => Self::from_error_object(Some(status), &v),
             _ => {
                 let text = String::from_utf8_lossy(body);
-                let message = if text.trim().is_empty() { "(empty body)".to_string() } else { clip(text.trim()) };
+                let message = if text.trim().is_empty() { "(empty body)".to_string() } else { prefix(text.trim()) };
                 Self::Remote { status: Some(status), upstream_code: None, message }
             }
         }
@@ -53,15 +55,14 @@ impl Fault {
                     endpoint: endpoint.to_string(),
                     failure,
                     status,
-                    upstream_code: upstream_code.map(|c| crate::types::scrub(&c, secrets.iter().copied())),
-                    message: crate::types::scrub(&message, secrets.iter().copied()),
+                    upstream_code: upstream_code.map(|c| clip(&crate::types::scrub(&c, secrets.iter().copied()), 64)),
+                    message: masked_excerpt(&message, secrets),
                     retry_after_secs,
                 }
             }
-            Self::Protocol(message) => SippError::Protocol {
-                endpoint: endpoint.to_string(),
-                message: crate::types::scrub(&message, secrets.iter().copied()),
-            },
+            Self::Protocol(message) => {
+                SippError::Protocol { endpoint: endpoint.to_string(), message: masked_excerpt(&message, secrets) }
+            }
         }
     }
 }
@@ -88,17 +89,39 @@ fn failure_of_code(code: &str) -> Option<RemoteFailure> {
     })
 }
 
-/// Keep error text readable when a server answers with a whole HTML page.
-fn clip(text: &str) -> String {
-    const MAX: usize = 500;
-    if text.len() <= MAX {
-        return text.to_string();
-    }
-    let mut end = MAX;
+/// What an error message may quote of an upstream's text, in characters.
+pub(crate) const EXCERPT_CHARS: usize = 200;
+
+/// Upstream text kept before masking: far more than [`EXCERPT_CHARS`] plus the longest
+/// key, so every secret that could reach the excerpt is whole when it is masked.
+const PREFIX_BYTES: usize = 8 * 1024;
+
+/// `text`'s secrets masked, then cut to [`EXCERPT_CHARS`] (in that order).
+pub(crate) fn masked_excerpt(text: &str, secrets: &[&str]) -> String {
+    clip(&crate::types::scrub(text, secrets.iter().copied()), EXCERPT_CHARS)
+}
+
+/// The start of an upstream text that error messages are built from (a server may
+/// answer with a whole HTML page, or megabytes of anything).
+pub(crate) fn prefix(text: &str) -> String {
+    let mut end = text.len().min(PREFIX_BYTES);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &text[..end])
+    text[..end].to_string()
+}
+
+/// [`prefix`] of anything printable: an answer quoted in a protocol error.
+pub(crate) fn quote(value: &impl std::fmt::Display) -> String {
+    prefix(&value.to_string())
+}
+
+/// At most `max` characters of `text`, with `…` when something was cut.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    }
 }
 
 /// A reqwest error as one line: its own text and every cause (`connection refused` is
@@ -154,9 +177,28 @@ mod tests {
     #[test]
     fn non_json_bodies_are_clipped() {
         let page = "<html>".repeat(200);
-        let Fault::Remote { message, .. } = Fault::from_status(502, page.as_bytes()) else { panic!() };
-        assert!(message.len() < 520 && message.ends_with('…'));
+        let e = Fault::from_status(502, page.as_bytes()).into_error("p", None, &[]);
+        let SippError::Remote { message, .. } = e else { panic!() };
+        assert!(message.chars().count() == EXCERPT_CHARS + 1 && message.ends_with('…'), "{message}");
         let Fault::Remote { message, .. } = Fault::from_status(500, b"") else { panic!() };
         assert_eq!(message, "(empty body)");
+    }
+
+    /// A key that straddles the excerpt's end is masked whole: masking comes first.
+    #[test]
+    fn a_key_across_the_cut_is_masked_whole() {
+        let key = "sk-live-0123456789abcdefghijklmnopqrstuvwxyz";
+        for at in [EXCERPT_CHARS - 30, EXCERPT_CHARS - 1, EXCERPT_CHARS, 490, 499] {
+            let body = format!("{}{key} trailing text", "x".repeat(at));
+            for fault in [
+                Fault::from_status(500, body.as_bytes()),
+                Fault::from_status(400, json!({"error": {"message": body}}).to_string().as_bytes()),
+                Fault::protocol(format!("response is not JSON: {body}")),
+            ] {
+                let shown = fault.into_error("p", None, &[key]).to_string();
+                assert!(!shown.contains(&key[..12]), "{at}: {shown}");
+                assert!(shown.chars().count() < EXCERPT_CHARS + 80, "{at}: {shown}");
+            }
+        }
     }
 }

@@ -32,6 +32,14 @@ pub(crate) enum Auth {
 /// Largest error body read to build an error message.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
+/// Largest whole (non-streaming) answer read: a bound on what one upstream can make this
+/// process hold. 2,048 embedding inputs of 3,072 floats as JSON fit several times over.
+pub(crate) const ANSWER_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Longest `Retry-After` taken from a server: a longer one is a server's mistake, and a
+/// caller told to wait a day would rather get an error it can act on.
+pub(crate) const RETRY_AFTER_CAP_SECS: u64 = 3600;
+
 #[derive(Debug)]
 pub(crate) struct HttpTransport {
     /// Endpoint id, for error messages.
@@ -75,6 +83,9 @@ impl HttpTransport {
             // Deadlines are enforced per call (whole request, idle gap) so they surface as
             // typed timeouts; the pool must not hand out connections the server closed.
             .pool_idle_timeout(Duration::from_secs(30))
+            // A redirect is answered, never followed: following one sends the request (and
+            // on a same-origin hop, the credential) wherever the server points.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("sipp/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SippError::InvalidConfig(format!("HTTP client: {}", describe(&e))))?;
@@ -196,6 +207,7 @@ impl HttpTransport {
             let fits = |wait: Duration| Instant::now() + wait < deadline;
             let wait = match request.send().await {
                 Ok(response) if response.status().is_success() => return Ok(response),
+                Ok(response) if response.status().is_redirection() => return Err(self.redirected(&response)),
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = retry_after_secs(&response);
@@ -216,6 +228,19 @@ impl HttpTransport {
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
+    }
+
+    /// A 3xx answer as a typed error naming where it pointed (origin only: a path or
+    /// query may carry anything).
+    fn redirected(&self, response: &Response) -> SippError {
+        let location = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok());
+        let target = location.and_then(|l| response.url().join(l).ok()).map(|u| u.origin().ascii_serialization());
+        let message = format!(
+            "HTTP {} redirect to {} refused: redirects are not followed (set base_url to the final address)",
+            response.status().as_u16(),
+            target.as_deref().unwrap_or("an unreadable location")
+        );
+        self.fault(Fault::protocol(message), None)
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -249,17 +274,31 @@ impl HttpTransport {
         let body = self.body(response, deadline).await?;
         serde_json::from_slice(&body).map_err(|e| {
             let text = String::from_utf8_lossy(&body);
-            self.fault(Fault::protocol(format!("response is not JSON ({e}): {text:.200}")), None)
+            self.fault(Fault::protocol(format!("response is not JSON ({e}): {}", super::failure::prefix(&text))), None)
         })
     }
 
-    /// A whole (non-streaming) response body, within the deadline.
-    async fn body(&self, response: Response, deadline: Instant) -> Result<bytes::Bytes> {
-        match tokio::time::timeout_at(deadline, response.bytes()).await {
-            Ok(Ok(b)) => Ok(b),
-            Ok(Err(e)) => Err(self.stream_error(&e)),
-            Err(_) => Err(self.timeout("request")),
+    /// A whole (non-streaming) response body, within the deadline and [`ANSWER_LIMIT`].
+    async fn body(&self, response: Response, deadline: Instant) -> Result<Vec<u8>> {
+        let too_large = || {
+            let mib = ANSWER_LIMIT >> 20;
+            self.fault(Fault::protocol(format!("the answer is larger than {mib} MiB; it was not read")), None)
+        };
+        if response.content_length().is_some_and(|n| n > ANSWER_LIMIT as u64) {
+            return Err(too_large());
         }
+        let read = async {
+            let mut response = response;
+            let mut out = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| self.stream_error(&e))? {
+                if out.len() + chunk.len() > ANSWER_LIMIT {
+                    return Err(too_large());
+                }
+                out.extend_from_slice(&chunk);
+            }
+            Ok(out)
+        };
+        tokio::time::timeout_at(deadline, read).await.unwrap_or_else(|_| Err(self.timeout("request")))
     }
 }
 
@@ -276,7 +315,8 @@ async fn read_limited(mut response: Response, limit: usize) -> Vec<u8> {
 }
 
 fn retry_after_secs(response: &Response) -> Option<u64> {
-    response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
+    let secs: u64 = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    Some(secs.min(RETRY_AFTER_CAP_SECS))
 }
 
 fn check_base_url(base_url: &str) -> Result<String> {

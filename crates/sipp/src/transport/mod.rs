@@ -9,7 +9,7 @@ mod remote_endpoint;
 mod stream;
 mod wire;
 
-pub(crate) use failure::Fault;
+pub(crate) use failure::{quote, Fault};
 pub(crate) use http::{header_name, Auth, HttpTransport};
 pub(crate) use remote_endpoint::RemoteEndpoint;
-pub(crate) use wire::{merge_options, parse_data, Call, StreamDecoder, StreamItem, Wire};
+pub(crate) use wire::{merge_options, parse_data, text_at, Call, StreamDecoder, StreamItem, Wire};

@@ -3,7 +3,7 @@
 //! ends the task, which drops the HTTP response and so closes the connection.
 
 use super::http::HttpTransport;
-use super::stream::{run_text, Progress};
+use super::stream::{run_text, Outbox, Progress, STREAM_CREDITS};
 use super::wire::{Call, Wire};
 use crate::error::{Result, SippError};
 use crate::types::endpoint::{EmbedReply, EmbedRequest, Endpoint, Operation, TextRequest, TextStream};
@@ -11,7 +11,7 @@ use crate::types::{CancelToken, EndpointKind, SippEmbeddingResponse, TextEvent};
 use reqwest::header::HeaderValue;
 use std::sync::Arc;
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::time::Instant;
 
 #[derive(Debug)]
@@ -69,6 +69,8 @@ impl<W: Wire> Endpoint for RemoteEndpoint<W> {
         let call = self.shared.wire.text_call(&request)?;
         let correlation = self.shared.http.correlation(request.request_id)?;
         let (tx, events) = mpsc::unbounded_channel();
+        let credits = Arc::new(Semaphore::new(STREAM_CREDITS));
+        let reader_credits = Arc::clone(&credits);
         let cancel = Arc::new(CancelToken::default());
         let shared = Arc::clone(&self.shared);
         let token = Arc::clone(&cancel);
@@ -77,8 +79,8 @@ impl<W: Wire> Endpoint for RemoteEndpoint<W> {
             let mut progress = Progress::default();
             let deadline = Instant::now() + shared.http.timeouts.request();
             let outcome = {
-                let work =
-                    run_text(&shared.wire, &shared.http, &call, correlation.as_ref(), &tx, &mut progress, deadline);
+                let out = Outbox { events: &tx, credits: &credits };
+                let work = run_text(&shared.wire, &shared.http, &call, correlation.as_ref(), &out, &mut progress, deadline);
                 tokio::select! {
                     r = tokio::time::timeout_at(deadline, work) => Some(r.unwrap_or_else(|_| Err(shared.http.timeout("request")))),
                     () = token.cancelled() => None,
@@ -94,7 +96,7 @@ impl<W: Wire> Endpoint for RemoteEndpoint<W> {
             };
             let _ = tx.send(event);
         });
-        Ok(TextStream { events, cancel })
+        Ok(TextStream { events, cancel, credits: Some(reader_credits) })
     }
 
     fn embed(&self, request: EmbedRequest<'_>) -> Result<EmbedReply> {

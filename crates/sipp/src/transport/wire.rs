@@ -78,9 +78,36 @@ pub(crate) fn is_unit_length(values: &[f32]) -> bool {
     (norm - 1.0).abs() < 1e-3
 }
 
+/// The string at `pointer` in `v`: `None` when absent or null, a protocol fault when it
+/// is anything else (`"content": 12345` is a broken answer, not an empty one).
+pub(crate) fn text_at<'a>(v: &'a Value, pointer: &str) -> Result<Option<&'a str>, Fault> {
+    match v.pointer(pointer) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(Fault::protocol(format!(
+            "`{}` is {} where text belongs: {}",
+            pointer.trim_start_matches('/').replace('/', "."),
+            kind_of(other),
+            super::failure::quote(other)
+        ))),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Read a JSON stream payload.
 pub(crate) fn parse_data(data: &str) -> Result<Value, Fault> {
-    serde_json::from_str(data).map_err(|e| Fault::protocol(format!("stream event is not JSON ({e}): {data:.200}")))
+    serde_json::from_str(data)
+        .map_err(|e| Fault::protocol(format!("stream event is not JSON ({e}): {}", super::failure::prefix(data))))
 }
 
 #[cfg(test)]
@@ -98,6 +125,17 @@ mod tests {
         let extra = json!({"reasoning_effort": "low"}).as_object().unwrap().clone();
         merge_options(&mut body, &extra, &["model"], "provider_options").unwrap();
         assert_eq!(Value::Object(body), json!({"reasoning_effort": "low"}));
+    }
+
+    #[test]
+    fn text_fields_of_the_wrong_type_are_faults() {
+        let v = json!({"a": {"s": "x", "n": 12345, "z": null, "o": {}}});
+        assert_eq!(text_at(&v, "/a/s").unwrap(), Some("x"));
+        assert_eq!(text_at(&v, "/a/z").unwrap(), None);
+        assert_eq!(text_at(&v, "/a/missing").unwrap(), None);
+        let Fault::Protocol(m) = text_at(&v, "/a/n").unwrap_err() else { panic!() };
+        assert_eq!(m, "`a.n` is a number where text belongs: 12345");
+        assert!(text_at(&v, "/a/o").is_err());
     }
 
     #[test]

@@ -72,6 +72,9 @@ pub(crate) struct EmbedRequest<'a> {
 pub(crate) struct TextStream {
     pub events: mpsc::UnboundedReceiver<TextEvent>,
     pub cancel: Arc<CancelToken>,
+    /// Read-ahead credits of a producer that can wait (a remote stream): the reader
+    /// returns one per token batch it takes. `None`: the producer never waits.
+    pub credits: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// A started embedding request.
