@@ -21,6 +21,8 @@ const UPSTREAM_KEY: &str = "serve-test-upstream-key-0123";
 
 struct Gateway {
     child: Child,
+    /// Drains the gateway's stderr as it comes (a full pipe would block its logging).
+    logs: Option<std::thread::JoinHandle<String>>,
     public: String,
     management: String,
     _dir: tempfile::TempDir,
@@ -63,8 +65,15 @@ model = "served"
 base_url = "{upstream}"
 token_env = "TEST_UPSTREAM_TOKEN"
 correlation_header = "x-trace-id"
+[[targets]]
+name = "embed"
+type = "local"
+model = "{}"
+[targets.runtime.context]
+embeddings = true
 "#,
-            model.display()
+            model.display(),
+            sipp_models::models_dir().join("all-MiniLM-L6-v2.F16.gguf").display()
         );
         let path = dir.path().join("gateway.toml");
         std::fs::write(&path, config).unwrap();
@@ -79,8 +88,16 @@ correlation_header = "x-trace-id"
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let mut child = child;
+        let mut stderr = child.stderr.take().unwrap();
+        let logs = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
         let g = Self {
             child,
+            logs: Some(logs),
             public: format!("http://127.0.0.1:{public}"),
             management: format!("http://127.0.0.1:{management}"),
             _dir: dir,
@@ -108,8 +125,7 @@ correlation_header = "x-trace-id"
     fn stop(mut self) -> (std::process::ExitStatus, String) {
         Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         let status = self.child.wait().unwrap();
-        let mut logs = String::new();
-        self.child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+        let logs = self.logs.take().unwrap().join().unwrap();
         (status, logs)
     }
 }
@@ -215,6 +231,17 @@ async fn the_gateway_serves_a_local_target_end_to_end() {
         serde_json::json!({"id": "response", "model": "mock", "embedding": [17.0, 0.5, -0.25],
                                        "usage": {"input_tokens": 3, "output_tokens": 0, "total_tokens": 3}})
     );
+    // A local embedding target, three times: llama.cpp says nothing about it (it warned
+    // once per request while the batch marked only the last token as an output).
+    for i in 0..3 {
+        let r = post("/v1/embed", serde_json::json!({"model": "embed", "input": format!("sentence {i}")}));
+        let r: serde_json::Value = serde_json::from_slice(&r.send().await.unwrap().bytes().await.unwrap()).unwrap();
+        assert_eq!(r["embedding"].as_array().map(Vec::len), Some(384), "{r}");
+    }
+    // A 60 KB target name is refused, and logged as its first 64 characters.
+    let huge = "m".repeat(60_000);
+    let r = post("/v1/embed", serde_json::json!({"model": huge, "input": "x"})).send().await.unwrap();
+    assert_eq!(r.status(), 404);
     let long = "word ".repeat(3000);
     let e = client
         .query(SippQueryRequest { endpoint: Some(ep.clone()), prompt: long, ..Default::default() })
@@ -275,4 +302,7 @@ async fn the_gateway_serves_a_local_target_end_to_end() {
         "{logs}"
     );
     assert!(!logs.contains("capital of France"), "prompt text reached the logs");
+    assert!(!logs.contains("not marked as outputs"), "llama.cpp warned about an embedding batch");
+    let longest = logs.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 4096, "a log line of {longest} bytes: client strings must be capped");
 }
