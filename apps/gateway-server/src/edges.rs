@@ -4,7 +4,7 @@
 //! line) with a bare 400 before any of this runs.
 
 use crate::limits::LimitsConfig;
-use crate::public::json;
+use crate::public::{error_response, Dialect};
 use axum::extract::{Request, State};
 use axum::http::header::ALLOW;
 use axum::middleware::Next;
@@ -54,10 +54,11 @@ pub async fn head_limits(State(limits): State<LimitsConfig>, request: Request, n
     response
 }
 
-fn is_json(response: &Response) -> bool {
-    response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == b"application/json")
+/// The handlers' own answer builder, in the first-party error body.
+fn error(e: &GatewayHttpError) -> Response {
+    error_response(Dialect::Sipp, e)
 }
 
-fn error(e: &GatewayHttpError) -> Response {
-    json(e.status, e.body())
+fn is_json(response: &Response) -> bool {
+    response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == b"application/json")
 }
