@@ -85,7 +85,7 @@ async def query(request: Request) -> Response:
     try:
         authorize(request)
         q = decode_gateway_query_body(await request.body())
-        run = client.query(q.prompt, endpoint=endpoint(q.target, q.endpoint_options), options=q.options, emit_tokens=q.stream)
+        run = client.query(q.request, endpoint=endpoint(q.target, q.endpoint_options))
         return await answer(q.target, run, q.stream)
     except Exception as e:  # every failure answers in the profile's error shape
         return failure(e)
@@ -96,7 +96,7 @@ async def chat(request: Request) -> Response:
     try:
         authorize(request)
         c = decode_gateway_chat_body(await request.body())
-        run = client.chat(c.messages, endpoint=endpoint(c.target, c.endpoint_options), options=c.options, emit_tokens=c.stream)
+        run = client.chat(c.request, endpoint=endpoint(c.target, c.endpoint_options))
         return await answer(c.target, run, c.stream)
     except Exception as e:
         return failure(e)
@@ -107,7 +107,7 @@ async def embed(request: Request) -> Response:
     try:
         authorize(request)
         d = decode_gateway_embed_body(await request.body())
-        response = await client.embed(d.input, endpoint=endpoint(d.target, d.endpoint_options))
+        response = await client.embed(d.request, endpoint=endpoint(d.target, d.endpoint_options))
         return Response(gateway_embedding_response_body(d.target, response), media_type="application/json")
     except Exception as e:
         return failure(e)

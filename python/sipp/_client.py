@@ -57,19 +57,32 @@ def _backend() -> str:
     return os.environ.get(BACKEND_ENV, "").strip() or "auto"
 
 
-def _endpoint_id(endpoint: EndpointRef | None) -> str | None:
+#: A request a gateway helper decoded (``sipp.gateway``), run as it is.
+TextRequest = _sipp.NativeTextRequest
+EmbedRequest = _sipp.NativeEmbedRequest
+
+
+def _endpoint(endpoint: EndpointRef | None) -> tuple[str, str] | None:
     if endpoint is None:
         return None
     if not isinstance(endpoint, EndpointRef):
         raise InvalidRequestError(f"endpoint must be an EndpointRef, got {type(endpoint).__name__}", "invalid_request")
-    return endpoint.id
+    return (endpoint.kind, endpoint.id)
 
 
-def _message(m: ChatMessage | Mapping[str, str]) -> tuple[str, str]:
+def _only_endpoint(*given: Any) -> None:
+    """A decoded request carries its own options; passing more would leave one unused."""
+    if any(g is not None for g in given):
+        raise InvalidRequestError(
+            "a decoded request carries its own options; pass only endpoint= with it", "invalid_request"
+        )
+
+
+def _message(m: ChatMessage | Mapping[str, str]) -> dict[str, str]:
     if isinstance(m, ChatMessage):
-        return (m.role, m.content)
+        return {"role": m.role, "content": m.content}
     try:
-        return (m["role"], m["content"])
+        return {"role": m["role"], "content": m["content"]}
     except (KeyError, TypeError) as e:
         raise InvalidRequestError(f"chat messages need role and content: {m!r}", "invalid_request") from e
 
@@ -98,23 +111,18 @@ class SippClient:
         ``ProviderDescriptor`` are checked now (URL, credentials, options) and connect on
         the first request.
         """
-        if isinstance(descriptor, LocalModelDescriptor):
-            kind, endpoint_id = self._native.add_local(
-                id, os.fspath(descriptor.path), to_json(descriptor.config), _backend()
-            )
-        elif isinstance(descriptor, GatewayDescriptor):
-            provider = descriptor.value_provider
-            kind, endpoint_id = self._native.add_gateway(
-                id, to_json(descriptor._document()), None if provider is None else self._sync_provider(provider)
-            )
-        elif isinstance(descriptor, ProviderDescriptor):
-            kind, endpoint_id = self._native.add_provider(id, to_json(descriptor._document()))
-        else:
+        if not isinstance(descriptor, (LocalModelDescriptor, GatewayDescriptor, ProviderDescriptor)):
             raise InvalidRequestError(
                 f"unsupported descriptor {type(descriptor).__name__}; use LocalModelDescriptor, "
                 "GatewayDescriptor or ProviderDescriptor",
                 "invalid_request",
             )
+        provider = descriptor.value_provider if isinstance(descriptor, GatewayDescriptor) else None
+        document = descriptor._document()
+        if isinstance(descriptor, LocalModelDescriptor):
+            document["backend"] = _backend()
+        sync = None if provider is None else self._sync_provider(provider)
+        kind, endpoint_id = self._native.add(id, to_json(document), sync)
         return EndpointRef(kind, endpoint_id)  # type: ignore[arg-type]
 
     def _sync_provider(self, provider: ValueProvider) -> Callable[[], str]:
@@ -156,7 +164,7 @@ class SippClient:
 
     def query(
         self,
-        prompt: str,
+        prompt: str | TextRequest,
         *,
         endpoint: EndpointRef | None = None,
         options: SippTextOptions | None = None,
@@ -169,14 +177,15 @@ class SippClient:
         """Generate from a raw prompt; no chat template is applied. Returns at once.
 
         ``request_id`` is sent upstream for correlation: as ``x-request-id`` to a gateway,
-        under ``correlation_header`` to a provider; local endpoints ignore it."""
-        self._note_loop()
-        request = _text_request(options, local, endpoint_options, provider_options, request_id)
-        return SippTextRun(self._native.query(_endpoint_id(endpoint), prompt, request, emit_tokens))
+        under ``correlation_header`` to a provider; local endpoints ignore it. ``prompt``
+        may also be the ``request`` a gateway helper decoded (then pass only ``endpoint``)."""
+        if not isinstance(prompt, (str, _sipp.NativeTextRequest)):
+            raise InvalidRequestError(f"query takes a prompt string, got {type(prompt).__name__}", "invalid_request")
+        return self._text(prompt, endpoint, options, local, endpoint_options, provider_options, emit_tokens, request_id)
 
     def chat(
         self,
-        messages: Iterable[ChatMessage | Mapping[str, str]],
+        messages: Iterable[ChatMessage | Mapping[str, str]] | TextRequest,
         *,
         endpoint: EndpointRef | None = None,
         options: SippTextOptions | None = None,
@@ -189,14 +198,38 @@ class SippClient:
         """Generate from role messages: a local model renders them with its own chat
         template; gateways and providers send them as their API's messages.
         ``request_id`` as for ``query``."""
+        prompt = messages if isinstance(messages, _sipp.NativeTextRequest) else [_message(m) for m in messages]
+        return self._text(prompt, endpoint, options, local, endpoint_options, provider_options, emit_tokens, request_id)
+
+    def _text(
+        self,
+        prompt: str | list[dict[str, str]] | TextRequest,
+        endpoint: EndpointRef | None,
+        options: SippTextOptions | None,
+        local: LocalTextOptions | None,
+        endpoint_options: Mapping[str, Any] | None,
+        provider_options: Mapping[str, Any] | None,
+        emit_tokens: bool,
+        request_id: str | None,
+    ) -> SippTextRun:
         self._note_loop()
-        request = _text_request(options, local, endpoint_options, provider_options, request_id)
-        pairs = [_message(m) for m in messages]
-        return SippTextRun(self._native.chat(_endpoint_id(endpoint), pairs, request, emit_tokens))
+        if isinstance(prompt, _sipp.NativeTextRequest):
+            _only_endpoint(options, local, endpoint_options, provider_options, emit_tokens or None, request_id)
+            return SippTextRun(self._native.text(prompt, _endpoint(endpoint)))
+        request = to_json({
+            "prompt": prompt,
+            "options": options or SippTextOptions(),
+            "local": local or LocalTextOptions(),
+            "endpoint_options": dict(endpoint_options or {}),
+            "provider_options": dict(provider_options or {}),
+            "request_id": request_id,
+            "emit_tokens": emit_tokens,
+        })
+        return SippTextRun(self._native.text(request, _endpoint(endpoint)))
 
     def embed(
         self,
-        input: str,
+        input: str | EmbedRequest,
         *,
         endpoint: EndpointRef | None = None,
         local: LocalEmbedOptions | None = None,
@@ -207,15 +240,17 @@ class SippClient:
         """One embedding vector for ``input`` (a local endpoint must be loaded with
         embeddings; Anthropic has none). ``request_id`` as for ``query``."""
         self._note_loop()
-        request = to_json(
-            {
-                "local": local or LocalEmbedOptions(),
-                "endpoint_options": dict(endpoint_options or {}),
-                "provider_options": dict(provider_options or {}),
-                "request_id": request_id,
-            }
-        )
-        return SippEmbeddingRun(self._native.embed(_endpoint_id(endpoint), input, request))
+        if isinstance(input, _sipp.NativeEmbedRequest):
+            _only_endpoint(local, endpoint_options, provider_options, request_id)
+            return SippEmbeddingRun(self._native.embed(input, _endpoint(endpoint)))
+        request = to_json({
+            "input": input,
+            "local": local or LocalEmbedOptions(),
+            "endpoint_options": dict(endpoint_options or {}),
+            "provider_options": dict(provider_options or {}),
+            "request_id": request_id,
+        })
+        return SippEmbeddingRun(self._native.embed(request, _endpoint(endpoint)))
 
     def endpoints(self) -> list[EndpointRef]:
         """Registered endpoints."""
@@ -223,7 +258,7 @@ class SippClient:
 
     def remove(self, endpoint: EndpointRef) -> bool:
         """Unload one endpoint; False if it was not registered."""
-        return self._native.remove(endpoint.id)
+        return self._native.remove((endpoint.kind, endpoint.id))
 
     def endpoint_stats(self, endpoint: EndpointRef) -> dict[str, Any]:
         """Runtime metrics of a local endpoint: decode calls, ``max_batch_sequences`` (> 1
@@ -232,12 +267,12 @@ class SippClient:
         ``inter_token`` latency histograms: ``buckets`` counts at or below 1, 2, 5, 10, 20,
         50, 100, 200, 500, 1000, 2000, 5000 ms (not cumulative; the rest are above),
         ``count`` and ``sum_us``."""
-        stats: dict[str, Any] = json.loads(self._native.endpoint_stats(endpoint.id))
+        stats: dict[str, Any] = json.loads(self._native.endpoint_stats((endpoint.kind, endpoint.id)))
         return stats
 
     def endpoint_info(self, endpoint: EndpointRef) -> dict[str, Any]:
         """What a local endpoint loaded: backend, context sizes, chat template, …"""
-        info: dict[str, Any] = json.loads(self._native.endpoint_info(endpoint.id))
+        info: dict[str, Any] = json.loads(self._native.endpoint_info((endpoint.kind, endpoint.id)))
         return info
 
     def close(self) -> None:
@@ -259,24 +294,6 @@ class SippClient:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-def _text_request(
-    options: SippTextOptions | None,
-    local: LocalTextOptions | None,
-    endpoint_options: Mapping[str, Any] | None,
-    provider_options: Mapping[str, Any] | None,
-    request_id: str | None,
-) -> str:
-    return to_json(
-        {
-            "options": options or SippTextOptions(),
-            "local": local or LocalTextOptions(),
-            "endpoint_options": dict(endpoint_options or {}),
-            "provider_options": dict(provider_options or {}),
-            "request_id": request_id,
-        }
-    )
 
 
 #: How long an async value provider may take before the request fails.

@@ -172,3 +172,40 @@ class EndpointClosedError(SippError):
 
 class ExecutionError(SippError, RuntimeError):
     """Running the request failed (in llama.cpp, or on the remote side: HTTP 500)."""
+
+
+#: The class of each ``sipp::ErrorCode`` (``schema/sipp.schema.json``); a test checks that
+#: it names every code and nothing else.
+CLASS_OF_CODE: dict[str, type[SippError]] = {
+    "model_not_found": ModelNotFoundError,
+    "not_gguf": NotGgufError,
+    "model_load": ModelLoadError,
+    "invalid_config": InvalidConfigError,
+    "not_supported": NotSupportedYetError,
+    "backend_unavailable": BackendUnavailableError,
+    "invalid_request": InvalidRequestError,
+    "context_overflow": ContextOverflowError,
+    "grammar": GrammarError,
+    "unsupported_operation": UnsupportedOperationError,
+    "chat_template_missing": ChatTemplateMissingError,
+    "chat_template": ChatTemplateError,
+    "unknown_endpoint": UnknownEndpointError,
+    "endpoint_required": EndpointRequiredError,
+    "overloaded": OverloadedError,
+    "cancelled": CancelledError,
+    "endpoint_closed": EndpointClosedError,
+    "execution": ExecutionError,
+    "authentication": AuthenticationError,
+    "authorization": AuthorizationError,
+    "not_found": NotFoundError,
+    "payload_too_large": PayloadTooLargeError,
+    "unavailable": UnavailableError,
+    "transport": TransportError,
+    "timeout": RequestTimeoutError,
+    "protocol": ProtocolError,
+}
+
+
+def class_for(code: str) -> type[SippError]:
+    """The exception class of an error code (codes from elsewhere: ``ExecutionError``)."""
+    return CLASS_OF_CODE.get(code, ExecutionError)

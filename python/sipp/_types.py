@@ -100,6 +100,10 @@ class LocalModelDescriptor:
     def kind(self) -> EndpointKind:
         return "local"
 
+    def _document(self) -> dict[str, Any]:
+        """The Rust descriptor's shape (the backend is the client's to add)."""
+        return {"kind": "local", "model_path": os.fspath(self.path), "config": self.config}
+
 
 @dataclass
 class TimeoutPolicy:
@@ -176,6 +180,7 @@ class GatewayDescriptor:
     def _document(self) -> dict[str, Any]:
         """The Rust descriptor's shape (the value provider travels separately)."""
         return _drop_none({
+            "kind": "gateway",
             "target": self.target,
             "base_url": self.base_url,
             "authentication": _drop_none({
@@ -227,6 +232,7 @@ class ProviderDescriptor:
 
     def _document(self) -> dict[str, Any]:
         return _drop_none({
+            "kind": "provider",
             "provider": self.provider,
             "model": self.model,
             "api_key": self.api_key,
@@ -258,6 +264,7 @@ class SippTextOptions:
     max_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
+    min_p: float | None = None
     stop: list[str] | None = None
     seed: int | None = None
 

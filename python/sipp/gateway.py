@@ -9,13 +9,14 @@ use. Routes, authentication and policy stay yours. See ``examples/python/gateway
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import _sipp
-from ._errors import OverloadedError, SippError
+from ._errors import SippError
 from ._run import SippTextRun
+from ._client import EmbedRequest, TextRequest
 from ._types import ChatMessage, SippEmbeddingResponse, SippTextOptions, SippTextResponse
 
 __all__ = [
@@ -38,33 +39,38 @@ SSE_CONTENT_TYPE = "text/event-stream"
 
 @dataclass(frozen=True)
 class GatewayQuery:
-    """A decoded ``/v1/query`` body; ``target`` is its ``model``."""
+    """A decoded ``/v1/query`` body; ``target`` is its ``model``. ``request`` is the native
+    request: run it with ``client.query(q.request, endpoint=...)``; the other fields show
+    what it holds."""
 
     target: str
     prompt: str
     options: SippTextOptions
     stream: bool
+    request: TextRequest = field(repr=False, compare=False)
     #: Body fields the profile does not define (yours to accept or refuse).
     endpoint_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class GatewayChat:
-    """A decoded ``/v1/chat`` body."""
+    """A decoded ``/v1/chat`` body; run ``request`` with ``client.chat(c.request, endpoint=...)``."""
 
     target: str
     messages: list[ChatMessage]
     options: SippTextOptions
     stream: bool
+    request: TextRequest = field(repr=False, compare=False)
     endpoint_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class GatewayEmbed:
-    """A decoded ``/v1/embed`` body."""
+    """A decoded ``/v1/embed`` body; run ``request`` with ``client.embed(e.request, endpoint=...)``."""
 
     target: str
     input: str
+    request: EmbedRequest = field(repr=False, compare=False)
     endpoint_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -84,36 +90,31 @@ def _bytes(body: bytes | bytearray | str) -> bytes:
     return body.encode() if isinstance(body, str) else bytes(body)
 
 
-def _options(raw: Mapping[str, Any]) -> SippTextOptions:
-    return SippTextOptions(
-        max_tokens=raw.get("max_tokens"),
-        temperature=raw.get("temperature"),
-        top_p=raw.get("top_p"),
-        stop=list(raw["stop"]) if raw.get("stop") else None,
-        seed=raw.get("seed"),
-    )
+def _decode(operation: str, body: bytes | bytearray | str) -> tuple[str, Any, dict[str, Any]]:
+    """The target, the native request, and the request as a document (for the view)."""
+    target, request = _sipp.gateway_decode(operation, _bytes(body))
+    return target, request, json.loads(request.view())
 
 
 def decode_gateway_query_body(body: bytes | bytearray | str) -> GatewayQuery:
     """Decode a query body; a bad one raises ``InvalidRequestError`` (answer 400)."""
-    doc = json.loads(_sipp.gateway_decode("query", _bytes(body)))
-    r = doc["request"]
-    return GatewayQuery(doc["target"], r["prompt"], _options(r["options"]), r["emit_tokens"], r["endpoint_options"])
+    target, request, r = _decode("query", body)
+    options = SippTextOptions(**r["options"])
+    return GatewayQuery(target, r["prompt"], options, r["emit_tokens"], request, r["endpoint_options"])
 
 
 def decode_gateway_chat_body(body: bytes | bytearray | str) -> GatewayChat:
     """Decode a chat body; roles are system, user and assistant."""
-    doc = json.loads(_sipp.gateway_decode("chat", _bytes(body)))
-    r = doc["request"]
-    messages = [ChatMessage(m["role"], m["content"]) for m in r["messages"]]
-    return GatewayChat(doc["target"], messages, _options(r["options"]), r["emit_tokens"], r["endpoint_options"])
+    target, request, r = _decode("chat", body)
+    messages = [ChatMessage(m["role"], m["content"]) for m in r["prompt"]]
+    options = SippTextOptions(**r["options"])
+    return GatewayChat(target, messages, options, r["emit_tokens"], request, r["endpoint_options"])
 
 
 def decode_gateway_embed_body(body: bytes | bytearray | str) -> GatewayEmbed:
     """Decode an embed body."""
-    doc = json.loads(_sipp.gateway_decode("embed", _bytes(body)))
-    r = doc["request"]
-    return GatewayEmbed(doc["target"], r["input"], r["endpoint_options"])
+    target, request, r = _decode("embed", body)
+    return GatewayEmbed(target, r["input"], request, r["endpoint_options"])
 
 
 def gateway_text_response_body(target: str, response: SippTextResponse) -> bytes:
@@ -152,11 +153,11 @@ def gateway_error_response(error: BaseException) -> GatewayErrorResponse:
         code, message = error.code, str(error)
     else:
         code, message = "execution", "internal error"
-    status, body, frame = _sipp.gateway_error(code, message)
+    status, body, frame, default_wait = _sipp.gateway_error(code, message)
     headers = {"content-type": "application/json"}
     retry_after = error.retry_after if isinstance(error, SippError) else None
-    if retry_after is None and isinstance(error, OverloadedError):
-        retry_after = 1.0  # a local queue drains as requests finish
+    if retry_after is None:
+        retry_after = default_wait
     if retry_after is not None:
         headers["retry-after"] = str(max(0, round(retry_after)))
     return GatewayErrorResponse(status, headers, body, frame)

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import sipp
 from conftest import chatml, greedy
 
@@ -83,6 +85,26 @@ def test_json_schema_and_stop(client: sipp.SippClient, text_ep: sipp.EndpointRef
     assert isinstance(parsed["name"], str) and isinstance(parsed["age"], int)
     r = client.query(chatml("Hi"), endpoint=text_ep, options=sipp.SippTextOptions(max_tokens=3, temperature=0))
     assert r.result().finish_reason == "length"
+
+
+def test_min_p_reaches_the_local_sampler(client: sipp.SippClient, text_ep: sipp.EndpointRef) -> None:
+    """``min_p`` exists once, in ``SippTextOptions``: at 1.0 only the likeliest token
+    survives, so a hot seeded sample is the greedy answer; outside [0, 1] it is refused."""
+    prompt = chatml("Name three colours.")
+    want = client.query(prompt, endpoint=text_ep, options=greedy(12)).result().text
+    hot = sipp.SippTextOptions(max_tokens=12, temperature=1.5, seed=11, min_p=1.0)
+    assert client.query(prompt, endpoint=text_ep, options=hot).result().text == want
+    with pytest.raises(sipp.InvalidRequestError, match=r"min_p must be within \[0, 1\]"):
+        client.query(prompt, endpoint=text_ep, options=sipp.SippTextOptions(min_p=1.5)).result()
+
+
+def test_bad_messages_say_what_is_wrong(client: sipp.SippClient, text_ep: sipp.EndpointRef) -> None:
+    with pytest.raises(sipp.InvalidRequestError, match="unknown variant `tool`"):
+        client.chat([{"role": "tool", "content": "x"}], endpoint=text_ep)
+    with pytest.raises(sipp.InvalidRequestError, match="need role and content"):
+        client.chat([{"content": "x"}], endpoint=text_ep)
+    with pytest.raises(sipp.InvalidRequestError, match="query takes a prompt string"):
+        client.query(["not", "a", "prompt"], endpoint=text_ep)  # type: ignore[arg-type]
 
 
 def test_endpoint_info_and_local_stats(client: sipp.SippClient, text_ep: sipp.EndpointRef) -> None:

@@ -80,6 +80,21 @@ def test_errors_answer_with_status_body_and_retry_after() -> None:
     assert hidden.status == 500 and b"hunter2" not in hidden.body
 
 
+def test_a_decoded_request_runs_as_decoded(client: sipp.SippClient, text_ep: sipp.EndpointRef) -> None:
+    """The helpers hand back the native request: the client runs it without rebuilding it
+    from the view, with every option the body set (``min_p`` included)."""
+    body = b'{"model": "local", "prompt": "The capital of France is", "max_tokens": 5, "temperature": 0, "min_p": 0.05}'
+    q = decode_gateway_query_body(body)
+    assert (q.options.min_p, q.options.max_tokens) == (pytest.approx(0.05), 5)
+    decoded = client.query(q.request, endpoint=text_ep).result()
+    direct = client.query("The capital of France is", endpoint=text_ep, options=q.options).result()
+    assert (decoded.text, decoded.usage) == (direct.text, direct.usage)
+    with pytest.raises(sipp.InvalidRequestError, match="carries its own options"):
+        client.query(q.request, endpoint=text_ep, options=q.options)
+    c = decode_gateway_chat_body(b'{"model": "local", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3}')
+    assert client.chat(c.request, endpoint=text_ep).result().usage.output_tokens <= 3
+
+
 def test_text_answers_and_streams_from_a_real_run(client: sipp.SippClient, text_ep: sipp.EndpointRef) -> None:
     options = sipp.SippTextOptions(max_tokens=4, temperature=0.0)
     response = client.query("The capital of France is", endpoint=text_ep, options=options).result()

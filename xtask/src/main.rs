@@ -11,6 +11,8 @@
 //!     cargo xtask soak --minutes N      mixed gateway traffic for N minutes, RSS every 30 s
 //!     cargo xtask develop               build the wheel and install it into .build/venv
 //!     cargo xtask wheel                 distributable wheel (x86-64-v3) into dist/
+//!     cargo xtask schema                rewrite schema/sipp.schema.json from the Rust types
+//!     cargo xtask lint                  cargo fmt --check and clippy -D warnings, as CI runs them
 
 mod bench;
 mod determinism;
@@ -96,9 +98,16 @@ fn main() -> Result<()> {
             let venv = python::venv(&sh)?;
             python::wheel(&sh, &venv)
         }
+        "schema" => {
+            setup::ensure(&sh)?;
+            cmd!(sh, "cargo test --release -p sipp-rs --test schema").env("SIPP_WRITE_SCHEMA", "1").run()?;
+            println!("schema/sipp.schema.json");
+            Ok(())
+        }
+        "lint" => test::lint(&sh),
         "help" | "--help" | "-h" => {
             let usage: Vec<&str> =
-                include_str!("main.rs").lines().skip(2).take(11).map(|l| l.trim_start_matches("//!")).collect();
+                include_str!("main.rs").lines().skip(2).take(13).map(|l| l.trim_start_matches("//!")).collect();
             println!("{}", usage.join("\n"));
             Ok(())
         }

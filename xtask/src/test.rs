@@ -1,13 +1,16 @@
 //! `cargo xtask test`: every test. Rust tests run in release (one llama.cpp build serves
 //! tests, the CLI and the wheel); then the wheel is built and installed into the project
 //! venv for pytest (with llama.cpp's `llama-server` built for the real-server tests),
-//! mypy --strict on the package and examples, and stubtest.
+//! mypy --strict on the package and examples, and stubtest. `cargo fmt --check` and clippy
+//! (`-D warnings`) run first.
 
 use crate::{llama_server, python};
 use anyhow::Result;
 use xshell::{cmd, Shell};
 
 pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
+    // Cheap and first: a formatting or lint failure should not wait for the slow tests.
+    lint(sh)?;
     // The venv comes first: it builds the test embedding model the Rust tests use too.
     let venv = python::venv(sh)?;
     python::test_models(sh, &venv)?;
@@ -25,5 +28,12 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
         .run()?;
     cmd!(sh, "{py} -m mypy").run()?;
     cmd!(sh, "{py} -m mypy.stubtest sipp._sipp").run()?;
+    Ok(())
+}
+
+/// `cargo fmt --check` and clippy with warnings as errors over every crate and target.
+pub fn lint(sh: &Shell) -> Result<()> {
+    cmd!(sh, "cargo fmt --all --check").run()?;
+    cmd!(sh, "cargo clippy --release --workspace --all-targets -- -D warnings").run()?;
     Ok(())
 }

@@ -11,10 +11,11 @@ mod args;
 use anyhow::{Context, Result};
 use args::{Args, Stats};
 use futures_util::StreamExt;
+use sipp::engine::{ChatMessage, ChatRole};
 use sipp::engine::{ContextRuntimeConfig, NativeRuntimeConfig, ObservabilityRuntimeConfig};
 use sipp::{
-    ChatMessage, ChatRole, EndpointDescriptor, LocalModelDescriptor, LocalStats, SippChatRequest, SippClient,
-    SippQueryRequest, SippTextOptions, SippTextResponse,
+    EndpointDescriptor, LocalModelDescriptor, LocalStats, SippChatRequest, SippClient, SippQueryRequest,
+    SippTextOptions, SippTextResponse,
 };
 use std::io::Write;
 use std::process::ExitCode;

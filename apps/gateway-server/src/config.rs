@@ -5,7 +5,8 @@
 use crate::limits::LimitsConfig;
 use ipnet::IpNet;
 use serde::Deserialize;
-use sipp::{Backend, NativeRuntimeConfig};
+use sipp::engine::NativeRuntimeConfig;
+use sipp::{Backend, ProviderKind};
 use std::collections::HashSet;
 use std::fmt;
 use std::net::SocketAddr;
@@ -124,27 +125,40 @@ pub struct TokenConfig {
 pub enum TargetConfig {
     /// Boxed: a local target carries the whole runtime config.
     Local(Box<LocalTarget>),
-    Openai(OpenaiTarget),
-    OpenaiCompatible(CompatibleTarget),
-    Anthropic(AnthropicTarget),
+    // One variant per `ProviderKind`, each the same fields: serde's tag picks the kind.
+    Openai(ProviderTarget),
+    OpenaiCompatible(ProviderTarget),
+    Anthropic(ProviderTarget),
+}
+
+/// A target as what it is: local, or a provider of some kind with the shared fields.
+#[derive(Debug, Clone, Copy)]
+pub enum TargetView<'a> {
+    Local(&'a LocalTarget),
+    Provider(ProviderKind, &'a ProviderTarget),
 }
 
 impl TargetConfig {
-    pub fn name(&self) -> &str {
+    pub fn view(&self) -> TargetView<'_> {
         match self {
-            Self::Local(t) => &t.name,
-            Self::Openai(t) => &t.name,
-            Self::OpenaiCompatible(t) => &t.name,
-            Self::Anthropic(t) => &t.name,
+            Self::Local(l) => TargetView::Local(l),
+            Self::Openai(t) => TargetView::Provider(ProviderKind::Openai, t),
+            Self::OpenaiCompatible(t) => TargetView::Provider(ProviderKind::OpenaiCompatible, t),
+            Self::Anthropic(t) => TargetView::Provider(ProviderKind::Anthropic, t),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self.view() {
+            TargetView::Local(l) => &l.name,
+            TargetView::Provider(_, t) => &t.name,
         }
     }
 
     pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::Local(_) => "local",
-            Self::Openai(_) => "openai",
-            Self::OpenaiCompatible(_) => "openai_compatible",
-            Self::Anthropic(_) => "anthropic",
+        match self.view() {
+            TargetView::Local(_) => "local",
+            TargetView::Provider(kind, _) => kind.as_str(),
         }
     }
 }
@@ -174,45 +188,42 @@ pub struct LocalTarget {
     pub runtime: NativeRuntimeConfig,
 }
 
+/// A provider target. The fields are the spec's for every provider; which of them a
+/// provider needs or takes comes from its `sipp::ProviderSpec` (validated below), and the
+/// target becomes a `ProviderDescriptor` (`targets.rs`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OpenaiTarget {
+pub struct ProviderTarget {
     pub name: String,
     pub model: String,
-    pub api_key_env: String,
+    /// Required where the provider has no default (`openai_compatible`).
     #[serde(default)]
     pub base_url: Option<String>,
+    /// The env variable with the key: `api_key_env`, or `token_env` for
+    /// `openai_compatible` (the record's `gateway_key_field` says which).
     #[serde(default)]
-    pub timeout_seconds: Option<u64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CompatibleTarget {
-    pub name: String,
-    pub model: String,
-    pub base_url: String,
-    pub token_env: String,
+    pub api_key_env: Option<String>,
+    #[serde(default)]
+    pub token_env: Option<String>,
     /// Header that carries the gateway's request id upstream.
     #[serde(default)]
     pub correlation_header: Option<String>,
-    #[serde(default)]
-    pub timeout_seconds: Option<u64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnthropicTarget {
-    pub name: String,
-    pub model: String,
-    pub api_key_env: String,
-    #[serde(default)]
-    pub base_url: Option<String>,
-    /// `anthropic-version`; default 2023-06-01.
+    /// The API version header of providers that have one (`anthropic-version`; default
+    /// 2023-06-01).
     #[serde(default)]
     pub version: Option<String>,
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
+}
+
+impl ProviderTarget {
+    /// The key's env variable under the field name this provider uses.
+    pub fn key_env(&self, kind: ProviderKind) -> Option<&str> {
+        match sipp::provider_spec(kind).gateway_key_field {
+            "token_env" => self.token_env.as_deref(),
+            _ => self.api_key_env.as_deref(),
+        }
+    }
 }
 
 /// One thing wrong with a config, at a field path such as `targets[1].base_url`.
@@ -334,39 +345,13 @@ impl GatewayConfig {
             } else if !names.insert(name.to_string()) {
                 p.add(&at("name"), &format!("`{name}` names another target too"));
             }
-            match t {
-                TargetConfig::Local(l) => {
+            match t.view() {
+                TargetView::Local(l) => {
                     if l.model.as_os_str().is_empty() {
                         p.add(&at("model"), "must be the path of a GGUF file");
                     }
                 }
-                TargetConfig::Openai(o) => {
-                    p.non_empty(&at("model"), &o.model);
-                    p.env_name(&at("api_key_env"), &o.api_key_env);
-                    if let Some(url) = &o.base_url {
-                        check_url(p, &at("base_url"), url);
-                    }
-                    p.timeout(&at("timeout_seconds"), o.timeout_seconds);
-                }
-                TargetConfig::OpenaiCompatible(c) => {
-                    p.non_empty(&at("model"), &c.model);
-                    check_url(p, &at("base_url"), &c.base_url);
-                    p.env_name(&at("token_env"), &c.token_env);
-                    p.timeout(&at("timeout_seconds"), c.timeout_seconds);
-                    if let Some(h) = &c.correlation_header {
-                        if axum::http::HeaderName::from_bytes(h.as_bytes()).is_err() {
-                            p.add(&at("correlation_header"), &format!("`{h}` is not an HTTP header name"));
-                        }
-                    }
-                }
-                TargetConfig::Anthropic(a) => {
-                    p.non_empty(&at("model"), &a.model);
-                    p.env_name(&at("api_key_env"), &a.api_key_env);
-                    if let Some(url) = &a.base_url {
-                        check_url(p, &at("base_url"), url);
-                    }
-                    p.timeout(&at("timeout_seconds"), a.timeout_seconds);
-                }
+                TargetView::Provider(kind, provider) => validate_provider(p, &at, kind, provider),
             }
         }
         names
@@ -423,6 +408,36 @@ impl Problems {
     fn timeout(&mut self, path: &str, seconds: Option<u64>) {
         if seconds == Some(0) {
             self.add(path, "must be greater than zero (omit it for the default)");
+        }
+    }
+}
+
+/// What a provider's record requires of its target: a base URL where it has no default,
+/// its key under its field name, a version only where its API has a version header.
+fn validate_provider(p: &mut Problems, at: &dyn Fn(&str) -> String, kind: ProviderKind, t: &ProviderTarget) {
+    let spec = sipp::provider_spec(kind);
+    p.non_empty(&at("model"), &t.model);
+    match (&t.base_url, spec.default_base_url) {
+        (Some(url), _) => check_url(p, &at("base_url"), url),
+        (None, None) => p.add(&at("base_url"), &format!("is required for {} targets", kind.as_str())),
+        (None, Some(_)) => {}
+    }
+    let key_field = spec.gateway_key_field;
+    match t.key_env(kind) {
+        Some(name) => p.env_name(&at(key_field), name),
+        None => p.add(&at(key_field), &format!("is required for {} targets", kind.as_str())),
+    }
+    let other = if key_field == "token_env" { ("api_key_env", &t.api_key_env) } else { ("token_env", &t.token_env) };
+    if other.1.is_some() {
+        p.add(&at(other.0), &format!("is not a field of {} targets; use {key_field}", kind.as_str()));
+    }
+    if t.version.is_some() && spec.default_headers.is_empty() {
+        p.add(&at("version"), &format!("{} has no API version header", kind.as_str()));
+    }
+    p.timeout(&at("timeout_seconds"), t.timeout_seconds);
+    if let Some(h) = &t.correlation_header {
+        if axum::http::HeaderName::from_bytes(h.as_bytes()).is_err() {
+            p.add(&at("correlation_header"), &format!("`{h}` is not an HTTP header name"));
         }
     }
 }

@@ -4,7 +4,7 @@
 //! so the official `openai` SDKs work against the gateway, streaming included.
 
 use crate::handler;
-use crate::public::{admit, embedded, json, respond, text_route, unless_shutdown, Ctx, Dialect, Operation, TextCall};
+use crate::public::{admit, embedded, json, respond, text_route, unless_shutdown, Ctx, Dialect, Operation};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -34,7 +34,7 @@ async fn chat_run(
     let answer = answer(ctx, &d.target, OpenAiRoute::Chat);
     let encoder = Box::new(OpenAiCodec.stream_encoder(answer.clone(), d.include_usage));
     let encode = |r: &SippTextResponse| Ok(OpenAiCodec.encode_text(&answer, r));
-    text_route(s, ctx, context, &d.target, TextCall::Chat(d.request), encode, encoder).await
+    text_route(s, ctx, context, &d.target, d.request, encode, encoder).await
 }
 
 async fn completion_run(
@@ -47,7 +47,7 @@ async fn completion_run(
     let answer = answer(ctx, &d.target, OpenAiRoute::Completion);
     let encoder = Box::new(OpenAiCodec.stream_encoder(answer.clone(), d.include_usage));
     let encode = |r: &SippTextResponse| Ok(OpenAiCodec.encode_text(&answer, r));
-    text_route(s, ctx, context, &d.target, TextCall::Query(d.request), encode, encoder).await
+    text_route(s, ctx, context, &d.target, d.request, encode, encoder).await
 }
 
 /// Inputs run one after another, each admitted like a single request, so a batch never

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures_util::{FutureExt, StreamExt};
 use sipp::gateway_core::{AdmissionPermit, GatewayRequestContext, GatewayTextRun};
-use sipp::{SippChatRequest, SippQueryRequest, SippTextResponse, SippTextRun};
+use sipp::{SippTextRequest, SippTextResponse, SippTextRun};
 use sipp_gateway::{
     Authenticator, ErrorTranslator, GatewayHttpError, OpenAiCodec, SippErrorTranslator, StatusCode, StreamEncoder,
     SSE_CONTENT_TYPE,
@@ -213,8 +213,7 @@ pub fn embedded(s: &AppState, ctx: &Ctx, input_tokens: Option<u32>, body: Vec<u8
 
 /// What a request still running when the drain bound runs out gets.
 fn shutting_down() -> GatewayHttpError {
-    GatewayHttpError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the gateway is shutting down; retry")
-        .with_retry_after(1)
+    GatewayHttpError::of(sipp::ErrorCode::Unavailable, "the gateway is shutting down; retry")
 }
 
 /// `work`, unless the server's drain bound runs out first (then a 503).
@@ -228,13 +227,6 @@ pub async fn unless_shutdown<T>(
     }
 }
 
-/// A decoded text request of either operation.
-#[derive(Debug)]
-pub enum TextCall {
-    Query(SippQueryRequest),
-    Chat(SippChatRequest),
-}
-
 /// What every text route does once its wire is decoded: name the target for the log,
 /// run the pipeline, answer with `encode` (JSON) or `encoder` (stream).
 pub async fn text_route(
@@ -242,16 +234,13 @@ pub async fn text_route(
     ctx: &mut Ctx,
     context: &GatewayRequestContext,
     target: &str,
-    call: TextCall,
+    request: SippTextRequest,
     encode: impl FnOnce(&SippTextResponse) -> Result<Vec<u8>, GatewayHttpError>,
     encoder: Box<dyn StreamEncoder>,
 ) -> Result<Response, GatewayHttpError> {
     ctx.target = Some(shown(target));
-    let (stream, run) = match call {
-        TextCall::Query(r) => (r.emit_tokens, s.pipeline.query(context, target, r)),
-        TextCall::Chat(r) => (r.emit_tokens, s.pipeline.chat(context, target, r)),
-    };
-    let run = run.map_err(|r| s.refused(&r))?;
+    let stream = request.emit_tokens;
+    let run = s.pipeline.text(context, target, request).map_err(|r| s.refused(&r))?;
     text_answer(s, ctx, run, stream, encode, encoder).await
 }
 

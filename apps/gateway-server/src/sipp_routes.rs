@@ -1,13 +1,13 @@
 //! The first-party profile's routes (`[routes] query/chat/embed`; spec: Gateway Testing).
 
 use crate::handler;
-use crate::public::{embedded, text_route, unless_shutdown, Ctx, Dialect, Operation, TextCall};
+use crate::public::{embedded, text_route, unless_shutdown, Ctx, Dialect, Operation};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::response::Response;
 use sipp::gateway_core::GatewayRequestContext;
-use sipp::SippTextResponse;
-use sipp_gateway::{GatewayCodec, GatewayHttpError, ProtocolCodec, SseEncoder};
+use sipp::{SippTextRequest, SippTextResponse};
+use sipp_gateway::{Decoded, GatewayCodec, GatewayHttpError, ProtocolCodec, SseEncoder};
 use std::sync::Arc;
 
 handler!(query, Operation::Query, Dialect::Sipp, query_run);
@@ -20,10 +20,7 @@ async fn query_run(
     context: &GatewayRequestContext,
     bytes: &Bytes,
 ) -> Result<Response, GatewayHttpError> {
-    let d = GatewayCodec.decode_query(bytes)?;
-    no_extra_fields(&d.request.endpoint_options)?;
-    let encode = |r: &SippTextResponse| GatewayCodec.encode_text(&d.target, r);
-    text_route(s, ctx, context, &d.target, TextCall::Query(d.request), encode, Box::new(SseEncoder)).await
+    text_run(s, ctx, context, GatewayCodec.decode_query(bytes)?).await
 }
 
 async fn chat_run(
@@ -32,10 +29,18 @@ async fn chat_run(
     context: &GatewayRequestContext,
     bytes: &Bytes,
 ) -> Result<Response, GatewayHttpError> {
-    let d = GatewayCodec.decode_chat(bytes)?;
+    text_run(s, ctx, context, GatewayCodec.decode_chat(bytes)?).await
+}
+
+async fn text_run(
+    s: &Arc<AppState>,
+    ctx: &mut Ctx,
+    context: &GatewayRequestContext,
+    d: Decoded<SippTextRequest>,
+) -> Result<Response, GatewayHttpError> {
     no_extra_fields(&d.request.endpoint_options)?;
     let encode = |r: &SippTextResponse| GatewayCodec.encode_text(&d.target, r);
-    text_route(s, ctx, context, &d.target, TextCall::Chat(d.request), encode, Box::new(SseEncoder)).await
+    text_route(s, ctx, context, &d.target, d.request, encode, Box::new(SseEncoder)).await
 }
 
 async fn embed_run(

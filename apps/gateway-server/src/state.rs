@@ -12,7 +12,7 @@ use sipp::gateway_core::{
     TargetResolver,
 };
 use sipp::{EndpointRef, SippClient};
-use sipp_gateway::{BearerTokens, GatewayHttpError, StatusCode};
+use sipp_gateway::{BearerTokens, GatewayHttpError};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -145,12 +145,8 @@ impl AppState {
     pub fn rate_limit(&self, client: std::net::IpAddr) -> Result<(), GatewayHttpError> {
         let Some(limit) = &self.rate_limit else { return Ok(()) };
         limit.check(client).map_err(|wait| {
-            GatewayHttpError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "overloaded",
-                "rate limit: too many requests from this client",
-            )
-            .with_retry_after(wait.max(1))
+            GatewayHttpError::of(sipp::ErrorCode::Overloaded, "rate limit: too many requests from this client")
+                .with_retry_after(wait.max(1))
         })
     }
 
@@ -162,9 +158,6 @@ impl AppState {
             GatewayRefusal::ShuttingDown => self.metrics.rejected("shutting_down"),
             GatewayRefusal::UnknownTarget(_) | GatewayRefusal::Loading(_) => {}
         }
-        let status = StatusCode::from_u16(refusal.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut e = GatewayHttpError::new(status, refusal.code(), refusal.to_string());
-        e.retry_after_secs = refusal.retry_after_secs();
-        e
+        GatewayHttpError::of(refusal.error_code(), refusal.to_string())
     }
 }

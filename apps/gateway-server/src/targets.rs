@@ -2,9 +2,9 @@
 //! provider target a `ProviderDescriptor` with the key read from its env variable. The
 //! gateway's client registers each under its public name.
 
-use crate::config::{Stats, TargetConfig};
+use crate::config::{Stats, TargetConfig, TargetView};
 use crate::secrets::{self, SecretError};
-use sipp::{EndpointDescriptor, LocalModelDescriptor, ProviderDescriptor, ProviderKind, StaticHeader, TimeoutPolicy};
+use sipp::{EndpointDescriptor, LocalModelDescriptor, ProviderDescriptor, StaticHeader, TimeoutPolicy};
 
 /// What a target becomes, with secrets resolved.
 /// `upstream_timeout_seconds` (`[limits]`) is the deadline of a provider target that
@@ -18,39 +18,27 @@ pub fn descriptor(
         request_ms: Some(seconds.unwrap_or(upstream_timeout_seconds).saturating_mul(1000)),
         ..TimeoutPolicy::default()
     };
-    Ok(match target {
-        TargetConfig::Local(l) => {
+    let (kind, t) = match target.view() {
+        TargetView::Provider(kind, t) => (kind, t),
+        TargetView::Local(l) => {
             let mut config = l.runtime.clone();
             config.observability.runtime_metrics = l.stats != Stats::Off;
             config.observability.backend_profiling = l.stats == Stats::Profile;
-            LocalModelDescriptor { model_path: l.model.clone(), config, backend: l.backend }.into()
+            return Ok(LocalModelDescriptor { model_path: l.model.clone(), config, backend: l.backend }.into());
         }
-        TargetConfig::Openai(o) => {
-            let mut d = ProviderDescriptor::new(ProviderKind::Openai, &o.model)
-                .with_api_key(secrets::read(&o.api_key_env, lookup)?);
-            d.base_url.clone_from(&o.base_url);
-            d.timeouts = timeouts(o.timeout_seconds);
-            d.into()
-        }
-        TargetConfig::OpenaiCompatible(c) => {
-            let mut d = ProviderDescriptor::new(ProviderKind::OpenaiCompatible, &c.model)
-                .with_api_key(secrets::read(&c.token_env, lookup)?)
-                .with_base_url(&c.base_url);
-            d.timeouts = timeouts(c.timeout_seconds);
-            d.correlation_header.clone_from(&c.correlation_header);
-            d.into()
-        }
-        TargetConfig::Anthropic(a) => {
-            let mut d = ProviderDescriptor::new(ProviderKind::Anthropic, &a.model)
-                .with_api_key(secrets::read(&a.api_key_env, lookup)?);
-            d.base_url.clone_from(&a.base_url);
-            d.timeouts = timeouts(a.timeout_seconds);
-            if let Some(v) = &a.version {
-                d.static_headers.push(StaticHeader::new("anthropic-version", v.as_str()));
-            }
-            d.into()
-        }
-    })
+    };
+    let mut d = ProviderDescriptor::new(kind, &t.model);
+    // Validation made sure the key's variable is named; reading it may still fail.
+    if let Some(var) = t.key_env(kind) {
+        d = d.with_api_key(secrets::read(var, lookup)?);
+    }
+    d.base_url.clone_from(&t.base_url);
+    d.timeouts = timeouts(t.timeout_seconds);
+    d.correlation_header.clone_from(&t.correlation_header);
+    if let (Some(v), Some((header, _))) = (&t.version, sipp::provider_spec(kind).default_headers.first()) {
+        d.static_headers.push(StaticHeader::new(*header, v.as_str()));
+    }
+    Ok(d.into())
 }
 
 #[cfg(test)]

@@ -5,9 +5,10 @@
 //! of secrets, and graceful shutdown with a stream open.
 
 use futures_util::StreamExt;
+use sipp::engine::{ChatMessage, ChatRole};
 use sipp::{
-    ChatMessage, ChatRole, FinishReason, GatewayAuthentication, GatewayDescriptor, SippChatRequest, SippClient,
-    SippQueryRequest, SippTextOptions,
+    FinishReason, GatewayAuthentication, GatewayDescriptor, SippChatRequest, SippClient, SippQueryRequest,
+    SippTextOptions,
 };
 use std::io::Read;
 use std::process::{Child, Command, Stdio};

@@ -1,61 +1,20 @@
-//! Native side of `sipp.SippClient`. Descriptors and options arrive as JSON produced by
-//! the Python facade from its dataclasses, and are decoded with the core crate's serde
-//! types, so Python and Rust share one schema.
+//! Native side of `sipp.SippClient`. Descriptors and requests arrive as JSON documents of
+//! the core crate's serde types (the facade writes them from its dataclasses, which a test
+//! checks against `schema/sipp.schema.json`), or as native requests a gateway helper
+//! decoded; nothing here restates their fields.
 
 use crate::errors::{bad_json, IntoPyResult};
+use crate::request;
 use crate::run::{NativeEmbeddingRun, NativeTextRun};
 use crate::wait::block_on;
 use pyo3::prelude::*;
-use serde::Deserialize;
-use serde_json::{Map, Value};
-use sipp::engine::NativeRuntimeConfig;
-use sipp::{
-    Backend, ChatMessage, EndpointDescriptor, EndpointKind, EndpointRef, GatewayDescriptor, LocalEmbedOptions,
-    LocalModelDescriptor, LocalTextOptions, ProviderDescriptor, SippChatRequest, SippClient, SippEmbedRequest,
-    SippError, SippQueryRequest, SippTextOptions,
-};
-use std::path::PathBuf;
+use sipp::{EndpointDescriptor, SippClient, SippError};
 use std::sync::Arc;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct TextParts {
-    options: SippTextOptions,
-    local: LocalTextOptions,
-    endpoint_options: Map<String, Value>,
-    provider_options: Map<String, Value>,
-    request_id: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct EmbedParts {
-    local: LocalEmbedOptions,
-    endpoint_options: Map<String, Value>,
-    provider_options: Map<String, Value>,
-    request_id: Option<String>,
-}
-
-fn endpoint(id: Option<String>) -> Option<EndpointRef> {
-    id.map(|id| EndpointRef { kind: EndpointKind::Local, id })
-}
-
-fn text_parts(json: &str) -> PyResult<TextParts> {
-    serde_json::from_str(json).map_err(|e| bad_json("request options", &e))
-}
 
 #[derive(Debug)]
 #[pyclass(frozen, module = "sipp._sipp")]
 pub struct NativeClient {
     client: Arc<SippClient>,
-}
-
-impl NativeClient {
-    fn add(&self, py: Python<'_>, id: String, descriptor: EndpointDescriptor) -> PyResult<(String, String)> {
-        let client = Arc::clone(&self.client);
-        let added = block_on(py, async move { client.add(id, descriptor).await }, || {})?.py()?;
-        Ok((added.kind.as_str().to_string(), added.id))
-    }
 }
 
 #[pymethods]
@@ -65,110 +24,54 @@ impl NativeClient {
         Self { client: Arc::new(SippClient::new()) }
     }
 
-    /// Load a local GGUF endpoint; returns (kind, id).
-    fn add_local(
-        &self,
-        py: Python<'_>,
-        id: String,
-        model_path: PathBuf,
-        config_json: &str,
-        backend: &str,
-    ) -> PyResult<(String, String)> {
-        let config: NativeRuntimeConfig = serde_json::from_str(config_json)
-            .map_err(|e| crate::errors::to_py(&SippError::InvalidConfig(e.to_string())))?;
-        let backend: Backend = backend.parse().py()?;
-        self.add(py, id, LocalModelDescriptor { model_path, config, backend }.into())
-    }
-
-    /// Register a gateway endpoint from its descriptor document; `value_provider` is a
-    /// callable returning the credential (the facade makes async providers sync).
+    /// Register the endpoint a descriptor document describes (`kind` local, gateway or
+    /// provider); `value_provider` is a callable returning a gateway credential (the facade
+    /// makes async providers sync). Returns (kind, id).
     #[pyo3(signature = (id, descriptor_json, value_provider=None))]
-    fn add_gateway(
+    fn add(
         &self,
         py: Python<'_>,
         id: String,
         descriptor_json: &str,
         value_provider: Option<Py<PyAny>>,
     ) -> PyResult<(String, String)> {
-        let mut d: GatewayDescriptor = serde_json::from_str(descriptor_json)
-            .map_err(|e| crate::errors::to_py(&SippError::InvalidConfig(format!("gateway descriptor: {e}"))))?;
-        d.authentication.value_provider = value_provider.map(crate::value_provider::from_callable);
-        self.add(py, id, d.into())
+        let mut descriptor: EndpointDescriptor = serde_json::from_str(descriptor_json)
+            .map_err(|e| crate::errors::to_py(&SippError::InvalidConfig(format!("endpoint descriptor: {e}"))))?;
+        if let (EndpointDescriptor::Gateway(d), Some(p)) = (&mut descriptor, value_provider) {
+            d.authentication.value_provider = Some(crate::value_provider::from_callable(p));
+        }
+        let client = Arc::clone(&self.client);
+        let added = block_on(py, async move { client.add(id, descriptor).await }, || {})?.py()?;
+        Ok((added.kind.as_str().to_string(), added.id))
     }
 
-    /// Register a provider endpoint from its descriptor document.
-    fn add_provider(&self, py: Python<'_>, id: String, descriptor_json: &str) -> PyResult<(String, String)> {
-        let d: ProviderDescriptor = serde_json::from_str(descriptor_json)
-            .map_err(|e| crate::errors::to_py(&SippError::InvalidConfig(format!("provider descriptor: {e}"))))?;
-        self.add(py, id, d.into())
-    }
-
-    fn query(
+    /// Start a query or chat; `endpoint` (kind, id) replaces the request's own.
+    #[pyo3(signature = (request, endpoint=None))]
+    fn text(
         &self,
         py: Python<'_>,
-        endpoint_id: Option<String>,
-        prompt: String,
-        request_json: &str,
-        emit_tokens: bool,
+        request: &Bound<'_, PyAny>,
+        endpoint: Option<(String, String)>,
     ) -> PyResult<NativeTextRun> {
-        let parts = text_parts(request_json)?;
-        let request = SippQueryRequest {
-            endpoint: endpoint(endpoint_id),
-            prompt,
-            options: parts.options,
-            local: parts.local,
-            endpoint_options: parts.endpoint_options,
-            provider_options: parts.provider_options,
-            request_id: parts.request_id,
-            emit_tokens,
-        };
+        let mut request = request::text(request)?;
+        if let Some(e) = endpoint {
+            request.endpoint = Some(request::endpoint_ref(e)?);
+        }
         // Tokenization runs here; long prompts should not hold the GIL.
-        Ok(NativeTextRun::new(py.detach(|| self.client.query(request))))
+        Ok(NativeTextRun::new(py.detach(|| self.client.text(&request))))
     }
 
-    fn chat(
-        &self,
-        py: Python<'_>,
-        endpoint_id: Option<String>,
-        messages: Vec<(String, String)>,
-        request_json: &str,
-        emit_tokens: bool,
-    ) -> PyResult<NativeTextRun> {
-        let parts = text_parts(request_json)?;
-        let messages = messages
-            .into_iter()
-            .map(|(role, content)| Ok(ChatMessage::new(role.parse()?, content)))
-            .collect::<Result<Vec<_>, SippError>>()
-            .py()?;
-        let request = SippChatRequest {
-            endpoint: endpoint(endpoint_id),
-            messages,
-            options: parts.options,
-            local: parts.local,
-            endpoint_options: parts.endpoint_options,
-            provider_options: parts.provider_options,
-            request_id: parts.request_id,
-            emit_tokens,
-        };
-        Ok(NativeTextRun::new(py.detach(|| self.client.chat(request))))
-    }
-
+    #[pyo3(signature = (request, endpoint=None))]
     fn embed(
         &self,
         py: Python<'_>,
-        endpoint_id: Option<String>,
-        input: String,
-        request_json: &str,
+        request: &Bound<'_, PyAny>,
+        endpoint: Option<(String, String)>,
     ) -> PyResult<NativeEmbeddingRun> {
-        let parts: EmbedParts = serde_json::from_str(request_json).map_err(|e| bad_json("embed options", &e))?;
-        let request = SippEmbedRequest {
-            endpoint: endpoint(endpoint_id),
-            input,
-            local: parts.local,
-            endpoint_options: parts.endpoint_options,
-            provider_options: parts.provider_options,
-            request_id: parts.request_id,
-        };
+        let mut request = request::embed(request)?;
+        if let Some(e) = endpoint {
+            request.endpoint = Some(request::endpoint_ref(e)?);
+        }
         Ok(NativeEmbeddingRun::new(py.detach(|| self.client.embed(request))))
     }
 
@@ -177,20 +80,20 @@ impl NativeClient {
         self.client.endpoints().into_iter().map(|e| (e.kind.as_str().to_string(), e.id)).collect()
     }
 
-    fn remove(&self, py: Python<'_>, endpoint_id: String) -> bool {
-        let r = EndpointRef { kind: EndpointKind::Local, id: endpoint_id };
-        py.detach(|| self.client.remove(&r))
+    fn remove(&self, py: Python<'_>, endpoint: (String, String)) -> PyResult<bool> {
+        let r = request::endpoint_ref(endpoint)?;
+        Ok(py.detach(|| self.client.remove(&r)))
     }
 
     /// Engine counters of a local endpoint, as JSON.
-    fn endpoint_stats(&self, endpoint_id: String) -> PyResult<String> {
-        let stats = self.client.endpoint_stats(&EndpointRef { kind: EndpointKind::Local, id: endpoint_id }).py()?;
+    fn endpoint_stats(&self, endpoint: (String, String)) -> PyResult<String> {
+        let stats = self.client.endpoint_stats(&request::endpoint_ref(endpoint)?).py()?;
         serde_json::to_string(&stats).map_err(|e| bad_json("stats", &e))
     }
 
     /// What a local endpoint loaded, as JSON.
-    fn endpoint_info(&self, endpoint_id: String) -> PyResult<String> {
-        let info = self.client.endpoint_info(&EndpointRef { kind: EndpointKind::Local, id: endpoint_id }).py()?;
+    fn endpoint_info(&self, endpoint: (String, String)) -> PyResult<String> {
+        let info = self.client.endpoint_info(&request::endpoint_ref(endpoint)?).py()?;
         serde_json::to_string(&info).map_err(|e| bad_json("info", &e))
     }
 

@@ -1,56 +1,26 @@
 //! The one mapping from `SippError` to Python exceptions. The classes live in
-//! `sipp._errors` (Python, so they can also subclass built-ins such as `ValueError`);
-//! this table picks the class by the error's stable code.
+//! `sipp._errors` (Python, so they can also subclass built-ins such as `ValueError`), with
+//! the table that picks one per `sipp::ErrorCode` (a test checks it covers every code).
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sipp::SippError;
 
-fn class_name(code: &str) -> &'static str {
-    match code {
-        "model_not_found" => "ModelNotFoundError",
-        "not_gguf" => "NotGgufError",
-        "model_load" => "ModelLoadError",
-        "invalid_config" => "InvalidConfigError",
-        "not_supported" => "NotSupportedYetError",
-        "backend_unavailable" => "BackendUnavailableError",
-        "invalid_request" => "InvalidRequestError",
-        "context_overflow" => "ContextOverflowError",
-        "grammar" => "GrammarError",
-        "unsupported_operation" => "UnsupportedOperationError",
-        "chat_template_missing" => "ChatTemplateMissingError",
-        "chat_template" => "ChatTemplateError",
-        "unknown_endpoint" => "UnknownEndpointError",
-        "endpoint_required" => "EndpointRequiredError",
-        "overloaded" => "OverloadedError",
-        "cancelled" => "CancelledError",
-        "endpoint_closed" => "EndpointClosedError",
-        "authentication" => "AuthenticationError",
-        "authorization" => "AuthorizationError",
-        "not_found" => "NotFoundError",
-        "payload_too_large" => "PayloadTooLargeError",
-        "unavailable" => "UnavailableError",
-        "transport" => "TransportError",
-        "timeout" => "RequestTimeoutError",
-        "protocol" => "ProtocolError",
-        _ => "ExecutionError",
-    }
-}
-
 /// Convert a core error into its Python exception (message and `.code` kept; remote
 /// errors also carry `.status`, `.upstream_code` and `.retry_after`).
 pub(crate) fn to_py(error: &SippError) -> PyErr {
     Python::attach(|py| {
-        let made = py.import("sipp._errors").and_then(|m| m.getattr(class_name(error.code()))).and_then(|cls| {
-            let kwargs = PyDict::new(py);
-            if let SippError::Remote { status, upstream_code, retry_after_secs, .. } = error {
-                kwargs.set_item("status", status)?;
-                kwargs.set_item("upstream_code", upstream_code)?;
-                kwargs.set_item("retry_after", retry_after_secs.map(|s| s as f64))?;
-            }
-            cls.call((error.to_string(), error.code()), Some(&kwargs))
-        });
+        let made =
+            py.import("sipp._errors").and_then(|m| m.call_method1("class_for", (error.code(),))).and_then(|cls| {
+                let kwargs = PyDict::new(py);
+                if let SippError::Remote { status, upstream_code, retry_after_secs, .. } = error {
+                    kwargs.set_item("status", status)?;
+                    kwargs.set_item("upstream_code", upstream_code)?;
+                    kwargs.set_item("retry_after", retry_after_secs.map(|s| s as f64))?;
+                }
+                cls.call((error.to_string(), error.code()), Some(&kwargs))
+            });
         match made {
             Ok(instance) => PyErr::from_value(instance),
             // Only reachable if the package is broken; still never a panic.

@@ -3,41 +3,39 @@
 //! Requests and responses cross as JSON documents of the core serde types.
 
 use crate::errors::to_py;
+use crate::request::{NativeEmbedRequest, NativeTextRequest};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use serde::Serialize;
 use sipp::{SippEmbeddingResponse, SippError, SippTextResponse, TokenBatch};
 use sipp_gateway::{GatewayCodec, GatewayHttpError, ProtocolCodec, SseEncoder};
 
-#[derive(Serialize)]
-struct DecodedDoc<R> {
-    target: String,
-    request: R,
-}
-
 fn invalid(e: &GatewayHttpError) -> PyErr {
     to_py(&SippError::InvalidRequest(e.message.clone()))
-}
-
-fn doc<R: Serialize>(target: String, request: R) -> PyResult<String> {
-    serde_json::to_string(&DecodedDoc { target, request }).map_err(|e| to_py(&SippError::InvalidRequest(e.to_string())))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> PyResult<T> {
     serde_json::from_str(json).map_err(|e| to_py(&SippError::InvalidRequest(format!("{what}: {e}"))))
 }
 
-/// Decode a profile request body (`operation`: query, chat or embed) into
-/// `{"target", "request"}`; a bad body raises `InvalidRequestError` (HTTP 400).
+/// Decode a profile request body (`operation`: query, chat or embed) into its target and
+/// a native request the client runs as it is; a bad body raises `InvalidRequestError`
+/// (HTTP 400).
 #[pyfunction]
-pub(crate) fn gateway_decode(operation: &str, body: &[u8]) -> PyResult<String> {
+pub(crate) fn gateway_decode(py: Python<'_>, operation: &str, body: &[u8]) -> PyResult<(String, Py<PyAny>)> {
     let c = GatewayCodec;
-    match operation {
-        "query" => c.decode_query(body).map_err(|e| invalid(&e)).and_then(|d| doc(d.target, d.request)),
-        "chat" => c.decode_chat(body).map_err(|e| invalid(&e)).and_then(|d| doc(d.target, d.request)),
-        "embed" => c.decode_embed(body).map_err(|e| invalid(&e)).and_then(|d| doc(d.target, d.request)),
-        other => Err(to_py(&SippError::InvalidRequest(format!("unknown operation `{other}`")))),
-    }
+    let (target, request) = match operation {
+        "query" | "chat" => {
+            let d = if operation == "query" { c.decode_query(body) } else { c.decode_chat(body) };
+            let d = d.map_err(|e| invalid(&e))?;
+            (d.target, Py::new(py, NativeTextRequest { request: d.request })?.into_any())
+        }
+        "embed" => {
+            let d = c.decode_embed(body).map_err(|e| invalid(&e))?;
+            (d.target, Py::new(py, NativeEmbedRequest { request: d.request })?.into_any())
+        }
+        other => return Err(to_py(&SippError::InvalidRequest(format!("unknown operation `{other}`")))),
+    };
+    Ok((target, request))
 }
 
 /// A finished query/chat as the profile's JSON body.
@@ -77,19 +75,17 @@ pub(crate) fn gateway_sse_finish<'py>(py: Python<'py>, response_json: &str) -> P
     Ok(PyBytes::new(py, &SseEncoder.finish(&response)))
 }
 
-/// An error as (status, body) for a JSON answer, plus the SSE `error` frame for a
-/// stream that already started.
+/// An error as (status, body) for a JSON answer, the SSE `error` frame for a stream that
+/// already started, and the code's default `Retry-After` seconds.
 #[pyfunction]
 pub(crate) fn gateway_error<'py>(
     py: Python<'py>,
     code: &str,
     message: &str,
-) -> (u16, Bound<'py, PyBytes>, Bound<'py, PyBytes>) {
-    let status = sipp::status_of_code(code);
-    let e = GatewayHttpError::new(http_status(status), code, message);
-    (status, PyBytes::new(py, &e.body()), PyBytes::new(py, &SseEncoder.error(&e)))
-}
-
-fn http_status(status: u16) -> sipp_gateway::StatusCode {
-    sipp_gateway::StatusCode::from_u16(status).unwrap_or(sipp_gateway::StatusCode::INTERNAL_SERVER_ERROR)
+) -> (u16, Bound<'py, PyBytes>, Bound<'py, PyBytes>, Option<u64>) {
+    let e = match sipp::ErrorCode::parse(code) {
+        Some(c) => GatewayHttpError::of(c, message),
+        None => GatewayHttpError::new(sipp_gateway::StatusCode::INTERNAL_SERVER_ERROR, code, message),
+    };
+    (e.status.as_u16(), PyBytes::new(py, &e.body()), PyBytes::new(py, &SseEncoder.error(&e)), e.retry_after_secs)
 }

@@ -5,6 +5,7 @@ mod awaitable;
 mod client;
 mod errors;
 mod gateway;
+mod request;
 mod run;
 mod value_provider;
 mod wait;
@@ -32,6 +33,8 @@ fn _sipp(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::NativeClient>()?;
     m.add_class::<run::NativeTextRun>()?;
     m.add_class::<run::NativeEmbeddingRun>()?;
+    m.add_class::<request::NativeTextRequest>()?;
+    m.add_class::<request::NativeEmbedRequest>()?;
     m.add_function(wrap_pyfunction!(compiled_backends, m)?)?;
     m.add_function(wrap_pyfunction!(default_model, m)?)?;
     m.add_function(wrap_pyfunction!(awaitable::quiesce, m)?)?;

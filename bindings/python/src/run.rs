@@ -6,7 +6,7 @@ use crate::awaitable::awaitable;
 use crate::errors::IntoPyResult;
 use crate::wait::block_on;
 use pyo3::prelude::*;
-use sipp::engine::CancelToken;
+use sipp::CancelToken;
 use sipp::{Result as SippResult, SippEmbeddingRun, SippTextRun, TokenBatch};
 use std::sync::Arc;
 use tokio::sync::Mutex;

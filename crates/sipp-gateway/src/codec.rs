@@ -6,9 +6,8 @@ use crate::error::GatewayHttpError;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use sipp::gateway_profile::{EmbedRequestBody, EmbedResponseBody, TextRequestBody, TextResponseBody};
-use sipp::{
-    SippChatRequest, SippEmbedRequest, SippEmbeddingResponse, SippQueryRequest, SippTextOptions, SippTextResponse,
-};
+use sipp::{SippEmbedRequest, SippEmbeddingResponse, SippTextRequest, SippTextResponse, TextPrompt};
+use std::sync::LazyLock;
 
 /// A decoded request and the public target it names (`model`).
 #[derive(Debug, Clone, PartialEq)]
@@ -21,8 +20,10 @@ pub struct Decoded<R> {
 
 /// Request, response and error wire formats of one HTTP profile.
 pub trait ProtocolCodec: Send + Sync {
-    fn decode_query(&self, body: &[u8]) -> Result<Decoded<SippQueryRequest>, GatewayHttpError>;
-    fn decode_chat(&self, body: &[u8]) -> Result<Decoded<SippChatRequest>, GatewayHttpError>;
+    /// A `query` body: its request's prompt is raw text.
+    fn decode_query(&self, body: &[u8]) -> Result<Decoded<SippTextRequest>, GatewayHttpError>;
+    /// A `chat` body: its request's prompt is messages.
+    fn decode_chat(&self, body: &[u8]) -> Result<Decoded<SippTextRequest>, GatewayHttpError>;
     fn decode_embed(&self, body: &[u8]) -> Result<Decoded<SippEmbedRequest>, GatewayHttpError>;
     fn encode_text(&self, target: &str, response: &SippTextResponse) -> Result<Vec<u8>, GatewayHttpError>;
     fn encode_embedding(&self, target: &str, response: &SippEmbeddingResponse) -> Result<Vec<u8>, GatewayHttpError>;
@@ -31,40 +32,88 @@ pub trait ProtocolCodec: Send + Sync {
     }
 }
 
-/// Fields only an in-process engine understands; a gateway request carrying one is a
-/// 400, never silently dropped (spelled as the spec's packages spell them).
-const LOCAL_ONLY: &[&str] =
-    &["context_key", "contextKey", "grammar", "json_schema", "jsonSchema", "sampling", "media", "normalize", "local"];
+/// Fields only an in-process engine understands (every local bucket's, also spelled as
+/// the spec's JS packages spell them, plus the bucket itself and `media`, which no remote
+/// kind takes): a gateway request carrying one is a 400, never silently dropped.
+fn local_only() -> &'static [String] {
+    static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let mut names: Vec<String> = Vec::new();
+        for name in sipp::local_only_fields() {
+            names.push(name.to_string());
+            let camel = camel_case(name);
+            if camel != name {
+                names.push(camel);
+            }
+        }
+        names.extend(["media".to_string(), "local".to_string()]);
+        names
+    });
+    &NAMES
+}
+
+fn camel_case(snake: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in snake.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// The first-party Sipp JSON/SSE profile.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GatewayCodec;
 
-impl ProtocolCodec for GatewayCodec {
-    fn decode_query(&self, body: &[u8]) -> Result<Decoded<SippQueryRequest>, GatewayHttpError> {
+impl GatewayCodec {
+    /// `/v1/query` and `/v1/chat` share one body; each route takes its own prompt field.
+    fn decode_text(body: &[u8], route: &str) -> Result<Decoded<SippTextRequest>, GatewayHttpError> {
         let b: TextRequestBody = parse(body)?;
-        if b.messages.is_some() {
-            return Err(GatewayHttpError::invalid_request("query takes `prompt`, not `messages`; use the chat route"));
-        }
-        let prompt = b.prompt.clone().ok_or_else(|| GatewayHttpError::invalid_request("query needs `prompt`"))?;
-        let (target, options, endpoint_options, stream) = text_parts(b)?;
-        let request = SippQueryRequest { prompt, options, endpoint_options, emit_tokens: stream, ..Default::default() };
+        let prompt = match (route, b.prompt, b.messages) {
+            ("query", Some(_), Some(_)) | ("query", None, Some(_)) => {
+                return Err(GatewayHttpError::invalid_request(
+                    "query takes `prompt`, not `messages`; use the chat route",
+                ))
+            }
+            ("query", Some(prompt), None) => TextPrompt::Raw(prompt),
+            ("query", None, None) => return Err(GatewayHttpError::invalid_request("query needs `prompt`")),
+            (_, Some(_), _) => {
+                return Err(GatewayHttpError::invalid_request(
+                    "chat takes `messages`, not `prompt`; use the query route",
+                ))
+            }
+            (_, None, None) => return Err(GatewayHttpError::invalid_request("chat needs `messages`")),
+            (_, None, Some(m)) if m.is_empty() => {
+                return Err(GatewayHttpError::invalid_request("chat needs at least one message"))
+            }
+            (_, None, Some(messages)) => TextPrompt::Messages(messages),
+        };
+        let target = check_target(b.model)?;
+        b.options.validate().map_err(|e| GatewayHttpError::invalid_request(e.to_string()))?;
+        let request = SippTextRequest {
+            prompt,
+            options: b.options,
+            endpoint_options: check_extra(b.extra)?,
+            emit_tokens: b.stream,
+            ..Default::default()
+        };
         Ok(Decoded { target, request })
     }
+}
 
-    fn decode_chat(&self, body: &[u8]) -> Result<Decoded<SippChatRequest>, GatewayHttpError> {
-        let b: TextRequestBody = parse(body)?;
-        if b.prompt.is_some() {
-            return Err(GatewayHttpError::invalid_request("chat takes `messages`, not `prompt`; use the query route"));
-        }
-        let messages = b.messages.clone().ok_or_else(|| GatewayHttpError::invalid_request("chat needs `messages`"))?;
-        if messages.is_empty() {
-            return Err(GatewayHttpError::invalid_request("chat needs at least one message"));
-        }
-        let (target, options, endpoint_options, stream) = text_parts(b)?;
-        let request =
-            SippChatRequest { messages, options, endpoint_options, emit_tokens: stream, ..Default::default() };
-        Ok(Decoded { target, request })
+impl ProtocolCodec for GatewayCodec {
+    fn decode_query(&self, body: &[u8]) -> Result<Decoded<SippTextRequest>, GatewayHttpError> {
+        Self::decode_text(body, "query")
+    }
+
+    fn decode_chat(&self, body: &[u8]) -> Result<Decoded<SippTextRequest>, GatewayHttpError> {
+        Self::decode_text(body, "chat")
     }
 
     fn decode_embed(&self, body: &[u8]) -> Result<Decoded<SippEmbedRequest>, GatewayHttpError> {
@@ -101,21 +150,6 @@ impl ProtocolCodec for GatewayCodec {
     }
 }
 
-type TextParts = (String, SippTextOptions, Map<String, Value>, bool);
-
-fn text_parts(b: TextRequestBody) -> Result<TextParts, GatewayHttpError> {
-    let target = check_target(b.model)?;
-    let options = SippTextOptions {
-        max_tokens: b.max_tokens,
-        temperature: b.temperature,
-        top_p: b.top_p,
-        stop: b.stop,
-        seed: b.seed,
-    };
-    options.validate().map_err(|e| GatewayHttpError::invalid_request(e.to_string()))?;
-    Ok((target, options, check_extra(b.extra)?, b.stream))
-}
-
 fn check_target(model: String) -> Result<String, GatewayHttpError> {
     if model.trim().is_empty() {
         return Err(GatewayHttpError::invalid_request("`model` must name a target"));
@@ -124,7 +158,7 @@ fn check_target(model: String) -> Result<String, GatewayHttpError> {
 }
 
 fn check_extra(extra: Map<String, Value>) -> Result<Map<String, Value>, GatewayHttpError> {
-    let local: Vec<&str> = extra.keys().map(String::as_str).filter(|k| LOCAL_ONLY.contains(k)).collect();
+    let local: Vec<&str> = extra.keys().map(String::as_str).filter(|k| local_only().iter().any(|n| n == k)).collect();
     if !local.is_empty() {
         return Err(GatewayHttpError::invalid_request(format!(
             "{} {} local-only and not accepted by a gateway",
@@ -152,7 +186,8 @@ fn encode<T: serde::Serialize>(body: &T) -> Result<Vec<u8>, GatewayHttpError> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use sipp::{ChatRole, FinishReason, Usage};
+    use sipp::engine::ChatRole;
+    use sipp::{FinishReason, Usage};
 
     fn bytes(v: &Value) -> Vec<u8> {
         serde_json::to_vec(v).unwrap()
@@ -168,14 +203,14 @@ mod tests {
             .unwrap();
         assert_eq!(q.target, "local");
         assert_eq!(
-            (q.request.prompt.as_str(), q.request.options.max_tokens, q.request.emit_tokens),
-            ("Explain.", Some(64), true)
+            (q.request.prompt.as_raw(), q.request.options.max_tokens, q.request.emit_tokens),
+            (Some("Explain."), Some(64), true)
         );
         let chat = c
             .decode_chat(&bytes(&json!({"model": "local", "messages": [
                 {"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "What does the gateway own?"}]})))
             .unwrap();
-        assert_eq!(chat.request.messages[0].role, ChatRole::System);
+        assert_eq!(chat.request.prompt.messages().unwrap()[0].role, ChatRole::System);
         let e = c.decode_embed(&bytes(&json!({"model": "local", "input": "gateway inference"}))).unwrap();
         assert_eq!(e.request.input, "gateway inference");
     }
@@ -211,6 +246,17 @@ mod tests {
         assert!(e.message.contains("normalize is local-only"), "{e}");
         let e = c.decode_embed(br#"{"model": "l", "input": "x", "stream": true}"#).unwrap_err();
         assert!(e.message.contains("does not stream"), "{e}");
+    }
+
+    /// A shared option exists once, in `SippTextOptions`: the profile body takes it under
+    /// its own name and validates it there.
+    #[test]
+    fn shared_options_decode_from_the_flattened_body() {
+        let q = GatewayCodec.decode_query(br#"{"model": "l", "prompt": "x", "min_p": 0.05, "seed": 3}"#).unwrap();
+        assert_eq!((q.request.options.min_p, q.request.options.seed), (Some(0.05), Some(3)));
+        assert!(q.request.endpoint_options.is_empty());
+        let e = GatewayCodec.decode_query(br#"{"model": "l", "prompt": "x", "min_p": 2}"#).unwrap_err();
+        assert!(e.message.contains("min_p must be within [0, 1]"), "{e}");
     }
 
     #[test]

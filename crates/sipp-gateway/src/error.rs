@@ -4,7 +4,7 @@
 
 use http::StatusCode;
 use sipp::gateway_profile::{ErrorBody, ErrorDetail};
-use sipp::SippError;
+use sipp::{ErrorCode, SippError};
 
 /// A failure as an HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +24,14 @@ pub struct GatewayHttpError {
 impl GatewayHttpError {
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
         Self { status, code: code.into(), message: message.into(), retry_after_secs: None, param: None }
+    }
+
+    /// An answer with the code's own status and default `Retry-After`.
+    pub fn of(code: ErrorCode, message: impl Into<String>) -> Self {
+        let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut e = Self::new(status, code.as_str(), message);
+        e.retry_after_secs = code.retry_after_default();
+        e
     }
 
     /// 400 `invalid_request`.
@@ -59,7 +67,7 @@ pub trait ErrorTranslator: Send + Sync {
 
 /// The first-party mapping: a remote target's failures as `upstream_*` answers (see
 /// [`upstream`]); every other error with status from `SippError::http_status`, code from
-/// `SippError::code`, and `Retry-After: 1` for local overload.
+/// `SippError::code`, and the code's default `Retry-After` (local overload: 1 s).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SippErrorTranslator;
 
@@ -80,10 +88,10 @@ fn upstream(error: &SippError) -> Option<GatewayHttpError> {
             F::NotFound => (StatusCode::BAD_GATEWAY, "upstream_not_found", None),
             F::PayloadTooLarge => (StatusCode::BAD_GATEWAY, "upstream_payload_too_large", None),
             F::Overloaded => {
-                (StatusCode::SERVICE_UNAVAILABLE, "upstream_overloaded", Some(retry_after_secs.unwrap_or(1)))
+                (StatusCode::SERVICE_UNAVAILABLE, "upstream_overloaded", retry_after_secs.or(failure.retry_after()))
             }
             F::Unavailable => {
-                (StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable", Some(retry_after_secs.unwrap_or(1)))
+                (StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable", retry_after_secs.or(failure.retry_after()))
             }
             _ => (StatusCode::BAD_GATEWAY, "upstream_error", None),
         },
@@ -102,14 +110,7 @@ impl ErrorTranslator for SippErrorTranslator {
         if let Some(e) = upstream(error) {
             return e;
         }
-        let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut out = GatewayHttpError::new(status, error.code(), error.to_string());
-        out.retry_after_secs = match error {
-            // The queue drains as requests finish; a second is the natural retry grain.
-            SippError::Overloaded(_) => Some(1),
-            _ => None,
-        };
-        out
+        GatewayHttpError::of(error.error_code(), error.to_string())
     }
 }
 

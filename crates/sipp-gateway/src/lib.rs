@@ -10,7 +10,7 @@
 //! let codec = GatewayCodec;
 //! let mut decoded = codec.decode_query(body)?;
 //! decoded.request.endpoint = Some(sipp::EndpointRef { kind: sipp::EndpointKind::Local, id: decoded.target.clone() });
-//! let response = client.query(decoded.request).await.map_err(|e| SippErrorTranslator.translate(&e))?;
+//! let response = client.text(&decoded.request).await.map_err(|e| SippErrorTranslator.translate(&e))?;
 //! codec.encode_text(&decoded.target, &response)
 //! # }
 //! ```

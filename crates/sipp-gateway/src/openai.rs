@@ -12,9 +12,10 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use sipp::engine::{ChatMessage, ChatRole};
 use sipp::{
-    ChatMessage, ChatRole, FinishReason, SippChatRequest, SippEmbedRequest, SippEmbeddingResponse, SippQueryRequest,
-    SippTextOptions, SippTextResponse, TokenBatch, Usage,
+    FinishReason, SippEmbedRequest, SippEmbeddingResponse, SippTextOptions, SippTextRequest, SippTextResponse,
+    TokenBatch, Usage,
 };
 
 /// A decoded text request (chat or legacy completion) and how to answer it.
@@ -99,15 +100,16 @@ struct CompletionBody {
 
 #[derive(Deserialize)]
 struct TextFields {
-    max_tokens: Option<u32>,
+    /// OpenAI's newer name for `max_tokens`; it wins when both are given.
     max_completion_tokens: Option<u32>,
-    temperature: Option<f32>,
-    top_p: Option<f32>,
+    /// OpenAI also takes a single string here.
     stop: Option<Strings>,
-    seed: Option<u32>,
     #[serde(default)]
     stream: Option<bool>,
     stream_options: Option<StreamOptions>,
+    /// Every other shared option under its own name (OpenAI's and Sipp's agree).
+    #[serde(flatten)]
+    options: SippTextOptions,
     #[serde(flatten)]
     extra: Map<String, Value>,
 }
@@ -179,7 +181,7 @@ pub struct OpenAiCodec;
 
 impl OpenAiCodec {
     /// `POST /chat/completions`.
-    pub fn decode_chat(&self, body: &[u8]) -> Result<OpenAiText<SippChatRequest>, GatewayHttpError> {
+    pub fn decode_chat(&self, body: &[u8]) -> Result<OpenAiText<SippTextRequest>, GatewayHttpError> {
         let b: ChatBody = parse(body)?;
         let target = check_target(b.model)?;
         if b.messages.is_empty() {
@@ -187,12 +189,12 @@ impl OpenAiCodec {
         }
         let messages = b.messages.into_iter().map(message).collect::<Result<Vec<_>, _>>()?;
         let (options, stream, include_usage) = text_options(b.text)?;
-        let request = SippChatRequest { messages, options, emit_tokens: stream, ..Default::default() };
+        let request = SippTextRequest { prompt: messages.into(), options, emit_tokens: stream, ..Default::default() };
         Ok(OpenAiText { target, request, include_usage })
     }
 
     /// `POST /completions` (a raw prompt: Sipp's `query`).
-    pub fn decode_completion(&self, body: &[u8]) -> Result<OpenAiText<SippQueryRequest>, GatewayHttpError> {
+    pub fn decode_completion(&self, body: &[u8]) -> Result<OpenAiText<SippTextRequest>, GatewayHttpError> {
         let b: CompletionBody = parse(body)?;
         let target = check_target(b.model)?;
         let mut prompts = prompt_strings(b.prompt, "prompt")?;
@@ -201,7 +203,7 @@ impl OpenAiCodec {
         }
         let prompt = prompts.remove(0);
         let (options, stream, include_usage) = text_options(b.text)?;
-        let request = SippQueryRequest { prompt, options, emit_tokens: stream, ..Default::default() };
+        let request = SippTextRequest { prompt: prompt.into(), options, emit_tokens: stream, ..Default::default() };
         Ok(OpenAiText { target, request, include_usage })
     }
 
@@ -448,11 +450,9 @@ fn text_options(t: TextFields) -> Result<(SippTextOptions, bool, bool), GatewayH
         return Err(invalid("stream_options", "stream_options is only allowed with `stream: true`"));
     }
     let options = SippTextOptions {
-        max_tokens: t.max_completion_tokens.or(t.max_tokens),
-        temperature: t.temperature,
-        top_p: t.top_p,
+        max_tokens: t.max_completion_tokens.or(t.options.max_tokens),
         stop: t.stop.map(Strings::into_vec).unwrap_or_default(),
-        seed: t.seed,
+        ..t.options
     };
     options.validate().map_err(|e| GatewayHttpError::invalid_request(e.to_string()))?;
     Ok((options, stream, include_usage))
@@ -503,4 +503,27 @@ fn data_frame(v: &Value) -> Bytes {
 fn to_vec(v: &Value) -> Vec<u8> {
     // A `Value` always serializes.
     serde_json::to_vec(v).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The OpenAI route reads the shared options from `SippTextOptions` (flattened), so
+    /// one added there (`min_p`, which OpenAI-compatible servers take) needs nothing here;
+    /// its own names (`max_completion_tokens`, a single `stop` string) still map.
+    #[test]
+    fn shared_options_come_from_the_one_options_struct() {
+        let body = br#"{"model": "m", "messages": [{"role": "user", "content": "hi"}], "min_p": 0.1,
+                       "max_tokens": 9, "max_completion_tokens": 5, "stop": "\n", "temperature": 0.3}"#;
+        let d = OpenAiCodec.decode_chat(body).unwrap();
+        let o = &d.request.options;
+        assert_eq!((o.min_p, o.max_tokens, o.temperature), (Some(0.1), Some(5), Some(0.3)));
+        assert_eq!(o.stop, vec!["\n".to_string()]);
+        let e = OpenAiCodec.decode_completion(br#"{"model": "m", "prompt": "x", "min_p": -1}"#).unwrap_err();
+        assert!(e.message.contains("min_p must be within [0, 1]"), "{e}");
+        // Still refused: fields OpenAI defines that Sipp does not do.
+        let e = OpenAiCodec.decode_completion(br#"{"model": "m", "prompt": "x", "n": 2}"#).unwrap_err();
+        assert_eq!(e.status.as_u16(), 400);
+    }
 }

@@ -4,6 +4,7 @@
 
 use proptest::prelude::*;
 use sipp::gateway_profile::TextRequestBody;
+use sipp::SippTextOptions;
 use sipp_gateway::{GatewayCodec, OpenAiCodec, ProtocolCodec};
 
 /// JSON-ish text: the structure the decoders look at, with hostile leaves.
@@ -87,11 +88,12 @@ proptest! {
         seed in proptest::option::of(any::<u32>()),
         stream in any::<bool>(),
     ) {
-        let body = TextRequestBody { model: model.clone(), prompt: Some(prompt.clone()), max_tokens, stop: stop.clone(), seed, stream, ..Default::default() };
+        let options = SippTextOptions { max_tokens, stop: stop.clone(), seed, ..Default::default() };
+        let body = TextRequestBody { model: model.clone(), prompt: Some(prompt.clone()), options, stream, ..Default::default() };
         let bytes = serde_json::to_vec(&body).unwrap();
         let d = GatewayCodec.decode_query(&bytes).unwrap();
         prop_assert_eq!(d.target, model);
-        prop_assert_eq!(d.request.prompt, prompt);
+        prop_assert_eq!(d.request.prompt.as_raw(), Some(prompt.as_str()));
         prop_assert_eq!(d.request.options.max_tokens, max_tokens);
         prop_assert_eq!(d.request.options.stop, stop);
         prop_assert_eq!(d.request.options.seed, seed);

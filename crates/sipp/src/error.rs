@@ -115,62 +115,120 @@ pub enum SippError {
     Protocol { endpoint: String, message: String },
 }
 
-/// The HTTP status of an error code (the one table: `SippError::http_status` and front
-/// ends that only hold the code, such as Python's exceptions, both read it).
-#[must_use]
-pub fn status_of_code(code: &str) -> u16 {
-    match code {
-        "invalid_request"
-        | "context_overflow"
-        | "grammar"
-        | "chat_template_missing"
-        | "chat_template"
-        | "unsupported_operation"
-        | "endpoint_required" => 400,
-        "authentication" => 401,
-        "authorization" => 403,
-        "unknown_endpoint" | "not_found" => 404,
-        "payload_too_large" => 413,
-        "overloaded" => 429,
-        "transport" | "protocol" => 502,
-        "unavailable" => 503,
-        "timeout" => 504,
-        _ => 500,
+/// Every error code, and what each one means for HTTP and for retrying: the one table
+/// every front end reads (the gateway's answers, Python's exception classes; a test checks
+/// each side against it). Codes are snake_case on every wire.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    ModelNotFound,
+    NotGguf,
+    ModelLoad,
+    InvalidConfig,
+    NotSupported,
+    BackendUnavailable,
+    InvalidRequest,
+    UnsupportedOperation,
+    ChatTemplateMissing,
+    ChatTemplate,
+    Grammar,
+    UnknownEndpoint,
+    EndpointRequired,
+    Overloaded,
+    ContextOverflow,
+    Cancelled,
+    EndpointClosed,
+    Execution,
+    Authentication,
+    Authorization,
+    NotFound,
+    PayloadTooLarge,
+    Unavailable,
+    Transport,
+    Timeout,
+    Protocol,
+}
+
+impl ErrorCode {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// A code by its name; `None` for codes that are not Sipp's (a provider's own).
+    #[must_use]
+    pub fn parse(code: &str) -> Option<Self> {
+        code.parse().ok()
+    }
+
+    /// Every code.
+    pub fn all() -> impl Iterator<Item = Self> {
+        <Self as strum::IntoEnumIterator>::iter()
+    }
+
+    /// The HTTP status a server answers with.
+    #[must_use]
+    pub fn http_status(self) -> u16 {
+        use ErrorCode as C;
+        match self {
+            C::InvalidRequest
+            | C::ContextOverflow
+            | C::Grammar
+            | C::ChatTemplateMissing
+            | C::ChatTemplate
+            | C::UnsupportedOperation
+            | C::EndpointRequired => 400,
+            C::Authentication => 401,
+            C::Authorization => 403,
+            C::UnknownEndpoint | C::NotFound => 404,
+            C::PayloadTooLarge => 413,
+            C::Overloaded => 429,
+            C::Transport | C::Protocol => 502,
+            C::Unavailable => 503,
+            C::Timeout => 504,
+            _ => 500,
+        }
+    }
+
+    /// Whether the same request may succeed later without changes.
+    #[must_use]
+    pub fn retryable(self) -> bool {
+        matches!(self, Self::Overloaded | Self::Unavailable | Self::Transport | Self::Timeout)
+    }
+
+    /// The `Retry-After` seconds to answer with when nothing better is known: queues
+    /// drain and targets finish loading on the scale of a second.
+    #[must_use]
+    pub fn retry_after_default(self) -> Option<u64> {
+        matches!(self, Self::Overloaded | Self::Unavailable).then_some(1)
     }
 }
 
-/// The codes `SippError::code` can return, as static strings.
-const CODES: &[&str] = &[
-    "model_not_found",
-    "not_gguf",
-    "model_load",
-    "invalid_config",
-    "not_supported",
-    "backend_unavailable",
-    "invalid_request",
-    "unsupported_operation",
-    "chat_template_missing",
-    "chat_template",
-    "grammar",
-    "unknown_endpoint",
-    "endpoint_required",
-    "overloaded",
-    "context_overflow",
-    "cancelled",
-    "endpoint_closed",
-    "execution",
-    "authentication",
-    "authorization",
-    "not_found",
-    "payload_too_large",
-    "unavailable",
-    "transport",
-    "timeout",
-    "protocol",
-];
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
-fn sipp_code(code: &str) -> Option<&'static str> {
-    CODES.iter().find(|c| **c == code).copied()
+/// The HTTP status of an error code (for front ends that hold only the code string).
+#[must_use]
+pub fn status_of_code(code: &str) -> u16 {
+    ErrorCode::parse(code).map_or(500, ErrorCode::http_status)
 }
 
 /// What kind of refusal a remote error is; decides its code (and Python class).
@@ -206,22 +264,33 @@ impl RemoteFailure {
 
     #[must_use]
     pub fn code(self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    #[must_use]
+    pub fn error_code(self) -> ErrorCode {
         match self {
-            Self::InvalidRequest => "invalid_request",
-            Self::Authentication => "authentication",
-            Self::Authorization => "authorization",
-            Self::NotFound => "not_found",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::Overloaded => "overloaded",
-            Self::Unavailable => "unavailable",
-            Self::Execution => "execution",
+            Self::InvalidRequest => ErrorCode::InvalidRequest,
+            Self::Authentication => ErrorCode::Authentication,
+            Self::Authorization => ErrorCode::Authorization,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::Overloaded => ErrorCode::Overloaded,
+            Self::Unavailable => ErrorCode::Unavailable,
+            Self::Execution => ErrorCode::Execution,
         }
+    }
+
+    /// The code's default `Retry-After`, for a server that did not send one.
+    #[must_use]
+    pub fn retry_after(self) -> Option<u64> {
+        self.error_code().retry_after_default()
     }
 
     /// The status a server answers with for this failure.
     #[must_use]
     pub fn http_status(self) -> u16 {
-        status_of_code(self.code())
+        self.error_code().http_status()
     }
 }
 
@@ -229,42 +298,48 @@ impl SippError {
     /// Stable machine-readable code; front ends map errors on this, never on text.
     #[must_use]
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    #[must_use]
+    pub fn error_code(&self) -> ErrorCode {
+        use ErrorCode as C;
         match self {
-            Self::ModelNotFound { .. } => "model_not_found",
-            Self::NotGguf { .. } => "not_gguf",
-            Self::ModelLoad { .. } => "model_load",
-            Self::InvalidConfig(_) => "invalid_config",
-            Self::NotSupportedYet { .. } => "not_supported",
-            Self::BackendUnavailable { .. } => "backend_unavailable",
-            Self::InvalidRequest(_) => "invalid_request",
-            Self::UnsupportedOperation { .. } => "unsupported_operation",
-            Self::ChatTemplateMissing { .. } => "chat_template_missing",
-            Self::ChatTemplate(_) => "chat_template",
-            Self::Grammar(_) => "grammar",
-            Self::UnknownEndpoint(_) => "unknown_endpoint",
-            Self::EndpointRequired { .. } => "endpoint_required",
-            Self::Overloaded(_) => "overloaded",
-            Self::ContextOverflow { .. } => "context_overflow",
-            Self::Cancelled(_) => "cancelled",
-            Self::EndpointClosed(_) => "endpoint_closed",
-            Self::Execution(_) => "execution",
+            Self::ModelNotFound { .. } => C::ModelNotFound,
+            Self::NotGguf { .. } => C::NotGguf,
+            Self::ModelLoad { .. } => C::ModelLoad,
+            Self::InvalidConfig(_) => C::InvalidConfig,
+            Self::NotSupportedYet { .. } => C::NotSupported,
+            Self::BackendUnavailable { .. } => C::BackendUnavailable,
+            Self::InvalidRequest(_) => C::InvalidRequest,
+            Self::UnsupportedOperation { .. } => C::UnsupportedOperation,
+            Self::ChatTemplateMissing { .. } => C::ChatTemplateMissing,
+            Self::ChatTemplate(_) => C::ChatTemplate,
+            Self::Grammar(_) => C::Grammar,
+            Self::UnknownEndpoint(_) => C::UnknownEndpoint,
+            Self::EndpointRequired { .. } => C::EndpointRequired,
+            Self::Overloaded(_) => C::Overloaded,
+            Self::ContextOverflow { .. } => C::ContextOverflow,
+            Self::Cancelled(_) => C::Cancelled,
+            Self::EndpointClosed(_) => C::EndpointClosed,
+            Self::Execution(_) => C::Execution,
             // A Sipp gateway's own code (consistent with its status) keeps its meaning
             // across the boundary: `context_overflow` stays catchable as such.
             Self::Remote { failure, status, upstream_code, .. } => upstream_code
                 .as_deref()
-                .and_then(sipp_code)
-                .filter(|c| status.is_none_or(|s| status_of_code(c) == s))
-                .unwrap_or(failure.code()),
-            Self::Transport { .. } => "transport",
-            Self::Timeout { .. } => "timeout",
-            Self::Protocol { .. } => "protocol",
+                .and_then(ErrorCode::parse)
+                .filter(|c| status.is_none_or(|s| c.http_status() == s))
+                .unwrap_or(failure.error_code()),
+            Self::Transport { .. } => C::Transport,
+            Self::Timeout { .. } => C::Timeout,
+            Self::Protocol { .. } => C::Protocol,
         }
     }
 
     /// The HTTP status this error is answered with, decided once for every server.
     #[must_use]
     pub fn http_status(&self) -> u16 {
-        status_of_code(self.code())
+        self.error_code().http_status()
     }
 
     pub(crate) fn not_supported(field: &str, detail: &str) -> Self {
@@ -298,18 +373,14 @@ mod tests {
     }
 
     #[test]
-    fn every_code_is_listed() {
-        let samples = [
-            SippError::InvalidRequest(String::new()),
-            SippError::Cancelled(String::new()),
-            SippError::Transport { endpoint: String::new(), message: String::new() },
-            SippError::Protocol { endpoint: String::new(), message: String::new() },
-        ];
-        for e in samples {
-            assert_eq!(sipp_code(e.code()), Some(e.code()));
+    fn every_code_has_one_name_and_a_status() {
+        for code in ErrorCode::all() {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+            assert_eq!(status_of_code(code.as_str()), code.http_status());
         }
-        for failure in [RemoteFailure::Authentication, RemoteFailure::PayloadTooLarge, RemoteFailure::Unavailable] {
-            assert!(sipp_code(failure.code()).is_some());
-        }
+        assert_eq!(ErrorCode::NotSupported.as_str(), "not_supported");
+        assert_eq!(status_of_code("no_such_code"), 500);
+        assert_eq!(RemoteFailure::PayloadTooLarge.http_status(), 413);
     }
 }

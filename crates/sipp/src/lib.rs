@@ -3,7 +3,7 @@
 //! pass it to [`SippClient::query`], [`SippClient::chat`] or [`SippClient::embed`];
 //! the call code is the same for every kind.
 
-pub mod client;
+mod client;
 pub mod engine;
 pub mod error;
 mod gateway_client;
@@ -14,14 +14,18 @@ mod kv_cache;
 mod providers;
 mod scheduler;
 mod transport;
-pub mod types;
+mod types;
 
+// One path per type: the local engine's config and chat types under `sipp::engine` (as
+// the spec imports them), everything else here.
 pub use client::{SippClient, SippEmbeddingRun, SippTextRun};
-pub use error::{status_of_code, RemoteFailure, Result, SippError};
+pub use error::{status_of_code, ErrorCode, RemoteFailure, Result, SippError};
+pub use providers::{provider_spec, ProviderKind, ProviderSpec};
 pub use types::{
-    AuthenticationKind, Backend, CancelToken, ChatMessage, ChatRole, EndpointDescriptor, EndpointKind, EndpointRef,
-    EngineStats, FinishReason, GatewayAuthentication, GatewayDescriptor, GatewayRoutes, LatencyHistogram,
-    LocalEmbedOptions, LocalModelDescriptor, LocalStats, LocalTextOptions, NativeRuntimeConfig, ProviderDescriptor,
-    ProviderKind, RetryPolicy, Secret, SippChatRequest, SippEmbedRequest, SippEmbeddingResponse, SippQueryRequest,
-    SippTextOptions, SippTextResponse, StaticHeader, TimeoutPolicy, TokenBatch, Usage, ValueProvider,
+    boundary_schema, field_names, local_only_fields, scrub, AuthenticationKind, Backend, CancelToken,
+    EndpointDescriptor, EndpointKind, EndpointRef, EngineStats, FinishReason, GatewayAuthentication, GatewayDescriptor,
+    GatewayRoutes, LatencyHistogram, LocalEmbedOptions, LocalModelDescriptor, LocalStats, LocalTextOptions,
+    ProvidedValue, ProviderDescriptor, RetryPolicy, Secret, SippChatRequest, SippEmbedRequest, SippEmbeddingResponse,
+    SippQueryRequest, SippTextOptions, SippTextRequest, SippTextResponse, StaticHeader, TextPrompt, TimeoutPolicy,
+    TokenBatch, Usage, ValueProvider, REDACTED,
 };

@@ -8,10 +8,11 @@ mod mock;
 use futures_util::StreamExt;
 use mock::{MockServer, Reply};
 use serde_json::json;
+use sipp::engine::{ChatMessage, ChatRole};
 use sipp::{
-    AuthenticationKind, ChatMessage, ChatRole, EndpointRef, FinishReason, GatewayAuthentication, GatewayDescriptor,
-    GatewayRoutes, Secret, SippChatRequest, SippClient, SippEmbedRequest, SippError, SippQueryRequest, SippTextOptions,
-    StaticHeader, Usage, ValueProvider,
+    AuthenticationKind, EndpointRef, FinishReason, GatewayAuthentication, GatewayDescriptor, GatewayRoutes, Secret,
+    SippChatRequest, SippClient, SippEmbedRequest, SippError, SippQueryRequest, SippTextOptions, StaticHeader, Usage,
+    ValueProvider,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -442,4 +443,21 @@ async fn request_id_travels_as_x_request_id() {
     let e = client.query(SippQueryRequest { request_id: Some("bad\nid".into()), ..query(&ep, false) }).await;
     assert!(matches!(&e, Err(SippError::InvalidRequest(m)) if m.contains("request_id")), "{e:?}");
     assert_eq!(mock.requests().len(), 2);
+}
+
+/// A shared option added to `SippTextOptions` alone (`min_p`) is in the profile body the
+/// gateway endpoint sends, and `endpoint_options` may not smuggle it past the typed field.
+#[tokio::test]
+async fn a_shared_option_travels_in_the_profile_body() {
+    let mock = MockServer::start(vec![Reply::json(200, text_answer())]).await;
+    let client = SippClient::new();
+    let ep = gateway(&client, descriptor(&mock)).await;
+    let mut request = query(&ep, false);
+    request.options.min_p = Some(0.05);
+    client.query(request.clone()).await.unwrap();
+    assert_eq!(mock.only_request().json()["min_p"], json!(0.05));
+    request.options.min_p = None;
+    request.endpoint_options.insert("min_p".into(), json!(0.5));
+    let e = client.query(request).await.unwrap_err();
+    assert!(e.to_string().contains("endpoint_options may not set `min_p`"), "{e}");
 }

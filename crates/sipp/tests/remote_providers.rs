@@ -7,9 +7,10 @@ mod mock;
 use futures_util::StreamExt;
 use mock::{MockServer, Reply};
 use serde_json::json;
+use sipp::engine::{ChatMessage, ChatRole};
 use sipp::{
-    ChatMessage, ChatRole, EndpointRef, FinishReason, LocalTextOptions, ProviderDescriptor, ProviderKind,
-    SippChatRequest, SippClient, SippEmbedRequest, SippQueryRequest, SippTextOptions, Usage,
+    EndpointRef, FinishReason, LocalTextOptions, ProviderDescriptor, ProviderKind, SippChatRequest, SippClient,
+    SippEmbedRequest, SippQueryRequest, SippTextOptions, Usage,
 };
 use std::time::Duration;
 
@@ -43,7 +44,7 @@ fn opts() -> SippTextOptions {
         temperature: Some(0.2),
         top_p: Some(0.9),
         stop: vec!["\n\n".into()],
-        seed: None,
+        ..Default::default()
     }
 }
 
@@ -422,4 +423,28 @@ async fn an_answer_that_is_not_the_api_is_a_protocol_error() {
     let e = client.embed(SippEmbedRequest { endpoint: Some(ep), input: "x".into(), ..Default::default() });
     let e = e.await.unwrap_err();
     assert!(e.to_string().contains("no data[0].embedding"), "{e}");
+}
+
+/// `min_p` was added to `SippTextOptions` alone: the OpenAI-style adapters send it under
+/// its own name, and Anthropic, whose API has none, refuses it by name before sending.
+#[tokio::test]
+async fn a_shared_option_reaches_openai_style_apis_and_anthropic_refuses_what_it_lacks() {
+    let mock = MockServer::start(vec![Reply::json(200, openai_chat_answer())]).await;
+    let client = SippClient::new();
+    let ep = provider(&client, &mock, ProviderKind::OpenaiCompatible, None).await;
+    let o = SippTextOptions { min_p: Some(0.05), temperature: Some(0.7), ..Default::default() };
+    client.chat(chat(&ep, o.clone(), false)).await.unwrap();
+    let sent = mock.only_request().json();
+    assert_eq!((sent["min_p"].clone(), sent["temperature"].clone()), (json!(0.05), json!(0.7)));
+
+    let anthropic = MockServer::start(vec![]).await;
+    let ep = provider(&client, &anthropic, ProviderKind::Anthropic, Some(KEY)).await;
+    let e = client.chat(chat(&ep, o, false)).await.unwrap_err();
+    assert_eq!(e.code(), "invalid_request");
+    assert!(e.to_string().contains("min_p is not supported by Anthropic's API"), "{e}");
+    assert!(anthropic.requests().is_empty());
+
+    let bad = SippTextOptions { min_p: Some(1.5), ..Default::default() };
+    let e = client.chat(chat(&ep, bad, false)).await.unwrap_err();
+    assert!(e.to_string().contains("min_p must be within [0, 1]"), "{e}");
 }

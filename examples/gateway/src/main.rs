@@ -33,8 +33,9 @@ async fn main() -> anyhow::Result<()> {
     let model = args.next().map_or_else(sipp_models::default_model, |p| Ok(p.into()))?;
     let bind = args.next().unwrap_or_else(|| "127.0.0.1:8080".into());
     let client = SippClient::new();
-    let local =
-        client.add("local", sipp::EndpointDescriptor::local(model, sipp::NativeRuntimeConfig::default())).await?;
+    let local = client
+        .add("local", sipp::EndpointDescriptor::local(model, sipp::engine::NativeRuntimeConfig::default()))
+        .await?;
     let app = Arc::new(App { client, endpoints: HashMap::from([("local".to_string(), local)]) });
     let router = Router::new()
         .route("/v1/query", post(query))
@@ -61,7 +62,7 @@ async fn query(State(app): State<Arc<App>>, body: Bytes) -> Response {
         let mut d = GatewayCodec.decode_query(&body)?;
         d.request.endpoint = Some(select(&app, &d.target)?);
         let stream = d.request.emit_tokens;
-        text(&d.target, app.client.query(d.request), stream).await
+        text(&d.target, app.client.text(&d.request), stream).await
     };
     answer.await.unwrap_or_else(|e| failure(&e))
 }
@@ -71,7 +72,7 @@ async fn chat(State(app): State<Arc<App>>, body: Bytes) -> Response {
         let mut d = GatewayCodec.decode_chat(&body)?;
         d.request.endpoint = Some(select(&app, &d.target)?);
         let stream = d.request.emit_tokens;
-        text(&d.target, app.client.chat(d.request), stream).await
+        text(&d.target, app.client.text(&d.request), stream).await
     };
     answer.await.unwrap_or_else(|e| failure(&e))
 }

@@ -5,10 +5,10 @@
 use super::run::{SippEmbeddingRun, SippTextRun};
 use crate::engine::Engine;
 use crate::error::{Result, SippError};
-use crate::types::endpoint::{EmbedRequest, Endpoint, Operation, Prompt, TextRequest};
+use crate::types::endpoint::{Endpoint, Operation};
 use crate::types::{
-    EndpointDescriptor, EndpointKind, EndpointRef, EngineStats, LocalTextOptions, ModelInfo, SippChatRequest,
-    SippEmbedRequest, SippQueryRequest, SippTextOptions,
+    EndpointDescriptor, EndpointKind, EndpointRef, EngineStats, ModelInfo, SippChatRequest, SippEmbedRequest,
+    SippQueryRequest, SippTextRequest,
 };
 use crate::{gateway_client, providers};
 use serde_json::{Map, Value};
@@ -28,8 +28,18 @@ struct KindOptions<'a> {
     provider_options: &'a Map<String, Value>,
     /// Local-only fields this request set.
     local_fields: Vec<&'static str>,
-    /// Sent upstream by remote endpoints.
-    request_id: Option<&'a str>,
+}
+
+impl<'a> KindOptions<'a> {
+    fn of_text(r: &'a SippTextRequest) -> Self {
+        let (endpoint_options, provider_options) = (&r.endpoint_options, &r.provider_options);
+        Self { endpoint_options, provider_options, local_fields: r.local.fields_set() }
+    }
+
+    fn of_embed(r: &'a SippEmbedRequest) -> Self {
+        let (endpoint_options, provider_options) = (&r.endpoint_options, &r.provider_options);
+        Self { endpoint_options, provider_options, local_fields: r.local.fields_set() }
+    }
 }
 
 impl SippClient {
@@ -92,86 +102,34 @@ impl SippClient {
 
     /// Generate from a raw prompt (no chat template).
     pub fn query(&self, request: SippQueryRequest) -> SippTextRun {
-        let kind_options = KindOptions {
-            endpoint_options: &request.endpoint_options,
-            provider_options: &request.provider_options,
-            local_fields: request.local.fields_set(),
-            request_id: request.request_id.as_deref(),
-        };
-        self.text_run(
-            request.endpoint.as_ref(),
-            Prompt::Raw(&request.prompt),
-            &request.options,
-            &request.local,
-            &kind_options,
-            request.emit_tokens,
-        )
-        .unwrap_or_else(SippTextRun::failed)
+        self.text(&request.into())
     }
 
     /// Generate from role messages rendered with the model's own chat template.
     pub fn chat(&self, request: SippChatRequest) -> SippTextRun {
-        let kind_options = KindOptions {
-            endpoint_options: &request.endpoint_options,
-            provider_options: &request.provider_options,
-            local_fields: request.local.fields_set(),
-            request_id: request.request_id.as_deref(),
+        self.text(&request.into())
+    }
+
+    /// `query` or `chat`, whichever the request's prompt is.
+    pub fn text(&self, request: &SippTextRequest) -> SippTextRun {
+        let run = || -> Result<SippTextRun> {
+            let (id, endpoint) = self.choose(request.endpoint.as_ref(), Operation::Text)?;
+            check_kind_options(endpoint.kind(), &KindOptions::of_text(request))?;
+            let started = endpoint.text(request)?;
+            Ok(SippTextRun::live(&id, started.events, started.cancel, started.credits))
         };
-        self.text_run(
-            request.endpoint.as_ref(),
-            Prompt::Chat(&request.messages),
-            &request.options,
-            &request.local,
-            &kind_options,
-            request.emit_tokens,
-        )
-        .unwrap_or_else(SippTextRun::failed)
+        run().unwrap_or_else(SippTextRun::failed)
     }
 
     /// One embedding vector for `input`.
     pub fn embed(&self, request: SippEmbedRequest) -> SippEmbeddingRun {
         let run = || -> Result<SippEmbeddingRun> {
             let (id, endpoint) = self.choose(request.endpoint.as_ref(), Operation::Embed)?;
-            let kind_options = KindOptions {
-                endpoint_options: &request.endpoint_options,
-                provider_options: &request.provider_options,
-                local_fields: request.local.fields_set(),
-                request_id: request.request_id.as_deref(),
-            };
-            check_kind_options(endpoint.kind(), &kind_options)?;
-            let started = endpoint.embed(EmbedRequest {
-                input: &request.input,
-                local: &request.local,
-                endpoint_options: &request.endpoint_options,
-                provider_options: &request.provider_options,
-                request_id: kind_options.request_id,
-            })?;
+            check_kind_options(endpoint.kind(), &KindOptions::of_embed(&request))?;
+            let started = endpoint.embed(&request)?;
             Ok(SippEmbeddingRun::live(&id, started.reply, started.cancel))
         };
         run().unwrap_or_else(SippEmbeddingRun::failed)
-    }
-
-    fn text_run(
-        &self,
-        endpoint: Option<&EndpointRef>,
-        prompt: Prompt<'_>,
-        options: &SippTextOptions,
-        local: &LocalTextOptions,
-        kind_options: &KindOptions<'_>,
-        emit_tokens: bool,
-    ) -> Result<SippTextRun> {
-        let (id, endpoint) = self.choose(endpoint, Operation::Text)?;
-        check_kind_options(endpoint.kind(), kind_options)?;
-        let started = endpoint.text(TextRequest {
-            prompt,
-            options,
-            local,
-            endpoint_options: kind_options.endpoint_options,
-            provider_options: kind_options.provider_options,
-            request_id: kind_options.request_id,
-            emit_tokens,
-        })?;
-        Ok(SippTextRun::live(&id, started.events, started.cancel, started.credits))
     }
 
     fn named(&self, endpoint: &EndpointRef) -> Result<(String, Arc<dyn Endpoint>)> {

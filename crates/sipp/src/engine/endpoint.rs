@@ -6,8 +6,8 @@ use super::handle::Engine;
 use super::plan::validate_sampling;
 use super::request::TextParams;
 use crate::error::{Result, SippError};
-use crate::types::endpoint::{EmbedReply, EmbedRequest, Endpoint, Operation, TextRequest, TextStream};
-use crate::types::{EndpointKind, EngineStats, LocalTextOptions, ModelInfo, SippTextOptions};
+use crate::types::endpoint::{EmbedReply, Endpoint, Operation, TextStream};
+use crate::types::{EndpointKind, EngineStats, ModelInfo, SippEmbedRequest, SippTextRequest};
 
 impl Endpoint for Engine {
     fn kind(&self) -> EndpointKind {
@@ -21,15 +21,15 @@ impl Endpoint for Engine {
         }
     }
 
-    fn text(&self, request: TextRequest<'_>) -> Result<TextStream> {
-        let params = text_params(request.options, request.local, request.emit_tokens)?;
-        let tokens = self.tokenize(request.prompt)?;
+    fn text(&self, request: &SippTextRequest) -> Result<TextStream> {
+        let params = text_params(request)?;
+        let tokens = self.tokenize(&request.prompt)?;
         let (events, cancel) = self.submit_text(tokens, params)?;
         Ok(TextStream { events, cancel, credits: None })
     }
 
-    fn embed(&self, request: EmbedRequest<'_>) -> Result<EmbedReply> {
-        let (reply, cancel) = self.submit_embed(request.input, request.local.normalize.unwrap_or(false))?;
+    fn embed(&self, request: &SippEmbedRequest) -> Result<EmbedReply> {
+        let (reply, cancel) = self.submit_embed(&request.input, request.local.normalize.unwrap_or(false))?;
         Ok(EmbedReply { reply, cancel })
     }
 
@@ -42,13 +42,15 @@ impl Endpoint for Engine {
     }
 }
 
-fn text_params(options: &SippTextOptions, local: &LocalTextOptions, emit_tokens: bool) -> Result<TextParams> {
+fn text_params(request: &SippTextRequest) -> Result<TextParams> {
+    let (options, local) = (&request.options, &request.local);
     options.validate()?;
     let mut sampling = local.sampling.clone().unwrap_or_default();
     validate_sampling(&sampling).map_err(|e| SippError::InvalidRequest(e.to_string()))?;
     // Shared options win over the local sampling bucket.
     sampling.temperature = options.temperature.or(sampling.temperature);
     sampling.top_p = options.top_p.or(sampling.top_p);
+    sampling.min_p = options.min_p.or(sampling.min_p);
     sampling.seed = options.seed.or(sampling.seed);
     let grammar = match (&local.grammar, &local.json_schema) {
         (Some(_), Some(_)) => {
@@ -64,6 +66,6 @@ fn text_params(options: &SippTextOptions, local: &LocalTextOptions, emit_tokens:
         sampling,
         grammar,
         context_key: local.context_key.clone(),
-        emit_tokens,
+        emit_tokens: request.emit_tokens,
     })
 }

@@ -13,7 +13,7 @@ use super::stats::EngineCounters;
 use super::{loader, prompt};
 use crate::error::{Result, SippError};
 use crate::scheduler::Admission;
-use crate::types::endpoint::Prompt;
+use crate::types::TextPrompt;
 use crate::types::{Backend, CancelToken, EngineStats, ModelInfo, NativeRuntimeConfig};
 use crate::types::{SippEmbeddingResponse, TextEvent};
 use llama_cpp_2::model::LlamaModel;
@@ -92,10 +92,10 @@ impl Engine {
     }
 
     /// Tokenize on the caller's thread so bad prompts fail before they queue.
-    pub(crate) fn tokenize(&self, input: Prompt<'_>) -> Result<Vec<LlamaToken>> {
+    pub(crate) fn tokenize(&self, input: &TextPrompt) -> Result<Vec<LlamaToken>> {
         let tokens = match input {
-            Prompt::Raw(text) => prompt::tokenize_raw(&self.model, text),
-            Prompt::Chat(messages) => {
+            TextPrompt::Raw(text) => prompt::tokenize_raw(&self.model, text),
+            TextPrompt::Messages(messages) => {
                 let template = match &self.template {
                     None => return Err(SippError::ChatTemplateMissing { endpoint: self.shared.id.clone() }),
                     Some(Err(e)) => return Err(e.clone()),

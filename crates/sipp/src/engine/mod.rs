@@ -26,12 +26,11 @@ mod worker;
 
 pub use backend::{llama as llama_backend, resolve_backend};
 pub use handle::Engine;
-// The shared API types moved to `crate::types`; these paths stay for callers.
+// The local engine's config and chat types live here for callers (the spec imports them
+// from `sipp::engine`); the rest of the shared types are at the crate root.
 pub use crate::types::{
-    compiled_backends, Backend, BackendProfile, CacheRuntimeConfig, CancelToken, ChatMessage, ChatRole,
-    ContextRuntimeConfig, EngineStats, FinishReason, FlashAttention, KvReuseMode, LocalStats, LogitBias,
-    MirostatConfig, ModelInfo, MultimodalRuntimeConfig, NativeRuntimeConfig, ObservabilityRuntimeConfig,
-    PlacementRuntimeConfig, PoolingType, ResidencyRuntimeConfig, SamplerStage, SamplingRuntimeConfig, SchedulerPolicy,
-    SchedulerRuntimeConfig, SippEmbeddingResponse, SippTextResponse, SplitMode, TextEvent, TokenBatch, Usage,
-    WeightFormat,
+    compiled_backends, BackendProfile, CacheRuntimeConfig, ChatMessage, ChatRole, ContextRuntimeConfig, FlashAttention,
+    KvReuseMode, LogitBias, MirostatConfig, ModelInfo, MultimodalRuntimeConfig, NativeRuntimeConfig,
+    ObservabilityRuntimeConfig, PlacementRuntimeConfig, PoolingType, ResidencyRuntimeConfig, SamplerStage,
+    SamplingRuntimeConfig, SchedulerPolicy, SchedulerRuntimeConfig, SplitMode, TextEvent, WeightFormat,
 };

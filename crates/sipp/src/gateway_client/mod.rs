@@ -3,14 +3,15 @@
 //! and the gateway credential live here.
 
 use crate::error::{Result, SippError};
-use crate::gateway_profile::{self as profile, event, DoneEvent, TokenEvent, TYPED_FIELDS};
+use crate::gateway_profile::{self as profile, event, typed_fields, DoneEvent, TokenEvent};
 use crate::transport::body as helpers;
 use crate::transport::{
     merge_options, Auth, Call, Fault, HttpTransport, RemoteEndpoint, StreamDecoder, StreamItem, Wire,
 };
-use crate::types::endpoint::{EmbedRequest, Endpoint, Operation, Prompt, TextRequest};
+use crate::types::endpoint::{Endpoint, Operation};
 use crate::types::{
-    AuthenticationKind, EndpointKind, GatewayDescriptor, SippEmbeddingResponse, SippTextResponse, Usage,
+    AuthenticationKind, EndpointKind, GatewayDescriptor, SippEmbedRequest, SippEmbeddingResponse, SippTextRequest,
+    SippTextResponse, TextPrompt, Usage,
 };
 use reqwest::header::{HeaderName, AUTHORIZATION};
 use serde_json::{Map, Value};
@@ -27,7 +28,7 @@ pub(crate) fn endpoint(id: &str, d: &GatewayDescriptor) -> Result<Arc<dyn Endpoi
         }
     }
     // Checked now so a bad bucket fails at add, not on the first request.
-    merge_options(&mut Map::new(), &d.protocol_options, TYPED_FIELDS, "protocol_options").map_err(|e| match e {
+    merge_options(&mut Map::new(), &d.protocol_options, typed_fields(), "protocol_options").map_err(|e| match e {
         SippError::InvalidRequest(why) => SippError::InvalidConfig(why),
         other => other,
     })?;
@@ -81,7 +82,7 @@ impl GatewayWire {
     /// `protocol_options`, then the request's `endpoint_options` over them.
     fn extra(&self, endpoint_options: &Map<String, Value>) -> Result<Map<String, Value>> {
         let mut extra = self.d.protocol_options.clone();
-        merge_options(&mut extra, endpoint_options, TYPED_FIELDS, "endpoint_options")?;
+        merge_options(&mut extra, endpoint_options, typed_fields(), "endpoint_options")?;
         Ok(extra)
     }
 }
@@ -96,34 +97,29 @@ impl Wire for GatewayWire {
         true
     }
 
-    fn text_call(&self, request: &TextRequest<'_>) -> Result<Call> {
-        let o = request.options;
-        helpers::check_text_options(o)?;
-        let (path, prompt, messages) = match request.prompt {
-            Prompt::Raw(p) => (&self.d.routes.query, Some(p.to_string()), None),
-            Prompt::Chat(m) => (&self.d.routes.chat, None, Some(m.to_vec())),
+    fn text_call(&self, request: &SippTextRequest) -> Result<Call> {
+        request.options.validate()?;
+        let (path, prompt, messages) = match &request.prompt {
+            TextPrompt::Raw(p) => (&self.d.routes.query, Some(p.clone()), None),
+            TextPrompt::Messages(m) => (&self.d.routes.chat, None, Some(m.clone())),
         };
         let body = profile::TextRequestBody {
             model: self.d.target.clone(),
             prompt,
             messages,
-            max_tokens: o.max_tokens,
-            temperature: o.temperature,
-            top_p: o.top_p,
-            stop: o.stop.clone(),
-            seed: o.seed,
+            options: request.options.clone(),
             stream: request.emit_tokens,
-            extra: self.extra(request.endpoint_options)?,
+            extra: self.extra(&request.endpoint_options)?,
         };
         let body = serde_json::to_value(body).map_err(|e| SippError::InvalidRequest(e.to_string()))?;
         Ok(Call { path: path.clone(), body, stream: request.emit_tokens })
     }
 
-    fn embed_call(&self, request: &EmbedRequest<'_>) -> Result<Call> {
+    fn embed_call(&self, request: &SippEmbedRequest) -> Result<Call> {
         let body = profile::EmbedRequestBody {
             model: self.d.target.clone(),
-            input: request.input.to_string(),
-            extra: self.extra(request.endpoint_options)?,
+            input: request.input.clone(),
+            extra: self.extra(&request.endpoint_options)?,
         };
         let body = serde_json::to_value(body).map_err(|e| SippError::InvalidRequest(e.to_string()))?;
         Ok(Call { path: self.d.routes.embed.clone(), body, stream: false })

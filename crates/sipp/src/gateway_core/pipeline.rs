@@ -10,7 +10,7 @@ use super::policy::{
     TargetResolver,
 };
 use crate::client::{SippEmbeddingRun, SippTextRun};
-use crate::types::{EndpointRef, SippChatRequest, SippEmbedRequest, SippQueryRequest};
+use crate::types::{EndpointRef, SippEmbedRequest, SippTextRequest};
 use std::sync::Arc;
 
 /// A running text request and the admission place it holds.
@@ -59,27 +59,16 @@ impl GatewayPipeline {
         Ok((endpoint, permit))
     }
 
-    pub fn query(
+    /// A query or chat, whichever the request's prompt is.
+    pub fn text(
         &self,
         context: &GatewayRequestContext,
         target: &str,
-        request: SippQueryRequest,
+        request: SippTextRequest,
     ) -> Result<GatewayTextRun, GatewayRefusal> {
         let (endpoint, permit) = self.enter(context, target)?;
         let request_id = context.upstream_request_id(request.request_id);
-        let run = self.executor.query(SippQueryRequest { endpoint: Some(endpoint), request_id, ..request });
-        Ok(GatewayTextRun { run, permit })
-    }
-
-    pub fn chat(
-        &self,
-        context: &GatewayRequestContext,
-        target: &str,
-        request: SippChatRequest,
-    ) -> Result<GatewayTextRun, GatewayRefusal> {
-        let (endpoint, permit) = self.enter(context, target)?;
-        let request_id = context.upstream_request_id(request.request_id);
-        let run = self.executor.chat(SippChatRequest { endpoint: Some(endpoint), request_id, ..request });
+        let run = self.executor.text(&SippTextRequest { endpoint: Some(endpoint), request_id, ..request });
         Ok(GatewayTextRun { run, permit })
     }
 
@@ -175,7 +164,7 @@ mod tests {
         ];
         for (target, loaded, allowed, room, refusal, steps) in cases {
             let policy = Arc::new(Policy { loaded, allowed, room: AtomicUsize::new(room), ..Policy::default() });
-            let outcome = pipeline(Arc::clone(&policy)).query(&ctx(), target, SippQueryRequest::default());
+            let outcome = pipeline(Arc::clone(&policy)).text(&ctx(), target, SippTextRequest::default());
             assert_eq!(outcome.as_ref().err().map(GatewayRefusal::code), refusal);
             assert_eq!(*policy.steps.lock().unwrap(), steps);
         }
@@ -183,7 +172,7 @@ mod tests {
         let policy = Arc::new(Policy { loaded: true, allowed: true, room: AtomicUsize::new(1), ..Policy::default() });
         let closing = ctx();
         closing.cancellation.cancel("shutdown");
-        let outcome = pipeline(Arc::clone(&policy)).query(&closing, "local", SippQueryRequest::default());
+        let outcome = pipeline(Arc::clone(&policy)).text(&closing, "local", SippTextRequest::default());
         assert_eq!(outcome.err(), Some(GatewayRefusal::ShuttingDown));
         assert!(policy.steps.lock().unwrap().is_empty());
         assert_eq!(GatewayRefusal::ShuttingDown.http_status(), 503);

@@ -2,8 +2,8 @@
 //! the typed refusals they return.
 
 use crate::client::{SippEmbeddingRun, SippTextRun};
-use crate::error::status_of_code;
-use crate::types::{CancelToken, EndpointRef, SippChatRequest, SippEmbedRequest, SippQueryRequest};
+use crate::error::ErrorCode;
+use crate::types::{CancelToken, EndpointRef, SippEmbedRequest, SippTextRequest};
 use crate::SippClient;
 use std::any::Any;
 use std::fmt;
@@ -53,23 +53,28 @@ impl GatewayRefusal {
     /// The same codes as `SippError::code`, so every front end maps them once.
     #[must_use]
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    #[must_use]
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Self::UnknownTarget(_) => "not_found",
-            Self::Forbidden(_) => "authorization",
-            Self::Loading(_) | Self::ShuttingDown => "unavailable",
-            Self::Overloaded(_) => "overloaded",
+            Self::UnknownTarget(_) => ErrorCode::NotFound,
+            Self::Forbidden(_) => ErrorCode::Authorization,
+            Self::Loading(_) | Self::ShuttingDown => ErrorCode::Unavailable,
+            Self::Overloaded(_) => ErrorCode::Overloaded,
         }
     }
 
     #[must_use]
     pub fn http_status(&self) -> u16 {
-        status_of_code(self.code())
+        self.error_code().http_status()
     }
 
     /// Seconds a caller should wait before trying again, where waiting helps.
     #[must_use]
     pub fn retry_after_secs(&self) -> Option<u64> {
-        matches!(self, Self::Loading(_) | Self::Overloaded(_) | Self::ShuttingDown).then_some(1)
+        self.error_code().retry_after_default()
     }
 }
 
@@ -115,18 +120,13 @@ impl fmt::Debug for AdmissionPermit {
 
 /// Runs the typed operation; `SippClient` is the implementation servers use.
 pub trait GatewayExecutor: Send + Sync {
-    fn query(&self, request: SippQueryRequest) -> SippTextRun;
-    fn chat(&self, request: SippChatRequest) -> SippTextRun;
+    fn text(&self, request: &SippTextRequest) -> SippTextRun;
     fn embed(&self, request: SippEmbedRequest) -> SippEmbeddingRun;
 }
 
 impl GatewayExecutor for SippClient {
-    fn query(&self, request: SippQueryRequest) -> SippTextRun {
-        SippClient::query(self, request)
-    }
-
-    fn chat(&self, request: SippChatRequest) -> SippTextRun {
-        SippClient::chat(self, request)
+    fn text(&self, request: &SippTextRequest) -> SippTextRun {
+        SippClient::text(self, request)
     }
 
     fn embed(&self, request: SippEmbedRequest) -> SippEmbeddingRun {

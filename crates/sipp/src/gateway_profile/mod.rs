@@ -2,9 +2,10 @@
 //! `/v1/query`, `/v1/chat`, `/v1/embed`, their answers, and the SSE events of a stream.
 //! The gateway client encodes these; the gateway server decodes the same structs.
 
-use crate::types::{ChatMessage, FinishReason, PoolingType, Usage};
+use crate::types::{field_names, ChatMessage, FinishReason, PoolingType, SippTextOptions, Usage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::sync::LazyLock;
 
 /// Body of `/v1/query` (with `prompt`) and `/v1/chat` (with `messages`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -15,17 +16,9 @@ pub struct TextRequestBody {
     pub prompt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<ChatMessage>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tokens: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "decimal")]
-    pub temperature: Option<f32>,
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "decimal")]
-    pub top_p: Option<f32>,
-    /// `null` means none, as on the OpenAI-compatible routes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_empty")]
-    pub stop: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u32>,
+    /// The shared options under their own names: the profile adds none of its own.
+    #[serde(flatten)]
+    pub options: SippTextOptions,
     /// Answer with server-sent events.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stream: bool,
@@ -34,19 +27,17 @@ pub struct TextRequestBody {
     pub extra: Map<String, Value>,
 }
 
-fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+/// Fields of [`TextRequestBody`] and [`EmbedRequestBody`] that option buckets may not set:
+/// the profile's own and every shared option.
+#[must_use]
+pub fn typed_fields() -> &'static [&'static str] {
+    static FIELDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        let mut names = vec!["model", "prompt", "messages", "input", "stream"];
+        names.extend(field_names::<SippTextOptions>());
+        names
+    });
+    &FIELDS
 }
-
-/// `0.2`, not the f32's widened 0.20000000298023224.
-#[allow(clippy::ref_option)] // serde's serialize_with signature
-fn decimal<S: serde::Serializer>(v: &Option<f32>, s: S) -> Result<S::Ok, S::Error> {
-    v.map(crate::types::options::f32_as_decimal).serialize(s)
-}
-
-/// Fields of [`TextRequestBody`] and [`EmbedRequestBody`] that option buckets may not set.
-pub const TYPED_FIELDS: &[&str] =
-    &["model", "prompt", "messages", "input", "max_tokens", "temperature", "top_p", "stop", "seed", "stream"];
 
 /// Body of `/v1/embed`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -2,33 +2,43 @@
 //! message); system messages join into the top-level `system`; `max_tokens` is
 //! required there, so it defaults here. No embeddings.
 
+use super::{ProviderKind, ProviderSpec};
 use crate::error::{Result, SippError};
 use crate::transport::body as helpers;
-use crate::transport::{merge_options, text_at, Call, Fault, StreamDecoder, StreamItem, Wire};
-use crate::types::endpoint::{EmbedRequest, Operation, Prompt, TextRequest};
-use crate::types::{ChatRole, EndpointKind, FinishReason, SippEmbeddingResponse, SippTextResponse, Usage};
+use crate::transport::{merge_options, text_at, Call, Fault, RemoteEndpoint, StreamDecoder, StreamItem, Wire};
+use crate::types::endpoint::Operation;
+use crate::types::{
+    ChatRole, EndpointKind, FinishReason, SippEmbedRequest, SippEmbeddingResponse, SippTextRequest, SippTextResponse,
+    TextPrompt, Usage,
+};
 use serde_json::{json, Map, Value};
+use std::sync::{Arc, LazyLock};
 
-/// The `anthropic-version` header: the API version these bodies follow.
-pub(crate) const API_VERSION: &str = "2023-06-01";
+/// api.anthropic.com's Messages API. `anthropic-version` is the API version these bodies
+/// follow.
+pub(crate) const ANTHROPIC: ProviderSpec = ProviderSpec {
+    kind: ProviderKind::Anthropic,
+    default_base_url: Some("https://api.anthropic.com/v1"),
+    key_env: Some("ANTHROPIC_API_KEY"),
+    auth_header: "x-api-key",
+    default_headers: &[("anthropic-version", "2023-06-01")],
+    embeddings: false,
+    gateway_key_field: "api_key_env",
+    build: |d, http| Ok(Arc::new(RemoteEndpoint::new(AnthropicWire::new(&d.model), http)?)),
+};
 
 /// Anthropic requires `max_tokens`; every current model accepts this many.
 pub(crate) const DEFAULT_MAX_TOKENS: u32 = 4096;
 
-/// Body fields Sipp sets; `provider_options` may not.
-const TYPED: &[&str] = &[
-    "model",
-    "messages",
-    "system",
-    "prompt",
-    "input",
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "stop",
-    "stop_sequences",
-    "stream",
-];
+/// Body fields Sipp sets besides the shared options; `provider_options` may set neither.
+const TYPED: &[&str] = &["model", "messages", "system", "prompt", "input", "stop_sequences", "stream"];
+
+static RESERVED: LazyLock<Vec<&'static str>> = LazyLock::new(|| helpers::reserved(TYPED));
+
+/// The shared options the Messages API has, and its names for them. Any other option a
+/// caller sets is refused: dropping it would answer a different request.
+const OPTIONS: &[(&str, &str)] =
+    &[("max_tokens", "max_tokens"), ("temperature", "temperature"), ("top_p", "top_p"), ("stop", "stop_sequences")];
 
 #[derive(Debug)]
 pub(crate) struct AnthropicWire {
@@ -47,27 +57,31 @@ impl Wire for AnthropicWire {
     }
 
     fn supports(&self, op: Operation) -> bool {
-        op == Operation::Text
+        op == Operation::Text || ANTHROPIC.embeddings
     }
 
     fn unsupported_reason(&self, _op: Operation) -> String {
         "Anthropic's API has no embeddings; use an openai or openai_compatible provider, or a gateway target".into()
     }
 
-    fn text_call(&self, request: &TextRequest<'_>) -> Result<Call> {
-        let o = request.options;
-        helpers::check_text_options(o)?;
-        if o.seed.is_some() {
-            return Err(SippError::InvalidRequest("seed is not supported by Anthropic's API; leave it unset".into()));
-        }
+    fn text_call(&self, request: &SippTextRequest) -> Result<Call> {
+        request.options.validate()?;
         let mut body = Map::new();
+        for (name, value) in helpers::option_fields(&request.options) {
+            let Some((_, theirs)) = OPTIONS.iter().find(|(ours, _)| *ours == name) else {
+                return Err(SippError::InvalidRequest(format!(
+                    "{name} is not supported by Anthropic's API; leave it unset"
+                )));
+            };
+            body.insert((*theirs).into(), value);
+        }
         body.insert("model".into(), json!(self.model));
-        body.insert("max_tokens".into(), json!(o.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)));
-        match request.prompt {
-            Prompt::Raw(prompt) => {
+        body.entry("max_tokens").or_insert(json!(DEFAULT_MAX_TOKENS));
+        match &request.prompt {
+            TextPrompt::Raw(prompt) => {
                 body.insert("messages".into(), json!([{"role": "user", "content": prompt}]));
             }
-            Prompt::Chat(messages) => {
+            TextPrompt::Messages(messages) => {
                 let system: Vec<&str> =
                     messages.iter().filter(|m| m.role == ChatRole::System).map(|m| m.content.as_str()).collect();
                 let turns: Vec<_> = messages.iter().filter(|m| m.role != ChatRole::System).collect();
@@ -77,19 +91,14 @@ impl Wire for AnthropicWire {
                 body.insert("messages".into(), json!(turns));
             }
         }
-        helpers::put_f32(&mut body, "temperature", o.temperature);
-        helpers::put_f32(&mut body, "top_p", o.top_p);
-        if !o.stop.is_empty() {
-            body.insert("stop_sequences".into(), json!(o.stop));
-        }
         if request.emit_tokens {
             body.insert("stream".into(), json!(true));
         }
-        merge_options(&mut body, request.provider_options, TYPED, "provider_options")?;
+        merge_options(&mut body, &request.provider_options, &RESERVED, "provider_options")?;
         Ok(Call { path: "/messages".into(), body: Value::Object(body), stream: request.emit_tokens })
     }
 
-    fn embed_call(&self, _request: &EmbedRequest<'_>) -> Result<Call> {
+    fn embed_call(&self, _request: &SippEmbedRequest) -> Result<Call> {
         Err(SippError::InvalidRequest(self.unsupported_reason(Operation::Embed)))
     }
 

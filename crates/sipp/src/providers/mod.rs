@@ -1,71 +1,122 @@
 //! Provider endpoints (`kind: provider`): OpenAI and OpenAI-compatible servers, and
-//! Anthropic's Messages API, called directly with the descriptor's credentials.
+//! Anthropic's Messages API, called directly with the descriptor's credentials. Each
+//! provider is one module behind the `Wire` trait plus, here, its `ProviderKind` variant
+//! and one [`ProviderSpec`] record of its facts; everything here and in the gateway's
+//! target config reads the record.
 
 mod anthropic;
 mod openai;
 
 use crate::error::{Result, SippError};
-use crate::transport::{header_name, Auth, HttpTransport, RemoteEndpoint};
+use crate::transport::{header_name, Auth, HttpTransport};
 use crate::types::endpoint::Endpoint;
-use crate::types::{ProviderDescriptor, ProviderKind, Secret};
-use reqwest::header::{HeaderName, AUTHORIZATION};
+use crate::types::{ProviderDescriptor, Secret};
+use reqwest::header::HeaderName;
 use std::sync::Arc;
 
-pub(crate) use anthropic::AnthropicWire;
-pub(crate) use openai::OpenAiWire;
+/// Which provider API a provider endpoint speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// api.openai.com (or `base_url`).
+    Openai,
+    /// Any server with OpenAI's routes; `base_url` required, key optional.
+    OpenaiCompatible,
+    /// api.anthropic.com Messages API (or `base_url`).
+    Anthropic,
+}
+
+impl ProviderKind {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Openai => "openai",
+            Self::OpenaiCompatible => "openai_compatible",
+            Self::Anthropic => "anthropic",
+        }
+    }
+}
+
+/// What Sipp knows about one provider's API.
+#[derive(Debug)]
+pub struct ProviderSpec {
+    pub kind: ProviderKind,
+    /// Where requests go when the descriptor names no `base_url`; `None`: it must.
+    pub default_base_url: Option<&'static str>,
+    /// The variable the provider's own SDKs read the key from when none is given; `None`:
+    /// a key is optional and never read from the environment (a compatible server).
+    pub key_env: Option<&'static str>,
+    /// The header the key travels in (`authorization` carries `Bearer <key>`).
+    pub auth_header: &'static str,
+    /// Headers every request carries unless the descriptor sets them (API versions).
+    pub default_headers: &'static [(&'static str, &'static str)],
+    /// Whether the API has embeddings.
+    pub embeddings: bool,
+    /// The gateway TOML field naming the env variable with the key.
+    pub gateway_key_field: &'static str,
+    build: fn(&ProviderDescriptor, HttpTransport) -> Result<Arc<dyn Endpoint>>,
+}
+
+/// Every provider, one record each.
+const PROVIDERS: &[&ProviderSpec] = &[&openai::OPENAI, &openai::COMPATIBLE, &anthropic::ANTHROPIC];
+
+/// The record of `kind`.
+#[must_use]
+pub fn provider_spec(kind: ProviderKind) -> &'static ProviderSpec {
+    PROVIDERS.iter().find(|s| s.kind == kind).copied().unwrap_or(&openai::COMPATIBLE)
+}
 
 /// Build the endpoint `descriptor` describes (checked here, before any request).
 pub(crate) fn endpoint(id: &str, d: &ProviderDescriptor) -> Result<Arc<dyn Endpoint>> {
+    let spec = provider_spec(d.provider);
     if d.model.trim().is_empty() {
         return Err(SippError::InvalidConfig("provider endpoints need a model".into()));
     }
-    let key = d.api_key.clone().filter(|k| !k.is_empty()).or_else(|| env_key(d.provider));
-    let base = match (d.provider, d.base_url.as_deref()) {
-        (_, Some(url)) => url.to_string(),
-        (ProviderKind::Openai, None) => "https://api.openai.com/v1".into(),
-        (ProviderKind::Anthropic, None) => "https://api.anthropic.com/v1".into(),
-        (ProviderKind::OpenaiCompatible, None) => {
-            return Err(SippError::InvalidConfig("provider openai_compatible needs base_url".into()));
+    let base = match (d.base_url.as_deref(), spec.default_base_url) {
+        (Some(url), _) | (None, Some(url)) => url.to_string(),
+        (None, None) => {
+            return Err(SippError::InvalidConfig(format!("provider {} needs base_url", d.provider.as_str())));
         }
     };
-    let auth = match (d.provider, key) {
-        (ProviderKind::Anthropic, Some(value)) => {
-            Auth::Static { name: HeaderName::from_static("x-api-key"), value, bearer: false }
+    let key = d.api_key.clone().filter(|k| !k.is_empty()).or_else(|| env_key(spec));
+    let auth = match (key, spec.key_env) {
+        (Some(value), _) => {
+            let name = HeaderName::from_static(spec.auth_header);
+            let bearer = name == reqwest::header::AUTHORIZATION;
+            Auth::Static { name, value, bearer }
         }
-        (_, Some(value)) => Auth::Static { name: AUTHORIZATION, value, bearer: true },
-        (ProviderKind::OpenaiCompatible, None) => Auth::None,
-        (p, None) => {
+        (None, None) => Auth::None,
+        (None, Some(var)) => {
             return Err(SippError::InvalidConfig(format!(
-                "provider {} needs api_key (or {} in the environment)",
-                p.as_str(),
-                key_env(p)
+                "provider {} needs api_key (or {var} in the environment)",
+                d.provider.as_str()
             )));
         }
     };
     let mut http = HttpTransport::new(id, &base, &d.static_headers, auth, d.timeouts, d.retry)?;
+    for (name, value) in spec.default_headers {
+        http = http.with_default_header(name, value);
+    }
     if let Some(name) = &d.correlation_header {
         http = http.with_correlation_header(header_name(name)?);
     }
-    Ok(match d.provider {
-        ProviderKind::Anthropic => {
-            let http = http.with_default_header("anthropic-version", anthropic::API_VERSION);
-            Arc::new(RemoteEndpoint::new(AnthropicWire::new(&d.model), http)?)
-        }
-        p => Arc::new(RemoteEndpoint::new(OpenAiWire::new(&d.model, p == ProviderKind::OpenaiCompatible), http)?),
-    })
-}
-
-fn key_env(provider: ProviderKind) -> &'static str {
-    match provider {
-        ProviderKind::Anthropic => "ANTHROPIC_API_KEY",
-        ProviderKind::Openai | ProviderKind::OpenaiCompatible => "OPENAI_API_KEY",
-    }
+    (spec.build)(d, http)
 }
 
 /// The official SDKs read these when no key is given; a compatible server does not.
-fn env_key(provider: ProviderKind) -> Option<Secret> {
-    if provider == ProviderKind::OpenaiCompatible {
-        return None;
+fn env_key(spec: &ProviderSpec) -> Option<Secret> {
+    std::env::var(spec.key_env?).ok().filter(|k| !k.is_empty()).map(Secret::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_exactly_one_record() {
+        for kind in [ProviderKind::Openai, ProviderKind::OpenaiCompatible, ProviderKind::Anthropic] {
+            assert_eq!(PROVIDERS.iter().filter(|s| s.kind == kind).count(), 1, "{kind:?}");
+            assert_eq!(provider_spec(kind).kind, kind);
+        }
     }
-    std::env::var(key_env(provider)).ok().filter(|k| !k.is_empty()).map(Secret::from)
 }

@@ -2,29 +2,47 @@
 //! `/chat/completions` for chat, `/embeddings` for embed; streams are `data:` chunks
 //! ending in `[DONE]`, usage in a last chunk (`stream_options.include_usage`).
 
+use super::{ProviderKind, ProviderSpec};
 use crate::error::Result;
 use crate::transport::body as helpers;
-use crate::transport::{merge_options, text_at, Call, Fault, StreamDecoder, StreamItem, Wire};
-use crate::types::endpoint::{EmbedRequest, Operation, Prompt, TextRequest};
-use crate::types::{EndpointKind, FinishReason, SippEmbeddingResponse, SippTextResponse, Usage};
+use crate::transport::{merge_options, text_at, Call, Fault, RemoteEndpoint, StreamDecoder, StreamItem, Wire};
+use crate::types::endpoint::Operation;
+use crate::types::{
+    EndpointKind, FinishReason, SippEmbedRequest, SippEmbeddingResponse, SippTextRequest, SippTextResponse, TextPrompt,
+    Usage,
+};
 use serde_json::{json, Map, Value};
+use std::sync::{Arc, LazyLock};
 
-/// Body fields Sipp sets; `provider_options` may not.
-const TYPED: &[&str] = &[
-    "model",
-    "messages",
-    "prompt",
-    "input",
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "max_completion_tokens",
-    "stop",
-    "seed",
-    "stream",
-    "stream_options",
-    "encoding_format",
-];
+/// Body fields Sipp sets besides the shared options; `provider_options` may set neither.
+const TYPED: &[&str] =
+    &["model", "messages", "prompt", "input", "max_completion_tokens", "stream", "stream_options", "encoding_format"];
+
+static RESERVED: LazyLock<Vec<&'static str>> = LazyLock::new(|| helpers::reserved(TYPED));
+
+/// api.openai.com.
+pub(crate) const OPENAI: ProviderSpec = ProviderSpec {
+    kind: ProviderKind::Openai,
+    default_base_url: Some("https://api.openai.com/v1"),
+    key_env: Some("OPENAI_API_KEY"),
+    auth_header: "authorization",
+    default_headers: &[],
+    embeddings: true,
+    gateway_key_field: "api_key_env",
+    build: |d, http| Ok(Arc::new(RemoteEndpoint::new(OpenAiWire::new(&d.model, &OPENAI), http)?)),
+};
+
+/// Any server with OpenAI's routes (llama-server, vLLM, LiteLLM, …).
+pub(crate) const COMPATIBLE: ProviderSpec = ProviderSpec {
+    kind: ProviderKind::OpenaiCompatible,
+    default_base_url: None,
+    key_env: None,
+    auth_header: "authorization",
+    default_headers: &[],
+    embeddings: true,
+    gateway_key_field: "token_env",
+    build: |d, http| Ok(Arc::new(RemoteEndpoint::new(OpenAiWire::new(&d.model, &COMPATIBLE), http)?)),
+};
 
 #[derive(Debug)]
 pub(crate) struct OpenAiWire {
@@ -32,11 +50,13 @@ pub(crate) struct OpenAiWire {
     /// A compatible server: `max_tokens` (what they all read) instead of OpenAI's
     /// `max_completion_tokens` for chat (which its newer models require).
     compatible: bool,
+    embeddings: bool,
 }
 
 impl OpenAiWire {
-    pub(crate) fn new(model: &str, compatible: bool) -> Self {
-        Self { model: model.to_string(), compatible }
+    fn new(model: &str, spec: &ProviderSpec) -> Self {
+        let compatible = spec.kind == ProviderKind::OpenaiCompatible;
+        Self { model: model.to_string(), compatible, embeddings: spec.embeddings }
     }
 }
 
@@ -45,46 +65,44 @@ impl Wire for OpenAiWire {
         EndpointKind::Provider
     }
 
-    fn supports(&self, _op: Operation) -> bool {
-        true
+    fn supports(&self, op: Operation) -> bool {
+        op == Operation::Text || self.embeddings
     }
 
-    fn text_call(&self, request: &TextRequest<'_>) -> Result<Call> {
-        let o = request.options;
-        helpers::check_text_options(o)?;
-        let mut body = Map::new();
+    /// The shared options go under their own names (OpenAI's and Sipp's agree), except
+    /// on OpenAI's own chat route, which wants `max_completion_tokens`.
+    fn text_call(&self, request: &SippTextRequest) -> Result<Call> {
+        request.options.validate()?;
+        let mut body = helpers::option_fields(&request.options);
         body.insert("model".into(), json!(self.model));
-        let (path, max_key) = match request.prompt {
-            Prompt::Raw(prompt) => {
+        let path = match &request.prompt {
+            TextPrompt::Raw(prompt) => {
                 body.insert("prompt".into(), json!(prompt));
-                ("/completions", "max_tokens")
+                "/completions"
             }
-            Prompt::Chat(messages) => {
+            TextPrompt::Messages(messages) => {
                 body.insert("messages".into(), json!(messages));
-                ("/chat/completions", if self.compatible { "max_tokens" } else { "max_completion_tokens" })
+                if let Some(max) = body.remove("max_tokens") {
+                    let key = if self.compatible { "max_tokens" } else { "max_completion_tokens" };
+                    body.insert(key.into(), max);
+                }
+                "/chat/completions"
             }
         };
-        helpers::put(&mut body, max_key, o.max_tokens);
-        helpers::put_f32(&mut body, "temperature", o.temperature);
-        helpers::put_f32(&mut body, "top_p", o.top_p);
-        helpers::put(&mut body, "seed", o.seed);
-        if !o.stop.is_empty() {
-            body.insert("stop".into(), json!(o.stop));
-        }
         if request.emit_tokens {
             body.insert("stream".into(), json!(true));
             body.insert("stream_options".into(), json!({"include_usage": true}));
         }
-        merge_options(&mut body, request.provider_options, TYPED, "provider_options")?;
+        merge_options(&mut body, &request.provider_options, &RESERVED, "provider_options")?;
         Ok(Call { path: path.into(), body: Value::Object(body), stream: request.emit_tokens })
     }
 
-    fn embed_call(&self, request: &EmbedRequest<'_>) -> Result<Call> {
+    fn embed_call(&self, request: &SippEmbedRequest) -> Result<Call> {
         let mut body = Map::new();
         body.insert("model".into(), json!(self.model));
         body.insert("input".into(), json!(request.input));
         body.insert("encoding_format".into(), json!("float"));
-        merge_options(&mut body, request.provider_options, TYPED, "provider_options")?;
+        merge_options(&mut body, &request.provider_options, &RESERVED, "provider_options")?;
         Ok(Call { path: "/embeddings".into(), body: Value::Object(body), stream: false })
     }
 

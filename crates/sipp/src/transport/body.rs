@@ -1,29 +1,22 @@
 //! Small pieces every adapter's bodies and answers need.
 
-use crate::error::{Result, SippError};
 use crate::types::{PoolingType, SippEmbeddingResponse, SippTextOptions, Usage};
-use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// The shared text options, checked the same way for every kind.
-pub(crate) fn check_text_options(o: &SippTextOptions) -> Result<()> {
-    o.validate()?;
-    if o.stop.iter().any(String::is_empty) {
-        return Err(SippError::InvalidRequest("stop strings must not be empty".into()));
-    }
-    Ok(())
-}
-
-/// Insert `key` when the option is set.
-pub(crate) fn put<T: Serialize>(body: &mut Map<String, Value>, key: &str, value: Option<T>) {
-    if let Some(v) = value.and_then(|v| serde_json::to_value(v).ok()) {
-        body.insert(key.to_string(), v);
+/// The shared options a caller set, under their own names (what the first-party profile
+/// and OpenAI-style APIs call them); f32s as the decimals written.
+pub(crate) fn option_fields(o: &SippTextOptions) -> Map<String, Value> {
+    match serde_json::to_value(o) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
     }
 }
 
-/// Insert an f32 option as the decimal the caller wrote.
-pub(crate) fn put_f32(body: &mut Map<String, Value>, key: &str, value: Option<f32>) {
-    put(body, key, value.map(crate::types::options::f32_as_decimal));
+/// `own` plus every shared option: the body fields an options bucket may not overwrite.
+pub(crate) fn reserved(own: &[&'static str]) -> Vec<&'static str> {
+    let mut names = own.to_vec();
+    names.extend(crate::types::field_names::<SippTextOptions>().iter().filter(|n| !own.contains(n)));
+    names
 }
 
 /// A JSON array of numbers as f32s.

@@ -6,8 +6,9 @@ use super::http::HttpTransport;
 use super::stream::{run_text, Outbox, Progress, STREAM_CREDITS};
 use super::wire::{Call, Wire};
 use crate::error::{Result, SippError};
-use crate::types::endpoint::{EmbedReply, EmbedRequest, Endpoint, Operation, TextRequest, TextStream};
+use crate::types::endpoint::{EmbedReply, Endpoint, Operation, TextStream};
 use crate::types::{CancelToken, EndpointKind, SippEmbeddingResponse, TextEvent};
+use crate::types::{SippEmbedRequest, SippTextRequest};
 use reqwest::header::HeaderValue;
 use std::sync::Arc;
 use tokio::runtime::Handle;
@@ -64,10 +65,10 @@ impl<W: Wire> Endpoint for RemoteEndpoint<W> {
         self.shared.wire.supports(op)
     }
 
-    fn text(&self, request: TextRequest<'_>) -> Result<TextStream> {
+    fn text(&self, request: &SippTextRequest) -> Result<TextStream> {
         self.check(Operation::Text)?;
-        let call = self.shared.wire.text_call(&request)?;
-        let correlation = self.shared.http.correlation(request.request_id)?;
+        let call = self.shared.wire.text_call(request)?;
+        let correlation = self.shared.http.correlation(request.request_id.as_deref())?;
         let (tx, events) = mpsc::unbounded_channel();
         let credits = Arc::new(Semaphore::new(STREAM_CREDITS));
         let reader_credits = Arc::clone(&credits);
@@ -99,10 +100,10 @@ impl<W: Wire> Endpoint for RemoteEndpoint<W> {
         Ok(TextStream { events, cancel, credits: Some(reader_credits) })
     }
 
-    fn embed(&self, request: EmbedRequest<'_>) -> Result<EmbedReply> {
+    fn embed(&self, request: &SippEmbedRequest) -> Result<EmbedReply> {
         self.check(Operation::Embed)?;
-        let call = self.shared.wire.embed_call(&request)?;
-        let correlation = self.shared.http.correlation(request.request_id)?;
+        let call = self.shared.wire.embed_call(request)?;
+        let correlation = self.shared.http.correlation(request.request_id.as_deref())?;
         let (mut tx, reply) = oneshot::channel();
         let cancel = Arc::new(CancelToken::default());
         let shared = Arc::clone(&self.shared);

@@ -4,8 +4,9 @@
 
 use super::failure::Fault;
 use crate::error::{Result, SippError};
-use crate::types::endpoint::{EmbedRequest, Operation, TextRequest};
+use crate::types::endpoint::Operation;
 use crate::types::{EndpointKind, FinishReason, SippEmbeddingResponse, SippTextResponse, Usage};
+use crate::types::{SippEmbedRequest, SippTextRequest};
 use serde_json::{Map, Value};
 
 /// One HTTP call an adapter wants made.
@@ -43,8 +44,8 @@ pub(crate) trait Wire: Send + Sync + std::fmt::Debug + 'static {
         format!("this {} endpoint does not offer {}", self.kind(), op.name())
     }
     /// Validate the request for this API and build its call (`stream` = `emit_tokens`).
-    fn text_call(&self, request: &TextRequest<'_>) -> Result<Call>;
-    fn embed_call(&self, request: &EmbedRequest<'_>) -> Result<Call>;
+    fn text_call(&self, request: &SippTextRequest) -> Result<Call>;
+    fn embed_call(&self, request: &SippEmbedRequest) -> Result<Call>;
     fn text_response(&self, body: &Value) -> Result<SippTextResponse, Fault>;
     fn embed_response(&self, body: &Value) -> Result<SippEmbeddingResponse, Fault>;
     fn decoder(&self) -> Box<dyn StreamDecoder>;

@@ -1,12 +1,13 @@
 //! Which compute backend a local endpoint runs on: the selector descriptors carry.
 
 use crate::error::{Result, SippError};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 /// Backend selector for a local endpoint (`auto` picks the best compiled one).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Backend {
     #[default]

@@ -1,13 +1,15 @@
 //! `NativeRuntimeConfig`: the load-time settings of a local endpoint, grouped as in the
 //! spec's "Native Runtime Config" table. The same serde shapes back the gateway TOML
 //! `runtime` table and the Python descriptors, so unknown keys are rejected rather than
-//! silently dropped. Validation lives in `config_check.rs`.
+//! silently dropped. Validation lives in `engine/plan.rs` (`validate`), which turns a config
+//! into the engine's load plan; the JSON Schema of these types is `schema/sipp.schema.json`.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Every load-time setting of a local endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct NativeRuntimeConfig {
     pub placement: PlacementRuntimeConfig,
@@ -21,7 +23,7 @@ pub struct NativeRuntimeConfig {
 }
 
 /// Model placement and memory mapping.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlacementRuntimeConfig {
     /// ggml device indices to place the model on.
@@ -45,14 +47,14 @@ pub struct PlacementRuntimeConfig {
 }
 
 /// A weight format `placement.transcode_weights` can produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum WeightFormat {
     #[serde(rename = "q8_0")]
     Q8_0,
 }
 
 /// How a model is split across several GPUs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SplitMode {
     None,
@@ -61,7 +63,7 @@ pub enum SplitMode {
 }
 
 /// Context window, batch sizes, threads, attention and KV behaviour.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ContextRuntimeConfig {
     /// Most tokens (prompt + generated) one request may hold, however many run at once.
@@ -98,7 +100,7 @@ pub struct ContextRuntimeConfig {
 }
 
 /// Flash attention policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FlashAttention {
     Auto,
@@ -107,7 +109,7 @@ pub enum FlashAttention {
 }
 
 /// How token embeddings are pooled into one vector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PoolingType {
     None,
@@ -132,7 +134,7 @@ impl PoolingType {
 }
 
 /// Default local sampling behaviour; request options override per call.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SamplingRuntimeConfig {
     /// Sampler order; `None` uses penalties, top_k, top_p, min_p, temperature.
@@ -150,7 +152,7 @@ pub struct SamplingRuntimeConfig {
 }
 
 /// One stage of the sampler chain, in the order given by `samplers`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SamplerStage {
     Penalties,
@@ -161,7 +163,7 @@ pub enum SamplerStage {
 }
 
 /// Mirostat replaces top-k/top-p/min-p with a target-surprise controller.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MirostatConfig {
     /// 1 or 2.
@@ -182,7 +184,7 @@ impl MirostatConfig {
 }
 
 /// An additive bias on one token's logit.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogitBias {
     pub token: i32,
@@ -190,7 +192,7 @@ pub struct LogitBias {
 }
 
 /// Request scheduling, batching and queue limits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SchedulerRuntimeConfig {
     /// Run many requests in shared decode batches; `false` runs one at a time.
@@ -217,7 +219,7 @@ impl Default for SchedulerRuntimeConfig {
 }
 
 /// Order in which waiting requests get a slot.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SchedulerPolicy {
     /// First come, first served: each step fills its batch with running streams' next
@@ -231,7 +233,7 @@ pub enum SchedulerPolicy {
 }
 
 /// Prefix KV reuse and snapshots.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheRuntimeConfig {
     pub mode: KvReuseMode,
@@ -253,7 +255,7 @@ pub struct CacheRuntimeConfig {
 }
 
 /// Whether finished sequences leave their KV behind for the next request to reuse.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KvReuseMode {
     /// Every request prefills its whole prompt.
@@ -268,7 +270,7 @@ pub enum KvReuseMode {
 }
 
 /// Vision projector and image-token settings.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MultimodalRuntimeConfig {
     pub projector_path: Option<PathBuf>,
@@ -278,7 +280,7 @@ pub struct MultimodalRuntimeConfig {
 }
 
 /// GPU model residency policy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ResidencyRuntimeConfig {
     pub max_gpu_models_per_device: Option<u32>,
@@ -287,7 +289,7 @@ pub struct ResidencyRuntimeConfig {
 }
 
 /// Runtime metrics and backend diagnostics.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ObservabilityRuntimeConfig {
     /// Attach `local_stats` (TTFT, throughput, queue time) to responses.

@@ -3,12 +3,13 @@
 use super::backend::Backend;
 use super::config::NativeRuntimeConfig;
 use super::remote::{GatewayDescriptor, ProviderDescriptor};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 
 /// Endpoint kind selector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EndpointKind {
     Local,
@@ -34,14 +35,14 @@ impl fmt::Display for EndpointKind {
 }
 
 /// Lightweight handle returned by `add`: pass it to `query`, `chat` or `embed`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct EndpointRef {
     pub kind: EndpointKind,
     pub id: String,
 }
 
 /// A GGUF model run in this process.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LocalModelDescriptor {
     pub model_path: PathBuf,
     #[serde(default)]
@@ -60,7 +61,7 @@ impl LocalModelDescriptor {
 }
 
 /// What `add` registers: where requests to the endpoint run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EndpointDescriptor {

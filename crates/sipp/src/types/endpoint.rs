@@ -3,14 +3,12 @@
 //! the gateway client, the provider adapters) turns a typed request into an event
 //! stream that the run handle consumes without knowing where it came from.
 
-use super::chat::ChatMessage;
 use super::descriptor::EndpointKind;
 use super::events::{SippEmbeddingResponse, TextEvent};
 use super::info::{EngineStats, ModelInfo};
-use super::options::{LocalEmbedOptions, LocalTextOptions, SippTextOptions};
+use super::request::{SippEmbedRequest, SippTextRequest};
 use super::CancelToken;
 use crate::error::Result;
-use serde_json::{Map, Value};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -29,41 +27,6 @@ impl Operation {
             Self::Embed => "embed",
         }
     }
-}
-
-/// The prompt of a text request.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Prompt<'a> {
-    /// `query`: used as given.
-    Raw(&'a str),
-    /// `chat`: rendered by the endpoint (the model's template, or the remote API's roles).
-    Chat(&'a [ChatMessage]),
-}
-
-/// A text request after the client's shared checks (which option buckets the kind
-/// accepts); the endpoint validates and uses the rest.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TextRequest<'a> {
-    pub prompt: Prompt<'a>,
-    pub options: &'a SippTextOptions,
-    pub local: &'a LocalTextOptions,
-    /// For gateways (the client refuses it for other kinds).
-    pub endpoint_options: &'a Map<String, Value>,
-    /// For providers (the client refuses it for other kinds).
-    pub provider_options: &'a Map<String, Value>,
-    /// Sent upstream by remote endpoints (see `SippQueryRequest::request_id`).
-    pub request_id: Option<&'a str>,
-    pub emit_tokens: bool,
-}
-
-/// An embed request after the client's shared checks.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct EmbedRequest<'a> {
-    pub input: &'a str,
-    pub local: &'a LocalEmbedOptions,
-    pub endpoint_options: &'a Map<String, Value>,
-    pub provider_options: &'a Map<String, Value>,
-    pub request_id: Option<&'a str>,
 }
 
 /// A started text request: its events (token batches, then exactly one `Done` or
@@ -92,8 +55,10 @@ pub(crate) trait Endpoint: Send + Sync + std::fmt::Debug {
     fn kind(&self) -> EndpointKind;
     /// Whether `op` can be served (a local endpoint is loaded for text or for embeddings).
     fn supports(&self, op: Operation) -> bool;
-    fn text(&self, request: TextRequest<'_>) -> Result<TextStream>;
-    fn embed(&self, request: EmbedRequest<'_>) -> Result<EmbedReply>;
+    /// `request` has passed the client's shared checks (which option buckets the kind
+    /// accepts); the endpoint validates and uses the rest.
+    fn text(&self, request: &SippTextRequest) -> Result<TextStream>;
+    fn embed(&self, request: &SippEmbedRequest) -> Result<EmbedReply>;
     /// What a local endpoint loaded; `None` for remote kinds.
     fn model_info(&self) -> Option<ModelInfo> {
         None

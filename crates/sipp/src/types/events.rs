@@ -4,10 +4,11 @@
 
 use super::config::PoolingType;
 use crate::error::SippError;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Why generation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FinishReason {
     /// End-of-generation token or a stop string.
@@ -30,7 +31,7 @@ impl FinishReason {
 }
 
 /// Token counts of one request.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Usage {
     pub input_tokens: u32,
     pub output_tokens: u32,
@@ -46,7 +47,7 @@ impl Usage {
 }
 
 /// Local runtime timings of one request (`observability.runtime_metrics`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LocalStats {
     /// Submission to first generated token.
     pub ttft_ms: f64,
@@ -69,7 +70,7 @@ pub struct LocalStats {
 }
 
 /// llama.cpp perf counters (cumulative for the endpoint's context).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BackendProfile {
     pub prompt_eval_ms: f64,
     pub prompt_eval_tokens: i32,
@@ -78,7 +79,7 @@ pub struct BackendProfile {
 }
 
 /// A group of generated tokens, in order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TokenBatch {
     /// Text released by these tokens (stop strings and partial characters held back).
     pub text: String,
@@ -88,7 +89,7 @@ pub struct TokenBatch {
 }
 
 /// The final result of `query` or `chat`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SippTextResponse {
     /// All generated text (also when it was streamed).
     pub text: String,
@@ -100,7 +101,7 @@ pub struct SippTextResponse {
 }
 
 /// The final result of `embed`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SippEmbeddingResponse {
     pub values: Vec<f32>,
     pub usage: Option<Usage>,

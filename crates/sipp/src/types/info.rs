@@ -2,6 +2,7 @@
 //! `endpoint_stats` report.
 
 use super::backend::Backend;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -37,7 +38,7 @@ pub struct ModelInfo {
 }
 
 /// A snapshot of an endpoint's engine counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EngineStats {
     /// `decode` calls made so far.
     pub decode_calls: u64,
@@ -80,7 +81,7 @@ pub struct EngineStats {
 }
 
 /// A latency distribution in fixed buckets ([`LatencyHistogram::BOUNDS_MS`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LatencyHistogram {
     /// Observations at or below each bound, not cumulative; the rest are above the last.
     pub buckets: [u64; 12],

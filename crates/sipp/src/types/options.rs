@@ -1,22 +1,45 @@
 //! Request structs and option buckets, as named in the spec's Library API pages.
 
-use super::chat::ChatMessage;
 use super::config::SamplingRuntimeConfig;
-use super::descriptor::EndpointRef;
+use super::fields::{field_names, fields_set};
 use crate::error::{Result, SippError};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// Generation options every endpoint kind understands.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Generation options every endpoint kind understands: the one list of them. The
+/// gateway profile flattens this struct into its bodies, the OpenAI route reads it, the
+/// remote adapters send what it serializes to, and the schema other languages check their
+/// types against is derived from it (`schema/sipp.schema.json`). Unset fields serialize
+/// to nothing so a body carries only what the caller set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct SippTextOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "decimal")]
     pub temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "decimal")]
     pub top_p: Option<f32>,
+    /// Drop tokens less likely than `min_p` times the likeliest one; within [0, 1].
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "decimal")]
+    pub min_p: Option<f32>,
     /// Generation stops before any of these strings; they are not part of the text.
+    /// `null` means none, as on the OpenAI-compatible routes.
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_empty")]
     pub stop: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u32>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `0.2`, not the f32's widened 0.20000000298023224.
+#[allow(clippy::ref_option)] // serde's serialize_with signature
+fn decimal<S: serde::Serializer>(v: &Option<f32>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    v.map(f32_as_decimal).serialize(s)
 }
 
 impl SippTextOptions {
@@ -24,6 +47,7 @@ impl SippTextOptions {
     pub fn validate(&self) -> Result<()> {
         check_temperature(self.temperature)?;
         check_top_p(self.top_p)?;
+        check_min_p(self.min_p)?;
         if self.max_tokens == Some(0) {
             return Err(SippError::InvalidRequest("max_tokens must be at least 1".into()));
         }
@@ -59,8 +83,15 @@ pub(crate) fn check_top_p(p: Option<f32>) -> Result<()> {
     Ok(())
 }
 
+pub(crate) fn check_min_p(p: Option<f32>) -> Result<()> {
+    if matches!(p, Some(p) if !(0.0..=1.0).contains(&p)) {
+        return Err(SippError::InvalidRequest("min_p must be within [0, 1]".into()));
+    }
+    Ok(())
+}
+
 /// Options only local endpoints accept.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct LocalTextOptions {
     /// Names the conversation for KV prefix reuse.
@@ -77,23 +108,12 @@ impl LocalTextOptions {
     /// Names of the fields set, for the error a remote endpoint gives.
     #[must_use]
     pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
-        for (name, on) in [
-            ("context_key", self.context_key.is_some()),
-            ("grammar", self.grammar.is_some()),
-            ("json_schema", self.json_schema.is_some()),
-            ("sampling", self.sampling.is_some()),
-        ] {
-            if on {
-                set.push(name);
-            }
-        }
-        set
+        fields_set(self)
     }
 }
 
 /// Embedding options only local endpoints accept.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct LocalEmbedOptions {
     pub context_key: Option<String>,
@@ -105,65 +125,21 @@ impl LocalEmbedOptions {
     /// Names of the fields set, for the error a remote endpoint gives.
     #[must_use]
     pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
-        if self.context_key.is_some() {
-            set.push("context_key");
-        }
-        if self.normalize.is_some() {
-            set.push("normalize");
-        }
-        set
+        fields_set(self)
     }
 }
 
-/// `query`: a raw prompt, no chat template.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SippQueryRequest {
-    pub endpoint: Option<EndpointRef>,
-    pub prompt: String,
-    pub options: SippTextOptions,
-    pub local: LocalTextOptions,
-    pub endpoint_options: Map<String, Value>,
-    pub provider_options: Map<String, Value>,
-    /// Correlates this request upstream: a gateway endpoint sends it as `x-request-id`, a
-    /// provider endpoint under its descriptor's `correlation_header`. Local endpoints have
-    /// nothing upstream and ignore it.
-    pub request_id: Option<String>,
-    /// Stream `TokenBatch` values through the run handle.
-    pub emit_tokens: bool,
-}
-
-/// `chat`: role messages rendered by the endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SippChatRequest {
-    pub endpoint: Option<EndpointRef>,
-    pub messages: Vec<ChatMessage>,
-    pub options: SippTextOptions,
-    pub local: LocalTextOptions,
-    pub endpoint_options: Map<String, Value>,
-    pub provider_options: Map<String, Value>,
-    /// Correlates this request upstream: a gateway endpoint sends it as `x-request-id`, a
-    /// provider endpoint under its descriptor's `correlation_header`. Local endpoints have
-    /// nothing upstream and ignore it.
-    pub request_id: Option<String>,
-    pub emit_tokens: bool,
-}
-
-/// `embed`: one vector for one input.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SippEmbedRequest {
-    pub endpoint: Option<EndpointRef>,
-    pub input: String,
-    pub local: LocalEmbedOptions,
-    pub endpoint_options: Map<String, Value>,
-    pub provider_options: Map<String, Value>,
-    /// Correlates this request upstream: a gateway endpoint sends it as `x-request-id`, a
-    /// provider endpoint under its descriptor's `correlation_header`. Local endpoints have
-    /// nothing upstream and ignore it.
-    pub request_id: Option<String>,
+/// Field names of every local-only bucket: what a remote endpoint or a gateway body must
+/// refuse rather than drop.
+#[must_use]
+pub fn local_only_fields() -> Vec<&'static str> {
+    let mut names = field_names::<LocalTextOptions>().to_vec();
+    for name in field_names::<LocalEmbedOptions>() {
+        if !names.contains(name) {
+            names.push(name);
+        }
+    }
+    names
 }
 
 #[cfg(test)]

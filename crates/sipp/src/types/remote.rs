@@ -2,6 +2,8 @@
 //! directly. What they share (static headers, timeouts, the retry budget) is here too.
 
 use super::secret::Secret;
+use crate::providers::ProviderKind;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A request to a Sipp gateway (`kind: gateway`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayDescriptor {
     /// Public target name; sent as `model`.
@@ -55,7 +57,7 @@ impl GatewayDescriptor {
 }
 
 /// How a gateway request authenticates.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthenticationKind {
     #[default]
@@ -68,7 +70,7 @@ pub enum AuthenticationKind {
 
 /// The credential of a gateway endpoint: a static value, or a provider asked on every
 /// request (short-lived tokens).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayAuthentication {
     pub kind: AuthenticationKind,
@@ -140,7 +142,7 @@ impl PartialEq for ValueProvider {
 }
 
 /// A header sent on every request. Its value may be a credential, so it never prints.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaticHeader {
     pub name: String,
@@ -154,7 +156,7 @@ impl StaticHeader {
 }
 
 /// Gateway routes, appended to `base_url`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct GatewayRoutes {
     pub query: String,
@@ -169,7 +171,7 @@ impl Default for GatewayRoutes {
 }
 
 /// Deadlines of one remote request, in milliseconds (unset: the defaults below).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TimeoutPolicy {
     /// Establishing the TCP (and TLS) connection. Default 10 s.
@@ -200,7 +202,7 @@ impl TimeoutPolicy {
 /// Retries of requests that provably did not run: connection refused, `503` before any
 /// byte of a body, `429` with `Retry-After`. A generation that started is never retried.
 /// Off by default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetryPolicy {
     /// Extra attempts after the first.
@@ -209,31 +211,8 @@ pub struct RetryPolicy {
     pub backoff_ms: Option<u64>,
 }
 
-/// Which provider API a provider endpoint speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderKind {
-    /// api.openai.com (or `base_url`).
-    Openai,
-    /// Any server with OpenAI's routes; `base_url` required, key optional.
-    OpenaiCompatible,
-    /// api.anthropic.com Messages API (or `base_url`).
-    Anthropic,
-}
-
-impl ProviderKind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Openai => "openai",
-            Self::OpenaiCompatible => "openai_compatible",
-            Self::Anthropic => "anthropic",
-        }
-    }
-}
-
 /// A provider API called directly (`kind: provider`), for trusted server-side code.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderDescriptor {
     pub provider: ProviderKind,

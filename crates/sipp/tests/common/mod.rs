@@ -3,10 +3,8 @@
 #![allow(dead_code)]
 
 use sipp::engine::NativeRuntimeConfig;
-use sipp::{
-    ChatMessage, ChatRole, EndpointDescriptor, EndpointRef, SippChatRequest, SippClient, SippQueryRequest,
-    SippTextOptions,
-};
+use sipp::engine::{ChatMessage, ChatRole};
+use sipp::{EndpointDescriptor, EndpointRef, SippChatRequest, SippClient, SippQueryRequest, SippTextOptions};
 use std::path::PathBuf;
 
 pub fn model() -> PathBuf {
