@@ -8,7 +8,8 @@ supported settings raise instead of being ignored.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+
+from ._literals import FlashAttention, KvReuseMode, PoolingType, SamplerStage, SchedulerPolicy, SplitMode, WeightFormat
 
 __all__ = [
     "CacheRuntimeConfig",
@@ -24,8 +25,6 @@ __all__ = [
     "SchedulerRuntimeConfig",
 ]
 
-PoolingType = Literal["none", "mean", "cls", "last", "rank"]
-SamplerStage = Literal["penalties", "top_k", "top_p", "min_p", "temperature"]
 
 
 @dataclass
@@ -41,13 +40,13 @@ class PlacementRuntimeConfig:
 
     devices: list[int] | None = None
     gpu_layers: int | None = None
-    split_mode: Literal["none", "layer", "row"] | None = None
+    split_mode: SplitMode | None = None
     main_gpu: int | None = None
     tensor_split: list[float] | None = None
     use_mmap: bool | None = None
     use_mlock: bool | None = None
     fit_params: bool | None = None
-    transcode_weights: Literal["q8_0"] | None = None
+    transcode_weights: WeightFormat | None = None
     transcode_dir: str | None = None
 
 
@@ -74,7 +73,7 @@ class ContextRuntimeConfig:
     n_parallel: int | None = None
     n_threads: int | None = None
     n_threads_batch: int | None = None
-    flash_attention: Literal["auto", "on", "off"] | None = None
+    flash_attention: FlashAttention | None = None
     offload_kqv: bool | None = None
     kv_unified: bool | None = None
     deterministic: bool | None = None
@@ -124,7 +123,7 @@ class SchedulerRuntimeConfig:
     prompt arrives (that prompt's prefill is slower while others decode)."""
 
     continuous_batching: bool = True
-    policy: Literal["fcfs", "decode_first"] = "fcfs"
+    policy: SchedulerPolicy = "fcfs"
     prefill_chunk_size: int = 0
     max_running_requests: int | None = None
     max_queued_requests: int | None = None
@@ -139,7 +138,7 @@ class CacheRuntimeConfig:
     ``snapshot_dir`` also keeps them on disk, so they survive a restart (files for another
     model, context shape or with damaged bytes are skipped, never loaded)."""
 
-    mode: Literal["none", "live_slot_prefix", "snapshot"] = "snapshot"
+    mode: KvReuseMode = "snapshot"
     retained_prefix_tokens: int | None = None
     snapshot_interval_tokens: int | None = None
     max_snapshot_entries: int | None = None

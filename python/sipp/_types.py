@@ -8,9 +8,10 @@ import math
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from ._config import NativeRuntimeConfig, SamplingRuntimeConfig
+from ._literals import AuthenticationKind, EndpointKind, FinishReason, ProviderName, Role
 from ._errors import InvalidRequestError
 
 __all__ = [
@@ -33,13 +34,8 @@ __all__ = [
     "Usage",
 ]
 
-EndpointKind = Literal["local", "gateway", "provider"]
-AuthenticationKind = Literal["none", "bearer", "header"]
-ProviderName = Literal["openai", "openai_compatible", "anthropic"]
 ValueProvider = Callable[[], "str | Awaitable[str]"]
 _REDACTED = "[redacted]"
-Role = Literal["system", "user", "assistant"]
-FinishReason = Literal["stop", "length", "cancelled"]
 
 
 def to_json(value: Any) -> str:

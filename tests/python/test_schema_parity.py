@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import sipp
-from sipp import _config, _errors, _types
+from sipp import _config, _errors, _literals, _types
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFS: dict[str, Any] = json.loads((ROOT / "schema" / "sipp.schema.json").read_text())["$defs"]
@@ -125,15 +125,22 @@ def test_responses_read_every_rust_field() -> None:
         (_types.ProviderName, "ProviderKind"),
         (_config.PoolingType, "PoolingType"),
         (_config.SamplerStage, "SamplerStage"),
+        (_literals.FlashAttention, "FlashAttention"),
+        (_literals.KvReuseMode, "KvReuseMode"),
+        (_literals.SchedulerPolicy, "SchedulerPolicy"),
+        (_literals.SplitMode, "SplitMode"),
+        (_literals.WeightFormat, "WeightFormat"),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_literals_are_the_rust_enums(alias: Any, rust: str) -> None:
+    # `_literals.py` is generated from the schema (crates/sipp/tests/schema.rs checks it is
+    # current); this checks the facade uses it and it says what the schema says.
     assert set(typing.get_args(alias)) == literals(rust)
 
 
 def test_every_error_code_has_one_python_class() -> None:
-    assert set(_errors.CLASS_OF_CODE) == literals("ErrorCode")
+    assert set(_errors.CLASS_OF_CODE) == literals("ErrorCode") == set(typing.get_args(_literals.ErrorCodeName))
     for code, cls in _errors.CLASS_OF_CODE.items():
         assert issubclass(cls, sipp.SippError), code
         assert cls.__name__ in sipp.__all__, f"{cls.__name__} is not exported"

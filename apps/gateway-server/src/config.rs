@@ -120,16 +120,31 @@ pub struct TokenConfig {
     pub targets: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum TargetConfig {
-    /// Boxed: a local target carries the whole runtime config.
-    Local(Box<LocalTarget>),
-    // One variant per `ProviderKind`, each the same fields: serde's tag picks the kind.
-    Openai(ProviderTarget),
-    OpenaiCompatible(ProviderTarget),
-    Anthropic(ProviderTarget),
+/// `[[targets]]`: `type = "local"` or a provider's name. The provider variants come from
+/// the core's one list of providers, so a new provider needs nothing here; serde's own tag
+/// handling keeps its exact error positions (`unknown field` at the key that is wrong).
+macro_rules! target_config {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum TargetConfig {
+            /// Boxed: a local target carries the whole runtime config.
+            Local(Box<LocalTarget>),
+            $($variant(ProviderTarget),)*
+        }
+
+        impl TargetConfig {
+            pub fn view(&self) -> TargetView<'_> {
+                match self {
+                    Self::Local(l) => TargetView::Local(l),
+                    $(Self::$variant(t) => TargetView::Provider(ProviderKind::$variant, t),)*
+                }
+            }
+        }
+    };
 }
+
+sipp::with_providers!(target_config);
 
 /// A target as what it is: local, or a provider of some kind with the shared fields.
 #[derive(Debug, Clone, Copy)]
@@ -139,15 +154,6 @@ pub enum TargetView<'a> {
 }
 
 impl TargetConfig {
-    pub fn view(&self) -> TargetView<'_> {
-        match self {
-            Self::Local(l) => TargetView::Local(l),
-            Self::Openai(t) => TargetView::Provider(ProviderKind::Openai, t),
-            Self::OpenaiCompatible(t) => TargetView::Provider(ProviderKind::OpenaiCompatible, t),
-            Self::Anthropic(t) => TargetView::Provider(ProviderKind::Anthropic, t),
-        }
-    }
-
     pub fn name(&self) -> &str {
         match self.view() {
             TargetView::Local(l) => &l.name,

@@ -14,28 +14,49 @@ use crate::types::{ProviderDescriptor, Secret};
 use reqwest::header::HeaderName;
 use std::sync::Arc;
 
-/// Which provider API a provider endpoint speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderKind {
-    /// api.openai.com (or `base_url`).
-    Openai,
-    /// Any server with OpenAI's routes; `base_url` required, key optional.
-    OpenaiCompatible,
-    /// api.anthropic.com Messages API (or `base_url`).
-    Anthropic,
+/// The one list of providers. `ProviderKind` is generated from it here, and the gateway's
+/// `[[targets]]` types there (`sipp::with_providers!(your_macro)` calls `your_macro!` with
+/// the list): a new provider is its module, its line here and its record in `PROVIDERS`.
+#[macro_export]
+macro_rules! with_providers {
+    ($then:ident) => {
+        $then! {
+            /// api.openai.com (or `base_url`).
+            Openai = "openai",
+            /// Any server with OpenAI's routes; `base_url` required, key optional.
+            OpenaiCompatible = "openai_compatible",
+            /// api.anthropic.com Messages API (or `base_url`).
+            Anthropic = "anthropic",
+        }
+    };
 }
 
-impl ProviderKind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Openai => "openai",
-            Self::OpenaiCompatible => "openai_compatible",
-            Self::Anthropic => "anthropic",
+macro_rules! provider_kind {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
+        /// Which provider API a provider endpoint speaks.
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+        )]
+        #[serde(rename_all = "snake_case")]
+        pub enum ProviderKind {
+            $($(#[$doc])* $variant,)*
         }
-    }
+
+        impl ProviderKind {
+            /// Every provider.
+            pub const ALL: &'static [ProviderKind] = &[$(Self::$variant,)*];
+
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+        }
+    };
 }
+
+with_providers!(provider_kind);
 
 /// What Sipp knows about one provider's API.
 #[derive(Debug)]
@@ -114,9 +135,10 @@ mod tests {
 
     #[test]
     fn every_kind_has_exactly_one_record() {
-        for kind in [ProviderKind::Openai, ProviderKind::OpenaiCompatible, ProviderKind::Anthropic] {
+        for &kind in ProviderKind::ALL {
             assert_eq!(PROVIDERS.iter().filter(|s| s.kind == kind).count(), 1, "{kind:?}");
             assert_eq!(provider_spec(kind).kind, kind);
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
     }
 }
