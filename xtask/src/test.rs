@@ -33,6 +33,12 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
 
 /// `cargo fmt --check` and clippy with warnings as errors over every crate and target.
 pub fn lint(sh: &Shell) -> Result<()> {
+    // rustup's default profile has both; a minimal-profile toolchain gets them here.
+    if cmd!(sh, "cargo clippy --version").quiet().ignore_stdout().ignore_stderr().run().is_err()
+        || cmd!(sh, "cargo fmt --version").quiet().ignore_stdout().ignore_stderr().run().is_err()
+    {
+        cmd!(sh, "rustup component add rustfmt clippy").run()?;
+    }
     cmd!(sh, "cargo fmt --all --check").run()?;
     cmd!(sh, "cargo clippy --release --workspace --all-targets -- -D warnings").run()?;
     Ok(())

@@ -73,26 +73,26 @@ pub struct GatewayCodec;
 
 impl GatewayCodec {
     /// `/v1/query` and `/v1/chat` share one body; each route takes its own prompt field.
-    fn decode_text(body: &[u8], route: &str) -> Result<Decoded<SippTextRequest>, GatewayHttpError> {
+    fn decode_text(body: &[u8], chat: bool) -> Result<Decoded<SippTextRequest>, GatewayHttpError> {
         let b: TextRequestBody = parse(body)?;
-        let prompt = match (route, b.prompt, b.messages) {
-            ("query", Some(_), Some(_)) | ("query", None, Some(_)) => {
+        let prompt = match (chat, b.prompt, b.messages) {
+            (false, _, Some(_)) => {
                 return Err(GatewayHttpError::invalid_request(
                     "query takes `prompt`, not `messages`; use the chat route",
                 ))
             }
-            ("query", Some(prompt), None) => TextPrompt::Raw(prompt),
-            ("query", None, None) => return Err(GatewayHttpError::invalid_request("query needs `prompt`")),
-            (_, Some(_), _) => {
+            (false, Some(prompt), None) => TextPrompt::Raw(prompt),
+            (false, None, None) => return Err(GatewayHttpError::invalid_request("query needs `prompt`")),
+            (true, Some(_), _) => {
                 return Err(GatewayHttpError::invalid_request(
                     "chat takes `messages`, not `prompt`; use the query route",
                 ))
             }
-            (_, None, None) => return Err(GatewayHttpError::invalid_request("chat needs `messages`")),
-            (_, None, Some(m)) if m.is_empty() => {
+            (true, None, None) => return Err(GatewayHttpError::invalid_request("chat needs `messages`")),
+            (true, None, Some(m)) if m.is_empty() => {
                 return Err(GatewayHttpError::invalid_request("chat needs at least one message"))
             }
-            (_, None, Some(messages)) => TextPrompt::Messages(messages),
+            (true, None, Some(messages)) => TextPrompt::Messages(messages),
         };
         let target = check_target(b.model)?;
         b.options.validate().map_err(|e| GatewayHttpError::invalid_request(e.to_string()))?;
@@ -109,11 +109,11 @@ impl GatewayCodec {
 
 impl ProtocolCodec for GatewayCodec {
     fn decode_query(&self, body: &[u8]) -> Result<Decoded<SippTextRequest>, GatewayHttpError> {
-        Self::decode_text(body, "query")
+        Self::decode_text(body, false)
     }
 
     fn decode_chat(&self, body: &[u8]) -> Result<Decoded<SippTextRequest>, GatewayHttpError> {
-        Self::decode_text(body, "chat")
+        Self::decode_text(body, true)
     }
 
     fn decode_embed(&self, body: &[u8]) -> Result<Decoded<SippEmbedRequest>, GatewayHttpError> {

@@ -2,7 +2,7 @@
 //! `/v1/query`, `/v1/chat`, `/v1/embed`, their answers, and the SSE events of a stream.
 //! The gateway client encodes these; the gateway server decodes the same structs.
 
-use crate::types::{field_names, ChatMessage, FinishReason, PoolingType, SippTextOptions, Usage};
+use crate::types::{ChatMessage, FinishReason, PoolingType, SippTextOptions, Usage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
@@ -31,11 +31,8 @@ pub struct TextRequestBody {
 /// the profile's own and every shared option.
 #[must_use]
 pub fn typed_fields() -> &'static [&'static str] {
-    static FIELDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-        let mut names = vec!["model", "prompt", "messages", "input", "stream"];
-        names.extend(field_names::<SippTextOptions>());
-        names
-    });
+    static FIELDS: LazyLock<Vec<&'static str>> =
+        LazyLock::new(|| crate::transport::body::reserved(&["model", "prompt", "messages", "input", "stream"]));
     &FIELDS
 }
 
