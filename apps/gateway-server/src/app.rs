@@ -4,7 +4,7 @@
 //! by the handlers so a 413 has the profile's JSON shape.
 
 use crate::state::AppState;
-use crate::{edges, management, openai_routes, public, sipp_routes};
+use crate::{admin, edges, management, openai_routes, public, sipp_routes};
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::{get, post};
 use axum::Router;
@@ -47,30 +47,16 @@ pub fn public_app(state: Arc<AppState>) -> Router {
     router.with_state(state)
 }
 
-/// Probes and metrics (`[routes] index/health/readiness/metrics`); `[routes] admin`
-/// answers 501 until the dashboard exists.
+/// Probes, metrics and the Admin Dashboard (`[routes] index/health/readiness/metrics/
+/// admin`). No CORS layer: another origin can neither read the probes nor the dashboard.
 pub fn management_app(state: Arc<AppState>) -> Router {
-    management_app_with(state, None)
-}
-
-/// The management router with the admin dashboard's routes nested under `[routes]
-/// admin`: the dashboard (a later issue) plugs in here, sharing the state (metrics,
-/// targets, the admin password read at `serve`) and never touching the public listener.
-pub fn management_app_with(state: Arc<AppState>, admin: Option<Router<Arc<AppState>>>) -> Router {
     let r = &state.config.routes;
-    let router = Router::new()
+    Router::new()
         .route(&r.index, get(management::index))
         .route(&r.health, get(management::health))
         .route(&r.readiness, get(management::readiness))
-        .route(&r.metrics, get(management::metrics));
-    let router = match admin {
-        Some(admin) => router.nest(&r.admin, admin),
-        None => router
-            .route(&r.admin, axum::routing::any(management::admin_not_built))
-            .route(&format!("{}/", r.admin), axum::routing::any(management::admin_not_built))
-            .route(&format!("{}/{{*rest}}", r.admin), axum::routing::any(management::admin_not_built)),
-    };
-    router
+        .route(&r.metrics, get(management::metrics))
+        .merge(admin::router(&r.admin))
         .fallback(edges::not_found)
         .layer(axum::middleware::from_fn_with_state(state.config.limits.clone(), edges::head_limits))
         .with_state(state)

@@ -5,9 +5,13 @@
 //! `metrics`, `limits` (what a connection or request may hold), `listener` (accepting
 //! and timing out connections) and `serve` (listeners, loading, shutdown).
 
+pub mod activity;
+pub mod admin;
+pub mod admission;
 pub mod app;
 pub mod client_ip;
 pub mod config;
+pub mod controls;
 pub mod edges;
 pub mod limits;
 pub mod listener;

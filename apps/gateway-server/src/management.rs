@@ -1,7 +1,6 @@
 //! The management listener: index, liveness, readiness (ready only once every target is
 //! loaded), Prometheus metrics including each local target's engine counters. Never on
-//! the public port. `[routes] admin` is where the dashboard plugs in (`app::
-//! management_app_with`); until then it says so with a 501.
+//! the public port; the Admin Dashboard beside these is in `admin`.
 
 use crate::config::{Stats, TargetConfig};
 use crate::state::AppState;
@@ -25,13 +24,6 @@ pub async fn index(State(s): State<Arc<AppState>>) -> Response {
         "targets": targets,
     });
     axum::Json(body).into_response()
-}
-
-/// `[routes] admin` before the dashboard exists: a clear answer, not a bare 404.
-pub async fn admin_not_built() -> Response {
-    let body = json!({"error": {"code": "not_implemented",
-        "message": "the admin dashboard is not part of this build; use the index, /metrics and the logs"}});
-    (StatusCode::NOT_IMPLEMENTED, axum::Json(body)).into_response()
 }
 
 pub async fn health() -> &'static str {

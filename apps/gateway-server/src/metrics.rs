@@ -103,6 +103,22 @@ impl Metrics {
         self.output_tokens.fetch_add(u64::from(output), Ordering::Relaxed);
     }
 
+    /// Refusals so far, by reason (the dashboard's history takes differences).
+    pub fn rejections_total(&self) -> BTreeMap<&'static str, u64> {
+        lock(&self.rejections).clone()
+    }
+
+    pub fn in_flight_now(&self) -> i64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Finished requests, failed ones, and tokens in and out, since start.
+    pub fn totals(&self) -> (u64, u64, u64, u64) {
+        let requests = lock(&self.requests).values().sum();
+        let errors = lock(&self.errors).values().sum();
+        (requests, errors, self.input_tokens.load(Ordering::Relaxed), self.output_tokens.load(Ordering::Relaxed))
+    }
+
     /// Prometheus text format; `extra` is appended (per-target runtime metrics).
     pub fn render(&self, extra: &str) -> String {
         let mut out = String::new();

@@ -4,7 +4,7 @@
 //! so the official `openai` SDKs work against the gateway, streaming included.
 
 use crate::handler;
-use crate::public::{admit, embedded, json, respond, text_route, unless_shutdown, Ctx, Dialect, Operation};
+use crate::public::{admit, embedded, json, respond, route, text_route, unless_shutdown, Ctx, Dialect, Operation};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -19,9 +19,10 @@ handler!(chat_completions, Operation::Chat, Dialect::OpenAi, chat_run);
 handler!(completions, Operation::Query, Dialect::OpenAi, completion_run);
 handler!(embeddings, Operation::Embed, Dialect::OpenAi, embeddings_run);
 
-fn answer(ctx: &Ctx, target: &str, route: OpenAiRoute) -> OpenAiAnswer {
+/// The answer's envelope; `model` is the target that served (a fallback's name when one did).
+fn answer(id: &str, target: &str, route: OpenAiRoute) -> OpenAiAnswer {
     let created = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    OpenAiAnswer { id: ctx.id.clone(), created, model: target.to_string(), route }
+    OpenAiAnswer { id: id.to_string(), created, model: target.to_string(), route }
 }
 
 async fn chat_run(
@@ -31,10 +32,7 @@ async fn chat_run(
     bytes: &Bytes,
 ) -> Result<Response, GatewayHttpError> {
     let d = OpenAiCodec.decode_chat(bytes)?;
-    let answer = answer(ctx, &d.target, OpenAiRoute::Chat);
-    let encoder = Box::new(OpenAiCodec.stream_encoder(answer.clone(), d.include_usage));
-    let encode = |r: &SippTextResponse| Ok(OpenAiCodec.encode_text(&answer, r));
-    text_route(s, ctx, context, &d.target, d.request, encode, encoder).await
+    openai_text(s, ctx, context, &d.target, d.request, d.include_usage, OpenAiRoute::Chat).await
 }
 
 async fn completion_run(
@@ -44,10 +42,24 @@ async fn completion_run(
     bytes: &Bytes,
 ) -> Result<Response, GatewayHttpError> {
     let d = OpenAiCodec.decode_completion(bytes)?;
-    let answer = answer(ctx, &d.target, OpenAiRoute::Completion);
-    let encoder = Box::new(OpenAiCodec.stream_encoder(answer.clone(), d.include_usage));
-    let encode = |r: &SippTextResponse| Ok(OpenAiCodec.encode_text(&answer, r));
-    text_route(s, ctx, context, &d.target, d.request, encode, encoder).await
+    openai_text(s, ctx, context, &d.target, d.request, d.include_usage, OpenAiRoute::Completion).await
+}
+
+async fn openai_text(
+    s: &Arc<AppState>,
+    ctx: &mut Ctx,
+    context: &GatewayRequestContext,
+    target: &str,
+    request: sipp::SippTextRequest,
+    include_usage: bool,
+    route: OpenAiRoute,
+) -> Result<Response, GatewayHttpError> {
+    let id = ctx.id.clone();
+    let encoder = |served: &str| -> Box<dyn sipp_gateway::StreamEncoder> {
+        Box::new(OpenAiCodec.stream_encoder(answer(&id, served, route), include_usage))
+    };
+    let encode = |served: &str, r: &SippTextResponse| Ok(OpenAiCodec.encode_text(&answer(&id, served, route), r));
+    text_route(s, ctx, context, target, request, encode, encoder).await
 }
 
 /// Inputs run one after another, each admitted like a single request, so a batch never
@@ -60,7 +72,7 @@ async fn embeddings_run(
     bytes: &Bytes,
 ) -> Result<Response, GatewayHttpError> {
     let d = OpenAiCodec.decode_embeddings(bytes)?;
-    ctx.target = Some(crate::public::shown(&d.target));
+    let served = route(s, ctx, context, &d.target)?;
     let max = s.config.limits.max_embedding_inputs as usize;
     if d.inputs.len() > max {
         return Err(GatewayHttpError::invalid_request(format!(
@@ -72,12 +84,12 @@ async fn embeddings_run(
     let _in_flight = s.metrics.in_flight();
     let mut out = Vec::with_capacity(d.inputs.len());
     for input in d.inputs {
-        let running = s.pipeline.embed(context, &d.target, input).map_err(|r| s.refused(&r))?;
+        let running = s.pipeline.embed(context, &served, input).map_err(|r| s.refused(&r))?;
         out.push(unless_shutdown(s, running.run).await?);
     }
     let counted = out.iter().all(|r| r.usage.is_some());
     let tokens = counted.then(|| out.iter().filter_map(|r| r.usage).map(|u| u.input_tokens).sum());
-    Ok(embedded(s, ctx, tokens, OpenAiCodec.encode_embeddings(&d.target, &out, d.base64)))
+    Ok(embedded(s, ctx, tokens, OpenAiCodec.encode_embeddings(&served, &out, d.base64)))
 }
 
 /// `GET {openai}/models`: the targets this token may use.

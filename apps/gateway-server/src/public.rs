@@ -1,9 +1,12 @@
-//! The flow every public route shares, whatever its wire profile: rate limit,
-//! authentication, the body within `max_request_bytes`, then the route's own decode and
-//! pipeline call (`sipp_routes`, `openai_routes`), then one answer: JSON, or a stream
-//! that owns the run and its admission permit. Every answer carries the request id;
-//! every failure is the route's profile error body, counted and logged once.
+//! The flow every public route shares, whatever its wire profile: the blocklist, rate
+//! limit, authentication, the body within `max_request_bytes`, then the route's own
+//! decode, the operator's routing (disabled targets, fallbacks) and the pipeline call
+//! (`sipp_routes`, `openai_routes`), then one answer: JSON, or a stream that owns the run
+//! and its admission permit. Every answer carries the request id (and the target that
+//! served it); every failure is the route's profile error body, counted and logged once.
 
+use crate::activity::{RequestRecord, UNKNOWN};
+use crate::controls::Blocked;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
@@ -24,6 +27,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub const REQUEST_ID: &str = "x-request-id";
+/// The target that served the request (a fallback's name when one did).
+pub const SERVED_BY: &str = "x-sipp-target";
+/// Set when a fallback served: the target the request asked for.
+pub const FALLBACK_FROM: &str = "x-sipp-fallback-from";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -88,6 +95,11 @@ pub struct Ctx {
     started: Instant,
     caller: Option<String>,
     pub target: Option<String>,
+    /// The configured target that runs the request, once routed.
+    served: Option<String>,
+    fallback_from: Option<String>,
+    /// Submit to first token: measured here for streams, the engine's for local JSON answers.
+    ttft_ms: Option<f64>,
 }
 
 impl Ctx {
@@ -96,7 +108,22 @@ impl Ctx {
     }
 
     pub fn new(op: Operation, dialect: Dialect, parts: &Parts) -> Self {
-        Self { id: request_id(&parts.headers), op, dialect, started: Instant::now(), caller: None, target: None }
+        Self {
+            id: request_id(&parts.headers),
+            op,
+            dialect,
+            started: Instant::now(),
+            caller: None,
+            target: None,
+            served: None,
+            fallback_from: None,
+            ttft_ms: None,
+        }
+    }
+
+    fn fall_back(&mut self, from: &str, to: &str) {
+        self.fallback_from = Some(from.to_string());
+        self.served = Some(to.to_string());
     }
 }
 
@@ -110,9 +137,16 @@ pub async fn admit(
 ) -> Result<(GatewayRequestContext, Bytes), GatewayHttpError> {
     // Without a socket (router tests) every request shares the unspecified address.
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-    s.rate_limit(s.client_ip.resolve(peer, &parts.headers)).inspect_err(|_| s.metrics.rejected("rate_limited"))?;
+    let client = s.client_ip.resolve(peer, &parts.headers);
+    if let Some(b) = s.controls.client_blocked(client) {
+        return Err(blocked(s, &b));
+    }
+    s.rate_limit(client).inspect_err(|_| s.metrics.rejected("rate_limited"))?;
     let caller = s.tokens.authenticate(&parts.headers).inspect_err(|_| s.metrics.rejected("unauthenticated"))?;
     ctx.caller = Some(caller.0.clone());
+    if let Some(b) = s.controls.caller_blocked(&caller.0) {
+        return Err(blocked(s, &b));
+    }
     let context =
         GatewayRequestContext { request_id: ctx.id.clone(), caller: caller.0, cancellation: Arc::clone(&s.shutdown) };
     let Some(body) = body else { return Ok((context, Bytes::new())) };
@@ -150,6 +184,52 @@ pub async fn admit(
         }
     };
     Ok((context, bytes))
+}
+
+/// The 403 of a blocklist entry (counted as `blocked`).
+fn blocked(s: &AppState, b: &Blocked) -> GatewayHttpError {
+    s.metrics.rejected("blocked");
+    let who = match b {
+        Blocked::Client(_) => "requests from this address are".to_string(),
+        Blocked::Caller(caller) => format!("caller `{caller}` is"),
+    };
+    GatewayHttpError::of(sipp::ErrorCode::Authorization, format!("{who} blocked by the gateway's operator"))
+}
+
+/// Which target runs a request for `target`: itself, or, while an operator has it
+/// disabled, its fallback (else a 503 with the operator's reason). Targets that do not
+/// exist or that the caller may not use are left to the pipeline's own refusals, so a
+/// caller learns nothing about targets it cannot use.
+pub fn route(
+    s: &AppState,
+    ctx: &mut Ctx,
+    context: &GatewayRequestContext,
+    target: &str,
+) -> Result<String, GatewayHttpError> {
+    ctx.target = Some(shown(target));
+    if !s.pipeline.resolver.exists(target) || s.pipeline.authorizer.authorize(context, target).is_err() {
+        return Ok(target.to_string());
+    }
+    ctx.served = Some(target.to_string());
+    let Some(disabled) = s.controls.disabled(target) else { return Ok(target.to_string()) };
+    if let Some(fallback) = fallback(s, context, target) {
+        ctx.fall_back(target, &fallback);
+        return Ok(fallback);
+    }
+    s.metrics.rejected("disabled");
+    Err(GatewayHttpError::of(
+        sipp::ErrorCode::Unavailable,
+        format!("target `{target}` is disabled by the gateway's operator: {}", disabled.reason),
+    ))
+}
+
+/// `target`'s fallback when it can serve this caller: configured, enabled, allowed.
+fn fallback(s: &AppState, context: &GatewayRequestContext, target: &str) -> Option<String> {
+    let to = s.controls.fallback(target)?;
+    let usable = s.pipeline.resolver.exists(&to)
+        && s.controls.disabled(&to).is_none()
+        && s.pipeline.authorizer.authorize(context, &to).is_ok();
+    usable.then_some(to)
 }
 
 /// A body over the limit still read (and dropped) up to here before the 413.
@@ -194,8 +274,15 @@ pub fn respond(s: &AppState, ctx: &Ctx, outcome: Result<Response, GatewayHttpErr
             error_response(ctx.dialect, &e)
         }
     };
+    let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&ctx.id) {
-        response.headers_mut().insert(REQUEST_ID, v);
+        headers.insert(REQUEST_ID, v);
+    }
+    if let Some(v) = ctx.served.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
+        headers.insert(SERVED_BY, v);
+    }
+    if let Some(v) = ctx.fallback_from.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
+        headers.insert(FALLBACK_FROM, v);
     }
     response
 }
@@ -227,30 +314,51 @@ pub async fn unless_shutdown<T>(
     }
 }
 
-/// What every text route does once its wire is decoded: name the target for the log,
-/// run the pipeline, answer with `encode` (JSON) or `encoder` (stream).
+/// Refusals for overload that say nothing ran yet: the engine's full queue, and an
+/// upstream's rate limit (`sipp_gateway`'s name for a remote 429).
+const OVERLOAD: [&str; 2] = ["overloaded", "upstream_overloaded"];
+
+/// What every text route does once its wire is decoded: route the target, run the
+/// pipeline, answer with `encode` (JSON) or `encoder` (stream), each given the serving
+/// target's name. When the target refuses for overload before any output (a full engine
+/// queue, a provider's 429) and has a usable fallback, the fallback runs it instead.
 pub async fn text_route(
     s: &Arc<AppState>,
     ctx: &mut Ctx,
     context: &GatewayRequestContext,
     target: &str,
     request: SippTextRequest,
-    encode: impl FnOnce(&SippTextResponse) -> Result<Vec<u8>, GatewayHttpError>,
-    encoder: Box<dyn StreamEncoder>,
+    encode: impl Fn(&str, &SippTextResponse) -> Result<Vec<u8>, GatewayHttpError>,
+    encoder: impl Fn(&str) -> Box<dyn StreamEncoder>,
 ) -> Result<Response, GatewayHttpError> {
-    ctx.target = Some(shown(target));
+    let served = route(s, ctx, context, target)?;
+    let backup = ctx.fallback_from.is_none().then(|| fallback(s, context, &served)).flatten();
+    let spare = backup.as_ref().map(|_| request.clone());
     let stream = request.emit_tokens;
-    let run = s.pipeline.text(context, target, request).map_err(|r| s.refused(&r))?;
-    text_answer(s, ctx, run, stream, encode, encoder).await
+    let run = s.pipeline.text(context, &served, request).map_err(|r| s.refused(&r))?;
+    // With somewhere to go, a stream's headers wait (up to a keep-alive interval) for
+    // the first event: an upstream's 429 then still reaches the fallback.
+    let hold = backup.is_some().then(|| s.config.limits.stream_keep_alive());
+    let first = text_answer(s, ctx, run, stream, hold, |r| encode(&served, r), encoder(&served)).await;
+    match (first, backup, spare) {
+        (Err(e), Some(to), Some(request)) if OVERLOAD.contains(&e.code.as_str()) => {
+            ctx.fall_back(&served, &to);
+            let run = s.pipeline.text(context, &to, request).map_err(|r| s.refused(&r))?;
+            text_answer(s, ctx, run, stream, None, |r| encode(&to, r), encoder(&to)).await
+        }
+        (answer, ..) => answer,
+    }
 }
 
 /// A text run answered as one JSON body (`encode`) or, when the request streamed, as a
-/// stream of `encoder` frames.
+/// stream of `encoder` frames; `hold` is how long a stream may wait for its first event
+/// before its headers go out.
 async fn text_answer(
     s: &Arc<AppState>,
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     running: GatewayTextRun,
     stream: bool,
+    hold: Option<std::time::Duration>,
     encode: impl FnOnce(&SippTextResponse) -> Result<Vec<u8>, GatewayHttpError>,
     encoder: Box<dyn StreamEncoder>,
 ) -> Result<Response, GatewayHttpError> {
@@ -258,6 +366,7 @@ async fn text_answer(
     if !stream {
         let _in_flight = s.metrics.in_flight();
         let r = unless_shutdown(s, run.finish()).await?;
+        ctx.ttft_ms = r.local_stats.as_ref().map(|l| l.ttft_ms);
         let body = encode(&r)?;
         finish(s, ctx, 200, None, usage(&r));
         drop(permit);
@@ -268,7 +377,11 @@ async fn text_answer(
     // A run refused at submit (bad options, a full queue) has its error ready: that gets
     // a status. Anything else gets headers at once, and later errors an `error` event: a
     // client must not wait in silence for a slow first token.
-    let first = match run.next().now_or_never() {
+    let first = match hold {
+        Some(bound) => tokio::time::timeout(bound, run.next()).await.ok(),
+        None => run.next().now_or_never(),
+    };
+    let first = match first {
         Some(Some(Err(e))) => return Err(SippErrorTranslator.translate(&e)),
         Some(first) => Pending::Ready(first),
         None => Pending::Wait,
@@ -329,7 +442,12 @@ fn async_stream(
             },
         };
         let frame = match next {
-            Some(Ok(batch)) => l.encoder.token(&batch),
+            Some(Ok(batch)) => {
+                if l.ctx.ttft_ms.is_none() {
+                    l.ctx.ttft_ms = Some(l.ctx.started.elapsed().as_secs_f64() * 1000.0);
+                }
+                l.encoder.token(&batch)
+            }
             Some(Err(e)) => {
                 l.done = true;
                 finish(&l.s, &l.ctx, 200, Some(&e.code), None);
@@ -384,10 +502,25 @@ fn finish(s: &AppState, ctx: &Ctx, status: u16, error_code: Option<&str>, tokens
     if let Some((input, output)) = tokens {
         s.metrics.tokens(input, output);
     }
+    s.activity.record(RequestRecord {
+        id: ctx.id.clone(),
+        at: crate::controls::unix_ms(),
+        caller: ctx.caller.clone().unwrap_or_else(|| UNKNOWN.to_string()),
+        target: ctx.served.clone().unwrap_or_else(|| UNKNOWN.to_string()),
+        fallback_from: ctx.fallback_from.clone(),
+        operation: ctx.op.as_str(),
+        status,
+        error: error_code.map(str::to_string),
+        input_tokens: tokens.map_or(0, |t| t.0),
+        output_tokens: tokens.map_or(0, |t| t.1),
+        latency_ms: elapsed.as_secs_f64() * 1000.0,
+        ttft_ms: ctx.ttft_ms,
+    });
     tracing::info!(
         request_id = %ctx.id,
         caller = ctx.caller.as_deref().unwrap_or("-"),
         target = ctx.target.as_deref().unwrap_or("-"),
+        served_by = ctx.served.as_deref().unwrap_or("-"),
         operation = ctx.op.as_str(),
         status,
         error = error_code.unwrap_or("-"),

@@ -51,7 +51,8 @@ pub fn prepare(config: GatewayConfig, lookup: &impl Fn(&str) -> Option<String>) 
         descriptors.push((t.name().to_string(), d));
     }
     let mut state = AppState::new(Arc::new(SippClient::new()), config, BearerTokens::new(tokens));
-    state.admin_password = Some(admin_password);
+    state.admin.password = Some(admin_password);
+    state.admin.assets = crate::admin::assets::Assets::locate(lookup);
     let state = Arc::new(state);
     Ok(Prepared { state, descriptors })
 }
@@ -83,6 +84,12 @@ pub async fn run_with_drain(
     let public = bind(&state.config.public_bind).await?;
     let management = bind(&state.config.management_bind).await?;
     tracing::info!(public = %public.local_addr()?, management = %management.local_addr()?, "listening");
+    let assets = &state.admin.assets;
+    if assets.found {
+        tracing::info!(assets = %assets.dir.display(), route = %state.config.routes.admin, "admin dashboard");
+    } else {
+        tracing::warn!("{}", assets.missing_message());
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = move |mut rx: watch::Receiver<bool>| async move {
@@ -96,6 +103,19 @@ pub async fn run_with_drain(
             let _ = load_stop.send(true);
         }
         r
+    });
+    let sampled = Arc::clone(&state);
+    let mut sampler_stop = stop_rx.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(crate::activity::SAMPLE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every.tick().await;
+        loop {
+            tokio::select! {
+                _ = every.tick() => sampled.sample_activity(),
+                _ = sampler_stop.wait_for(|s| *s) => break,
+            }
+        }
     });
     let signal_stop = stop_tx.clone();
     tokio::spawn(async move {

@@ -1,7 +1,7 @@
 //! The first-party profile's routes (`[routes] query/chat/embed`; spec: Gateway Testing).
 
 use crate::handler;
-use crate::public::{embedded, text_route, unless_shutdown, Ctx, Dialect, Operation};
+use crate::public::{embedded, route, text_route, unless_shutdown, Ctx, Dialect, Operation};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::response::Response;
@@ -39,8 +39,8 @@ async fn text_run(
     d: Decoded<SippTextRequest>,
 ) -> Result<Response, GatewayHttpError> {
     no_extra_fields(&d.request.endpoint_options)?;
-    let encode = |r: &SippTextResponse| GatewayCodec.encode_text(&d.target, r);
-    text_route(s, ctx, context, &d.target, d.request, encode, Box::new(SseEncoder)).await
+    let encode = |target: &str, r: &SippTextResponse| GatewayCodec.encode_text(target, r);
+    text_route(s, ctx, context, &d.target, d.request, encode, |_| Box::new(SseEncoder)).await
 }
 
 async fn embed_run(
@@ -51,11 +51,11 @@ async fn embed_run(
 ) -> Result<Response, GatewayHttpError> {
     let d = GatewayCodec.decode_embed(bytes)?;
     no_extra_fields(&d.request.endpoint_options)?;
-    ctx.target = Some(crate::public::shown(&d.target));
-    let running = s.pipeline.embed(context, &d.target, d.request).map_err(|r| s.refused(&r))?;
+    let served = route(s, ctx, context, &d.target)?;
+    let running = s.pipeline.embed(context, &served, d.request).map_err(|r| s.refused(&r))?;
     let _in_flight = s.metrics.in_flight();
     let r = unless_shutdown(s, running.run).await?;
-    let body = GatewayCodec.encode_embedding(&d.target, &r)?;
+    let body = GatewayCodec.encode_embedding(&served, &r)?;
     Ok(embedded(s, ctx, r.usage.map(|u| u.input_tokens), body))
 }
 

@@ -1,22 +1,23 @@
 //! What every handler shares: the Sipp client holding the targets, the gateway pipeline
 //! (targets, per-caller allowlists, admission), the client-IP rate limit, readiness and
 //! the counters. The policy parts implement `sipp::gateway_core`'s traits, so every
-//! protocol served here goes through the same order.
+//! protocol served here goes through the same order. The runtime controls, activity
+//! history and admin sessions of the dashboard live here too (process-local).
 
+use crate::activity::Activity;
+use crate::admin::AdminState;
+use crate::admission::Admission;
 use crate::client_ip::ClientIp;
-use crate::config::GatewayConfig;
+use crate::config::{GatewayConfig, RateLimitConfig};
+use crate::controls::Controls;
 use crate::metrics::Metrics;
 use crate::rate_limit::ClientRateLimit;
-use sipp::gateway_core::{
-    AdmissionController, AdmissionPermit, Authorizer, GatewayPipeline, GatewayRefusal, GatewayRequestContext,
-    TargetResolver,
-};
+use sipp::gateway_core::{Authorizer, GatewayPipeline, GatewayRefusal, GatewayRequestContext, TargetResolver};
 use sipp::{EndpointRef, SippClient};
 use sipp_gateway::{BearerTokens, GatewayHttpError};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use tokio::sync::Semaphore;
 
 #[derive(Debug)]
 pub struct AppState {
@@ -26,11 +27,15 @@ pub struct AppState {
     pub pipeline: GatewayPipeline,
     targets: Arc<Targets>,
     pub client_ip: ClientIp,
-    rate_limit: Option<ClientRateLimit>,
+    /// The parameters in force (the TOML's, until an operator changes them) and their
+    /// limiter; a change starts every client with a full bucket.
+    rate_limit: RwLock<(RateLimitConfig, Option<ClientRateLimit>)>,
+    pub admission: Arc<Admission>,
     ready: AtomicBool,
     pub metrics: Metrics,
-    /// Read at `serve` for the admin dashboard (which plugs into the management router).
-    pub admin_password: Option<sipp::Secret>,
+    pub controls: Controls,
+    pub activity: Activity,
+    pub admin: AdminState,
     /// Cancelled when the shutdown drain bound runs out: every request context carries it.
     pub shutdown: Arc<sipp::CancelToken>,
 }
@@ -67,20 +72,6 @@ impl Authorizer for Allowlists {
     }
 }
 
-/// `max_concurrent_requests` as a semaphore; unset means no limit.
-#[derive(Debug)]
-struct Admission(Option<Arc<Semaphore>>);
-
-impl AdmissionController for Admission {
-    fn admit(&self) -> Result<AdmissionPermit, GatewayRefusal> {
-        let Some(sem) = &self.0 else { return Ok(AdmissionPermit::unlimited()) };
-        Arc::clone(sem)
-            .try_acquire_owned()
-            .map(AdmissionPermit::holding)
-            .map_err(|_| GatewayRefusal::Overloaded("max_concurrent_requests admission limit is full".into()))
-    }
-}
-
 impl AppState {
     /// `tokens` hold the token values already read from the environment.
     pub fn new(client: Arc<SippClient>, config: GatewayConfig, tokens: BearerTokens) -> Self {
@@ -93,16 +84,20 @@ impl AppState {
             configured: config.targets.iter().map(|t| t.name().to_string()).collect(),
             loaded: RwLock::default(),
         });
-        let admission = Admission(config.max_concurrent_requests.map(|n| Arc::new(Semaphore::new(n as usize))));
+        let admission = Arc::new(Admission::new(config.max_concurrent_requests));
         let pipeline = GatewayPipeline {
             resolver: Arc::clone(&targets) as Arc<dyn TargetResolver>,
             authorizer: Arc::new(Allowlists(allow)),
-            admission: Arc::new(admission),
+            admission: Arc::clone(&admission) as Arc<dyn sipp::gateway_core::AdmissionController>,
             executor: Arc::clone(&client) as Arc<dyn sipp::gateway_core::GatewayExecutor>,
         };
         Self {
             client_ip: ClientIp::new(&config.security.client_ip),
-            rate_limit: ClientRateLimit::new(&config.security.rate_limit),
+            rate_limit: RwLock::new((
+                config.security.rate_limit.clone(),
+                ClientRateLimit::new(&config.security.rate_limit),
+            )),
+            admission,
             client,
             config,
             tokens,
@@ -110,7 +105,9 @@ impl AppState {
             targets,
             ready: AtomicBool::new(false),
             metrics: Metrics::default(),
-            admin_password: None,
+            controls: Controls::default(),
+            activity: Activity::default(),
+            admin: AdminState::default(),
             shutdown: Arc::default(),
         }
     }
@@ -141,13 +138,61 @@ impl AppState {
             .collect()
     }
 
+    /// Whether a target is configured and finished loading.
+    pub fn is_loaded(&self, name: &str) -> bool {
+        self.targets.loaded.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(name)
+    }
+
     /// One request from `client` against its token bucket.
     pub fn rate_limit(&self, client: std::net::IpAddr) -> Result<(), GatewayHttpError> {
-        let Some(limit) = &self.rate_limit else { return Ok(()) };
+        let guard = self.rate_limit.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(limit) = &guard.1 else { return Ok(()) };
         limit.check(client).map_err(|wait| {
             GatewayHttpError::of(sipp::ErrorCode::Overloaded, "rate limit: too many requests from this client")
                 .with_retry_after(wait.max(1))
         })
+    }
+
+    /// Close the dashboard's current history interval: the gauges now, and each local
+    /// target's engine (those whose `stats` is not `off`).
+    pub fn sample_activity(&self) {
+        let mut engines = std::collections::BTreeMap::new();
+        for t in &self.config.targets {
+            let crate::config::TargetConfig::Local(l) = t else { continue };
+            if l.stats == crate::config::Stats::Off || !self.is_loaded(&l.name) {
+                continue;
+            }
+            let endpoint = EndpointRef { kind: sipp::EndpointKind::Local, id: l.name.clone() };
+            if let Ok(e) = self.client.endpoint_stats(&endpoint) {
+                let sample = crate::activity::EngineSample {
+                    running: e.running_requests,
+                    waiting: e.waiting_requests,
+                    kv_cells_used: e.kv_cells_used,
+                    kv_cells_total: e.kv_cells_total,
+                    snapshot_restores: e.snapshot_restores,
+                    reused_prompt_tokens: e.reused_prompt_tokens,
+                };
+                engines.insert(l.name.clone(), sample);
+            }
+        }
+        let gauges = crate::activity::Gauges {
+            in_flight: self.metrics.in_flight_now(),
+            admission_held: self.admission.held(),
+            rejections_total: self.metrics.rejections_total(),
+            engines,
+        };
+        self.activity.sample(crate::controls::unix_ms(), gauges);
+    }
+
+    /// The rate-limit parameters in force.
+    pub fn rate_limit_config(&self) -> RateLimitConfig {
+        self.rate_limit.read().unwrap_or_else(std::sync::PoisonError::into_inner).0.clone()
+    }
+
+    /// New rate-limit parameters, in force from the next request (buckets start full).
+    pub fn set_rate_limit(&self, config: RateLimitConfig) {
+        let limiter = ClientRateLimit::new(&config);
+        *self.rate_limit.write().unwrap_or_else(std::sync::PoisonError::into_inner) = (config, limiter);
     }
 
     /// A pipeline refusal as an HTTP answer, counted by reason.

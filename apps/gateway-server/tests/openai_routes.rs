@@ -125,7 +125,10 @@ async fn models_lists_what_the_token_may_use() {
         v["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
     };
     let (status, _, a) = call(&public, get("/v1/models", TOKEN_A)).await;
-    assert_eq!((status, ids(json_of(&a))), (StatusCode::OK, vec!["mock".to_string(), "stall".into(), "fail".into()]));
+    assert_eq!(
+        (status, ids(json_of(&a))),
+        (StatusCode::OK, vec!["mock".to_string(), "stall".into(), "fail".into(), "busy".into()])
+    );
     let (_, _, b) = call(&public, get("/v1/models", TOKEN_B)).await;
     assert_eq!(ids(json_of(&b)), ["other"]);
     let (status, _, one) = call(&public, get("/v1/models/mock", TOKEN_A)).await;

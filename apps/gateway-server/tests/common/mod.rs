@@ -18,15 +18,19 @@ pub const TOKEN_A: &str = "token-a-0123456789";
 pub const TOKEN_B: &str = "token-b-0123456789";
 
 /// An OpenAI-compatible upstream: model `stall` streams one chunk and then holds the
-/// stream open; `fail` answers 500; anything else answers `Hello`, followed by the
+/// stream open; `fail` answers 500; `busy` 429 (rate limited); anything else answers `Hello`, followed by the
 /// `x-trace-id` header when the request carried one.
 pub async fn mock_upstream() -> String {
     async fn chat(headers: axum::http::HeaderMap, Json(body): Json<Value>) -> Response {
         let model = body["model"].as_str().unwrap_or_default().to_string();
-        if model == "fail" {
-            let err = json!({"error": {"message": "upstream exploded", "type": "server_error"}});
+        if model == "fail" || model == "busy" {
+            let (status, err) = if model == "fail" {
+                (500, json!({"error": {"message": "upstream exploded", "type": "server_error"}}))
+            } else {
+                (429, json!({"error": {"message": "slow down", "type": "rate_limit_exceeded"}}))
+            };
             return Response::builder()
-                .status(500)
+                .status(status)
                 .header("content-type", "application/json")
                 .body(Body::from(err.to_string()))
                 .unwrap();
@@ -108,7 +112,7 @@ burst = 60
 [[tokens]]
 env = "TOKEN_A"
 caller = "app-a"
-targets = ["mock", "stall", "fail"]
+targets = ["mock", "stall", "fail", "busy"]
 [[tokens]]
 env = "TOKEN_B"
 caller = "app-b"
@@ -135,6 +139,12 @@ token_env = "UPSTREAM_TOKEN"
 name = "fail"
 type = "openai_compatible"
 model = "fail"
+base_url = "{upstream}"
+token_env = "UPSTREAM_TOKEN"
+[[targets]]
+name = "busy"
+type = "openai_compatible"
+model = "busy"
 base_url = "{upstream}"
 token_env = "UPSTREAM_TOKEN"
 "#
