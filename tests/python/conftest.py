@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import sipp
-from servers import free_port, http_ok, running
+from servers import free_port, gateway_toml, http_ok, running
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = Path(os.environ.get("SIPP_TEST_MODEL", ROOT / ".build" / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"))
@@ -57,22 +57,7 @@ def gateway_urls(model_path: Path) -> Iterator[tuple[str, str]]:
     public, management = free_port(), free_port()
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "gateway.toml"
-        config.write_text(
-            f"""
-public_bind = "127.0.0.1:{public}"
-management_bind = "127.0.0.1:{management}"
-max_request_bytes = 65536
-admin_password_env = "PY_ADMIN_PASSWORD"
-[security.client_ip]
-source = "peer"
-[security.rate_limit]
-enabled = false
-requests_per_minute = 60
-burst = 60
-[[tokens]]
-env = "PY_GATEWAY_GATEWAY_TOKEN"
-caller = "python-tests"
-targets = ["local", "minilm"]
+        targets = f"""
 [[targets]]
 name = "local"
 type = "local"
@@ -87,6 +72,11 @@ model = "{MINILM}"
 embeddings = true
 pooling = "mean"
 """
+        config.write_text(
+            gateway_toml(
+                public, management, admin_env="PY_ADMIN_PASSWORD", token_env="PY_GATEWAY_GATEWAY_TOKEN",
+                caller="python-tests", targets=targets,
+            )
         )
         env = {**os.environ, "PY_GATEWAY_GATEWAY_TOKEN": GATEWAY_TOKEN, "PY_ADMIN_PASSWORD": "py-admin-password"}
         ready = http_ok(f"http://127.0.0.1:{management}/readyz", b"ready")

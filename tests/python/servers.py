@@ -15,6 +15,27 @@ from contextlib import contextmanager
 import pytest
 
 
+def gateway_toml(public: int, management: int, *, admin_env: str, token_env: str, caller: str, targets: str) -> str:
+    """A ``sipp-gateway`` config on loopback: one bearer token allowed every target, the
+    admin password from ``admin_env``, and ``targets`` (``[[targets]]`` tables) as given."""
+    return f"""
+public_bind = "127.0.0.1:{public}"
+management_bind = "127.0.0.1:{management}"
+max_request_bytes = 65536
+admin_password_env = "{admin_env}"
+[security.client_ip]
+source = "peer"
+[security.rate_limit]
+enabled = false
+requests_per_minute = 60
+burst = 60
+[[tokens]]
+env = "{token_env}"
+caller = "{caller}"
+targets = []
+{targets}"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

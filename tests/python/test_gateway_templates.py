@@ -58,6 +58,14 @@ def test_dockerfile_builds_the_server_package_and_runs_serve() -> None:
     doctor = (ROOT / "xtask" / "src" / "doctor.rs").read_text()
     for package in ("cmake", "g++", "libclang-dev"):
         assert package in DOCKERFILE and f'"{package}"' in doctor
+    # The staged distribution: the dashboard built from its lockfile, beside the binary
+    # (where sipp-gateway looks for admin-ui/), and never the checkout's own build outputs.
+    assert "npm ci" in DOCKERFILE and "admin-ui/package-lock.json" in DOCKERFILE
+    binary = re.search(r"^COPY --from=build \S+ (\S+)/sipp-gateway$", DOCKERFILE, re.M)
+    assert binary and f"COPY --from=admin-ui /ui/dist {binary.group(1)}/admin-ui" in DOCKERFILE
+    assert f'ENTRYPOINT ["{binary.group(1)}/sipp-gateway"]' in DOCKERFILE
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {"target/", "**/node_modules/", "apps/gateway-server/admin-ui/dist/"} <= set(ignored)
 
 
 @pytest.mark.parametrize("compose", COMPOSE, ids=lambda p: p.name)

@@ -16,9 +16,12 @@ pub struct Tool {
     pub apt_package: &'static str,
 }
 
-/// The test suite checks `/metrics` with Prometheus's own parser.
-pub const TEST_TOOLS: &[Tool] =
-    &[Tool { program: "promtool", what: "promtool (checks the gateway's /metrics)", apt_package: "prometheus" }];
+/// The test suite checks `/metrics` with Prometheus's own parser and drives the Admin
+/// Dashboard in Debian's Chromium (no browser download is possible here).
+pub const TEST_TOOLS: &[Tool] = &[
+    Tool { program: "promtool", what: "promtool (checks the gateway's /metrics)", apt_package: "prometheus" },
+    Tool { program: "chromium", what: "Chromium (the Admin Dashboard's browser test)", apt_package: "chromium" },
+];
 
 /// The gateway benchmark's upstream: a server much faster than anything measured.
 pub const BENCH_TOOLS: &[Tool] = &[

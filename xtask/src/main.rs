@@ -5,6 +5,7 @@
 //!     cargo xtask doctor                report missing system pieces and their fix
 //!     cargo xtask models                fetch the default and test models into .build/models
 //!     cargo xtask llama-server          build llama.cpp's server for the real-server tests
+//!     cargo xtask build gateway-server  stage sipp-gateway + its Admin Dashboard in .build/artifacts
 //!     cargo xtask bench [ARGS]          engine, Python and gateway benchmarks (--gateway-only)
 //!     cargo xtask determinism [--avx2]  the determinism matrix (also on an AVX2-only build)
 //!     cargo xtask fuzz --minutes N      fuzz the gateway's public routes for N minutes
@@ -14,7 +15,9 @@
 //!     cargo xtask schema                rewrite schema/sipp.schema.json from the Rust types
 //!     cargo xtask lint                  cargo fmt --check and clippy -D warnings, as CI runs them
 
+mod admin_ui;
 mod bench;
+mod build;
 mod determinism;
 mod doctor;
 mod libclang;
@@ -59,6 +62,10 @@ fn main() -> Result<()> {
             test::run(&sh, &rest)
         }
         "doctor" => doctor::report(&sh),
+        "build" => {
+            setup::ensure(&sh)?;
+            build::run(&sh, &rest)
+        }
         "setup" => setup::ensure(&sh),
         "models" => {
             setup::ensure(&sh)?;
@@ -107,7 +114,7 @@ fn main() -> Result<()> {
         "lint" => test::lint(&sh),
         "help" | "--help" | "-h" => {
             let usage: Vec<&str> =
-                include_str!("main.rs").lines().skip(2).take(13).map(|l| l.trim_start_matches("//!")).collect();
+                include_str!("main.rs").lines().skip(2).take(14).map(|l| l.trim_start_matches("//!")).collect();
             println!("{}", usage.join("\n"));
             Ok(())
         }

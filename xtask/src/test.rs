@@ -1,6 +1,7 @@
 //! `cargo xtask test`: every test. Rust tests run in release (one llama.cpp build serves
-//! tests, the CLI and the wheel); then the wheel is built and installed into the project
-//! venv for pytest (with llama.cpp's `llama-server` built for the real-server tests),
+//! tests, the CLI and the wheel); then the gateway is staged with its Admin Dashboard
+//! (`build gateway-server`) and the wheel is built and installed into the project venv
+//! for pytest (with llama.cpp's `llama-server` built for the real-server tests),
 //! mypy --strict on the package and examples, and stubtest. `cargo fmt --check` and clippy
 //! (`-D warnings`) run first.
 
@@ -19,8 +20,9 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     python::develop(sh, &venv)?;
     // A real server for the provider adapters (tests/python/test_real_server.py).
     let server = llama_server::ensure(sh, &venv)?;
-    // Built by the cargo test step above (its integration tests run the binary).
-    let gateway = sh.current_dir().join("target/release/sipp-gateway");
+    // Built by the cargo test step above (its integration tests run the binary), staged
+    // with the dashboard beside it, as an operator runs it.
+    let gateway = crate::build::gateway_server(sh, false)?.join("sipp-gateway");
     let py = venv.python();
     cmd!(sh, "{py} -m pytest tests/python")
         .env("SIPP_LLAMA_SERVER", &server)

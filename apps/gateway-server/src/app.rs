@@ -41,7 +41,11 @@ pub fn public_app(state: Arc<AppState>) -> Router {
                     axum::http::header::CONTENT_TYPE,
                     HeaderName::from_static(public::REQUEST_ID),
                 ])
-                .expose_headers([HeaderName::from_static(public::REQUEST_ID)]),
+                .expose_headers([
+                    HeaderName::from_static(public::REQUEST_ID),
+                    HeaderName::from_static(public::SERVED_BY),
+                    HeaderName::from_static(public::FALLBACK_FROM),
+                ]),
         );
     }
     router.with_state(state)

@@ -217,8 +217,11 @@ pub fn route(
         return Ok(fallback);
     }
     s.metrics.rejected("disabled");
-    Err(GatewayHttpError::of(
-        sipp::ErrorCode::Unavailable,
+    // No Retry-After: how long an operator keeps a target off is not known here, and a
+    // client must not poll it every second.
+    Err(GatewayHttpError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        sipp::ErrorCode::Unavailable.as_str(),
         format!("target `{target}` is disabled by the gateway's operator: {}", disabled.reason),
     ))
 }

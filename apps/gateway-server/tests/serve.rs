@@ -84,6 +84,8 @@ embeddings = true
             .env("TEST_GATEWAY_TOKEN", TOKEN)
             .env("TEST_ADMIN_PASSWORD", ADMIN)
             .env("TEST_UPSTREAM_TOKEN", UPSTREAM_KEY)
+            // No dashboard build here: startup must say so, and what to do.
+            .env("SIPP_GATEWAY_ADMIN_ASSETS_DIR", "/nonexistent-admin-ui")
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -290,6 +292,10 @@ async fn the_gateway_serves_a_local_target_end_to_end() {
     let rest = open.response().await;
     assert!(matches!(&rest, Ok(r) if r.finish_reason != FinishReason::Cancelled) || rest.is_err(), "{rest:?}");
 
+    assert!(
+        logs.contains("assets are not at /nonexistent-admin-ui") && logs.contains("cargo xtask build gateway-server"),
+        "{logs}"
+    );
     // One JSON line per request, and never a secret.
     assert!(![TOKEN, ADMIN, UPSTREAM_KEY].iter().any(|s| logs.contains(s)), "a secret reached the logs");
     let requests: Vec<serde_json::Value> = logs
