@@ -1,8 +1,10 @@
-//! `cargo xtask build gateway-server`: the runnable gateway distribution the spec's
-//! "Generated Executable" describes, staged in `.build/artifacts/gateway-server`: the
-//! `sipp-gateway` executable with the Admin Dashboard's Vite build in `admin-ui/` beside
-//! it (where the binary looks for it). llama.cpp is linked statically; the system's
-//! libgomp and libstdc++ are the only runtime libraries it needs.
+//! `cargo xtask build gateway-server [--backend cpu|cuda|vulkan|metal]` (the spec's `sipp
+//! build gateway-server`): the runnable gateway distribution its "Generated Executable"
+//! describes, staged in `.build/artifacts/gateway-server`: the `sipp-gateway` executable
+//! with the Admin Dashboard's Vite build in `admin-ui/` beside it (where the binary looks
+//! for it). llama.cpp is linked statically; the system's libgomp and libstdc++ are the
+//! only runtime libraries it needs. `cargo xtask run gateway-server check|serve …` (the
+//! spec's `sipp run gateway-server`) stages it and runs it.
 
 use crate::{admin_ui, progress};
 use anyhow::{bail, Context, Result};
@@ -10,26 +12,77 @@ use std::path::{Path, PathBuf};
 use xshell::Shell;
 
 pub fn run(sh: &Shell, what: &[String]) -> Result<()> {
-    match what.first().map(String::as_str) {
-        Some("gateway-server") => {
-            let staged = gateway_server(sh, true)?;
+    match what.split_first() {
+        Some((target, rest)) if target == "gateway-server" => {
+            let (backend, extra) = backend(rest)?;
+            if let Some(arg) = extra.first() {
+                bail!(
+                    "unexpected argument `{arg}`: `cargo xtask build gateway-server [--backend cpu|cuda|vulkan|metal]`"
+                );
+            }
+            let staged = gateway_server(sh, Some(backend))?;
             println!("{}", staged.display());
             Ok(())
         }
-        other => bail!("build what? `cargo xtask build gateway-server` (got {other:?})"),
+        other => bail!("build what? `cargo xtask build gateway-server` (got {:?})", other.map(|o| o.0)),
     }
 }
 
-/// Stage the gateway (building the binary first when `compile`); returns the directory.
-pub fn gateway_server(sh: &Shell, compile: bool) -> Result<PathBuf> {
+/// `cargo xtask run gateway-server [--backend B] check|serve …`: stage, then run the staged
+/// binary with the rest of the arguments (its stdout is the command's).
+pub fn run_gateway_server(sh: &Shell, args: &[String]) -> Result<()> {
+    let (backend, rest) = backend(args)?;
+    let binary = gateway_server(sh, Some(backend))?.join("sipp-gateway");
+    let status = std::process::Command::new(&binary).args(&rest).status().context("starting sipp-gateway")?;
+    if !status.success() {
+        bail!("sipp-gateway {} ended with {status}", rest.join(" "));
+    }
+    Ok(())
+}
+
+/// `--backend X` taken out of `args`: the cargo feature of the llama.cpp backend (none
+/// for `cpu`/`auto`).
+fn backend(args: &[String]) -> Result<(&'static str, Vec<String>)> {
+    let mut rest = Vec::new();
+    let mut backend = "cpu";
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let value = match a.as_str() {
+            "--backend" => it.next().map(String::as_str),
+            other => match other.strip_prefix("--backend=") {
+                Some(v) => Some(v),
+                None => {
+                    rest.push(a.clone());
+                    continue;
+                }
+            },
+        };
+        backend = match value {
+            Some("cpu" | "auto") => "cpu",
+            Some("cuda") => "cuda",
+            Some("vulkan") => "vulkan",
+            Some("metal") => "metal",
+            other => bail!("--backend takes cpu, cuda, vulkan or metal (got {other:?})"),
+        };
+    }
+    Ok((backend, rest))
+}
+
+/// Stage the gateway (building the binary first, with `backend`'s feature, when given);
+/// returns the directory.
+pub fn gateway_server(sh: &Shell, backend: Option<&str>) -> Result<PathBuf> {
     let root = sh.current_dir();
-    if compile {
+    if let Some(backend) = backend {
+        let mut args = vec!["build", "--release", "-p", "sipp-gateway-server"];
+        if backend != "cpu" {
+            args.extend(["--features", backend]);
+        }
         progress::run_to_stderr(
             &root,
             "building sipp-gateway",
             "the first build compiles llama.cpp: about 10 minutes on 2 cores",
             "cargo",
-            &["build", "--release", "-p", "sipp-gateway-server"],
+            &args,
         )?;
     }
     let dist = admin_ui::build(sh)?;

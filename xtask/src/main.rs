@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask <task>`. Each task lives in its own file.
 //!
 //!     cargo xtask run "Explain Sipp."   set up, then chat with the default model
+//!     cargo xtask run gateway-server serve --config F   stage the gateway, then run it
 //!     cargo xtask test                  set up, then run every test
 //!     cargo xtask doctor                report missing system pieces and their fix
 //!     cargo xtask models                fetch the default and test models into .build/models
@@ -12,7 +13,7 @@
 //!     cargo xtask soak --minutes N      mixed gateway traffic for N minutes, RSS every 30 s
 //!     cargo xtask develop               build the wheel and install it into .build/venv
 //!     cargo xtask wheel                 distributable wheel (x86-64-v3) into dist/
-//!     cargo xtask schema                rewrite schema/sipp.schema.json from the Rust types
+//!     cargo xtask schema                rewrite schema/*.schema.json from the Rust types
 //!     cargo xtask lint                  cargo fmt --check and clippy -D warnings, as CI runs them
 
 mod admin_ui;
@@ -38,6 +39,10 @@ fn main() -> Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(project_root());
     match task.as_str() {
+        "run" if rest.first().is_some_and(|a| a == "gateway-server") => {
+            setup::ensure(&sh)?;
+            build::run_gateway_server(&sh, &rest[1..])
+        }
         "run" => {
             setup::ensure(&sh)?;
             // The default model is an instruct model: it answers a message rendered with
@@ -108,13 +113,16 @@ fn main() -> Result<()> {
         "schema" => {
             setup::ensure(&sh)?;
             cmd!(sh, "cargo test --release -p sipp-rs --test schema").env("SIPP_WRITE_SCHEMA", "1").run()?;
-            println!("schema/sipp.schema.json");
+            cmd!(sh, "cargo test --release -p sipp-gateway-server --test admin_schema")
+                .env("SIPP_WRITE_SCHEMA", "1")
+                .run()?;
+            println!("schema/sipp.schema.json\nschema/gateway-admin.schema.json");
             Ok(())
         }
         "lint" => test::lint(&sh),
         "help" | "--help" | "-h" => {
             let usage: Vec<&str> =
-                include_str!("main.rs").lines().skip(2).take(14).map(|l| l.trim_start_matches("//!")).collect();
+                include_str!("main.rs").lines().skip(2).take(15).map(|l| l.trim_start_matches("//!")).collect();
             println!("{}", usage.join("\n"));
             Ok(())
         }

@@ -22,7 +22,7 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     let server = llama_server::ensure(sh, &venv)?;
     // Built by the cargo test step above (its integration tests run the binary), staged
     // with the dashboard beside it, as an operator runs it.
-    let gateway = crate::build::gateway_server(sh, false)?.join("sipp-gateway");
+    let gateway = crate::build::gateway_server(sh, None)?.join("sipp-gateway");
     let py = venv.python();
     cmd!(sh, "{py} -m pytest tests/python")
         .env("SIPP_LLAMA_SERVER", &server)

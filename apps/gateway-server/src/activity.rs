@@ -5,6 +5,7 @@
 //! by the configuration: callers are token labels and a target the config does not name
 //! counts as `UNKNOWN`, so no client can grow these maps.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -18,7 +19,7 @@ pub const RECENT: usize = 200;
 pub const UNKNOWN: &str = "-";
 
 /// One finished request as the dashboard lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RequestRecord {
     pub id: String,
     /// Unix milliseconds when it finished.
@@ -40,14 +41,14 @@ pub struct RequestRecord {
 }
 
 /// Requests and errors of one key within a sample.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, JsonSchema)]
 pub struct Count {
     pub requests: u64,
     pub errors: u64,
 }
 
 /// A local target's engine at sample time.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct EngineSample {
     pub running: u64,
     pub waiting: u64,
@@ -59,7 +60,7 @@ pub struct EngineSample {
 }
 
 /// One point of the rolling history.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct Sample {
     /// Unix milliseconds at the end of the interval.
     pub at: u64,

@@ -33,9 +33,10 @@ pub enum Blocked {
 }
 
 /// A target an operator turned off.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Disabled {
     pub reason: String,
+    /// Unix milliseconds.
     pub since: u64,
 }
 

@@ -26,6 +26,11 @@ export function byKey(samples: Sample[], pick: (s: Sample) => Record<string, { r
   return { data: [xs, ...rows], series: keys.map((k, i) => ({ label: k, color: PALETTE[i % PALETTE.length]! })) };
 }
 
+/** Errors of each key, in the shape `byKey` reads. */
+export function errorsOf(counts: Record<string, { errors: number }>): Record<string, { requests: number }> {
+  return Object.fromEntries(Object.entries(counts).map(([k, c]) => [k, { requests: c.errors }]));
+}
+
 export function rows(samples: Sample[], series: { label: string; value: (s: Sample) => number | null; dash?: boolean }[]): Rows {
   const xs = samples.map((s) => s.at / 1000);
   return {

@@ -3,6 +3,7 @@
 //! on the next public request, lives only in this process, and is written to the audit
 //! list with the acting session's handle.
 
+use super::answers::{Block, BlockKind, Disable, Fallback, LimitsChange, Login, SessionAnswer, Unblock};
 use super::guard::{self, AdminError, Authorized};
 use super::session::LoginRefused;
 use crate::config::RateLimitConfig;
@@ -15,7 +16,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,12 +37,6 @@ fn audit(s: &AppState, a: &Authorized, action: &'static str, detail: impl Into<S
     s.admin.audit.push(&a.session.id, &a.session.client.to_string(), action, detail);
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Login {
-    password: String,
-}
-
 /// `POST <admin>/api/session {"password": …}`: a session cookie and its CSRF token.
 pub async fn login(State(s): State<Arc<AppState>>, parts: Parts, bytes: Bytes) -> Result<Response, AdminError> {
     let client = guard::client(&s, &parts);
@@ -54,7 +48,7 @@ pub async fn login(State(s): State<Arc<AppState>>, parts: Parts, bytes: Bytes) -
         Ok((secret, session)) => {
             s.admin.audit.push(&session.id, &client.to_string(), "login", "");
             let view = s.admin.sessions.view(&session, Instant::now());
-            let mut r = Json(json!({"session": view, "csrf_token": session.csrf})).into_response();
+            let mut r = Json(SessionAnswer { session: view, csrf_token: session.csrf }).into_response();
             r.headers_mut().insert(SET_COOKIE, guard::session_cookie(&s.config.routes.admin, &secret));
             Ok(r)
         }
@@ -97,22 +91,6 @@ pub async fn revoke_session(State(s): State<Arc<AppState>>, a: Authorized, Path(
     Ok(Json(json!({"revoked": id})))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-enum BlockKind {
-    Ip,
-    Caller,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Block {
-    kind: BlockKind,
-    value: String,
-    #[serde(default)]
-    reason: Option<String>,
-}
-
 /// `POST <admin>/api/blocklist {"kind": "ip"|"caller", "value": …, "reason": …}`.
 pub async fn block(State(s): State<Arc<AppState>>, a: Authorized, bytes: Bytes) -> Answer {
     let b: Block = body(&bytes)?;
@@ -131,13 +109,6 @@ pub async fn block(State(s): State<Arc<AppState>>, a: Authorized, bytes: Bytes) 
     };
     audit(&s, &a, "block", format!("{value} ({reason})"));
     Ok(Json(json!({"blocked": value})))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Unblock {
-    kind: BlockKind,
-    value: String,
 }
 
 /// `DELETE <admin>/api/blocklist {"kind": …, "value": …}`.
@@ -168,13 +139,6 @@ fn known_target(s: &AppState, name: &str) -> Result<(), AdminError> {
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct Disable {
-    #[serde(default)]
-    reason: Option<String>,
-}
-
 /// `POST <admin>/api/targets/{name}/disable {"reason": …}`: its requests get a 503 with
 /// the reason (or go to its fallback).
 pub async fn disable_target(
@@ -199,12 +163,6 @@ pub async fn enable_target(State(s): State<Arc<AppState>>, a: Authorized, Path(n
     let was_disabled = s.controls.enable(&name);
     audit(&s, &a, "enable_target", name.clone());
     Ok(Json(json!({"enabled": name, "was_disabled": was_disabled})))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Fallback {
-    target: String,
 }
 
 /// `PUT <admin>/api/fallbacks/{name} {"target": …}`: while `name` is disabled or
@@ -235,41 +193,23 @@ pub async fn clear_fallback(State(s): State<Arc<AppState>>, a: Authorized, Path(
     Ok(Json(json!({"target": name, "fallback": null})))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RateLimit {
-    enabled: bool,
-    requests_per_minute: u32,
-    burst: u32,
-}
-
 /// `PUT <admin>/api/limits {"max_concurrent_requests": n|null, "rate_limit": {…}}`; either
 /// key may be left out. Running requests keep their places.
 pub async fn set_limits(State(s): State<Arc<AppState>>, a: Authorized, bytes: Bytes) -> Answer {
-    let v: serde_json::Map<String, Value> = body(&bytes)?;
-    if let Some(other) = v.keys().find(|k| !matches!(k.as_str(), "max_concurrent_requests" | "rate_limit")) {
-        return Err(AdminError::invalid(format!("unknown field `{}`", crate::public::shown(other))));
+    let change: LimitsChange = body(&bytes)?;
+    if change.max_concurrent_requests == Some(Some(0)) {
+        return Err(AdminError::invalid("max_concurrent_requests is a positive integer or null"));
     }
-    let admission = match v.get("max_concurrent_requests") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(n) => match n.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0) {
-            Some(n) => Some(Some(n)),
-            None => return Err(AdminError::invalid("max_concurrent_requests is a positive integer or null")),
-        },
-    };
-    let rate = match v.get("rate_limit") {
-        None => None,
+    let rate = match change.rate_limit {
+        Some(r) if r.requests_per_minute == 0 || r.burst == 0 => {
+            return Err(AdminError::invalid("rate_limit.requests_per_minute and burst are at least 1"));
+        }
         Some(r) => {
-            let r: RateLimit =
-                serde_json::from_value(r.clone()).map_err(|e| AdminError::invalid(format!("rate_limit: {e}")))?;
-            if r.requests_per_minute == 0 || r.burst == 0 {
-                return Err(AdminError::invalid("rate_limit.requests_per_minute and burst are at least 1"));
-            }
             Some(RateLimitConfig { enabled: r.enabled, requests_per_minute: r.requests_per_minute, burst: r.burst })
         }
+        None => None,
     };
-    if let Some(limit) = admission {
+    if let Some(limit) = change.max_concurrent_requests {
         s.admission.set_limit(limit);
         let shown = limit.map_or_else(|| "unlimited".to_string(), |n| n.to_string());
         audit(&s, &a, "set_admission_limit", shown);

@@ -8,7 +8,8 @@ use std::sync::Mutex;
 
 const KEEP: usize = 1000;
 
-#[derive(Debug, Clone, Serialize)]
+/// One admin action.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AuditEntry {
     /// Unix milliseconds.
     pub at: u64,

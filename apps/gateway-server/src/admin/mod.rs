@@ -5,6 +5,7 @@
 //! here is process-local and resets on restart.
 
 pub mod actions;
+pub mod answers;
 pub mod assets;
 pub mod audit;
 pub mod guard;

@@ -39,10 +39,12 @@ pub struct Session {
 }
 
 /// A session as the dashboard lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SessionView {
+    /// The public handle (never the cookie's secret).
     pub id: String,
     pub client: String,
+    /// Unix milliseconds.
     pub created_at: u64,
     /// Unix milliseconds when it ends unless used again.
     pub expires_at: u64,

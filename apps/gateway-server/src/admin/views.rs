@@ -1,99 +1,128 @@
-//! What the dashboard reads: its session, the gateway's routes, targets (with the local
-//! backend each one loaded on), caller labels and limits, the rolling metrics history,
-//! recent requests, sessions, the blocklist and the audit list. Never a password, a
-//! bearer token or a provider key: tokens appear only as their caller label, provider
-//! targets only by the name of the variable holding their key.
+//! What the dashboard reads (typed in `answers`): its session, the gateway's routes,
+//! targets (with the local backend each one loaded on), caller labels and limits, the
+//! rolling metrics history, recent requests, sessions, the blocklist and the audit list.
+//! Never a password, a bearer token or a provider key: tokens appear only as their caller
+//! label, provider targets only by the name of the variable holding their key.
 
+use super::answers::{
+    AuditAnswer, BlockKind, BlockView, BlocklistAnswer, CallerView, ContextView, Limits, ManagementRoutes,
+    MetricsAnswer, Overview, PublicRoutes, RateLimitView, RequestsAnswer, SessionAnswer, SessionsAnswer, TargetState,
+    Totals,
+};
 use super::guard::{AdminError, Authorized};
-use crate::config::TargetView;
+use crate::config::{RateLimitConfig, TargetConfig, TargetView};
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-type Answer = Result<Json<Value>, AdminError>;
+type Answer<T> = Result<Json<T>, AdminError>;
 
 /// The session's own facts and its CSRF token: the app keeps the token in memory only
 /// and fetches it again here after a reload (the cookie itself is HTTP-only).
-pub async fn session(State(s): State<Arc<AppState>>, a: Authorized) -> Answer {
-    let view = s.admin.sessions.view(&a.session, Instant::now());
-    Ok(Json(json!({"session": view, "csrf_token": a.session.csrf})))
+pub async fn session(State(s): State<Arc<AppState>>, a: Authorized) -> Answer<SessionAnswer> {
+    let session = s.admin.sessions.view(&a.session, Instant::now());
+    Ok(Json(SessionAnswer { session, csrf_token: a.session.csrf }))
 }
 
-pub async fn overview(State(s): State<Arc<AppState>>, _: Authorized) -> Answer {
+fn rate(r: &RateLimitConfig) -> RateLimitView {
+    RateLimitView { enabled: r.enabled, requests_per_minute: r.requests_per_minute, burst: r.burst }
+}
+
+pub async fn overview(State(s): State<Arc<AppState>>, _: Authorized) -> Answer<Overview> {
     let r = &s.config.routes;
-    let targets: Vec<Value> = s.config.targets.iter().map(|t| target(&s, t)).collect();
-    let tokens: Vec<Value> = s
+    let blocked = s.controls.blocklist().1;
+    let tokens = s
         .config
         .tokens
         .iter()
-        .map(|t| {
-            let blocked = s.controls.blocklist().1.iter().any(|e| e.value == t.caller);
-            json!({"caller": t.caller, "targets": t.targets, "all_targets": t.targets.is_empty(), "blocked": blocked})
+        .map(|t| CallerView {
+            caller: t.caller.clone(),
+            targets: t.targets.clone(),
+            all_targets: t.targets.is_empty(),
+            blocked: blocked.iter().any(|e| e.value == t.caller),
         })
         .collect();
-    let rate = s.rate_limit_config();
-    let toml_rate = &s.config.security.rate_limit;
-    Ok(Json(json!({
-        "service": "sipp-gateway",
-        "version": env!("CARGO_PKG_VERSION"),
-        "ready": s.is_ready(),
-        "public_bind": s.config.public_bind,
-        "management_bind": s.config.management_bind,
-        "public_routes": {"query": r.query, "chat": r.chat, "embed": r.embed, "openai": r.openai_routes()},
-        "management_routes": {"index": r.index, "health": r.health, "readiness": r.readiness, "metrics": r.metrics, "admin": r.admin},
-        "targets": targets,
-        "tokens": tokens,
-        "limits": {
-            "max_concurrent_requests": s.admission.limit(),
-            "configured_max_concurrent_requests": s.config.max_concurrent_requests,
-            "admission_held": s.admission.held(),
-            "rate_limit": {"enabled": rate.enabled, "requests_per_minute": rate.requests_per_minute, "burst": rate.burst},
-            "configured_rate_limit": {"enabled": toml_rate.enabled, "requests_per_minute": toml_rate.requests_per_minute, "burst": toml_rate.burst},
+    Ok(Json(Overview {
+        service: "sipp-gateway".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        ready: s.is_ready(),
+        public_bind: s.config.public_bind.clone(),
+        management_bind: s.config.management_bind.clone(),
+        public_routes: PublicRoutes {
+            query: r.query.clone(),
+            chat: r.chat.clone(),
+            embed: r.embed.clone(),
+            openai: r.openai_routes().map(Vec::from),
         },
-        "fallbacks": s.controls.fallbacks(),
-    })))
+        management_routes: ManagementRoutes {
+            index: r.index.clone(),
+            health: r.health.clone(),
+            readiness: r.readiness.clone(),
+            metrics: r.metrics.clone(),
+            admin: r.admin.clone(),
+        },
+        targets: s.config.targets.iter().map(|t| target(&s, t)).collect(),
+        tokens,
+        limits: Limits {
+            max_concurrent_requests: s.admission.limit(),
+            configured_max_concurrent_requests: s.config.max_concurrent_requests,
+            admission_held: s.admission.held(),
+            rate_limit: rate(&s.rate_limit_config()),
+            configured_rate_limit: rate(&s.config.security.rate_limit),
+        },
+        fallbacks: s.controls.fallbacks(),
+    }))
 }
 
 /// One target: what it is, whether it loaded, and the operator's overrides.
-fn target(s: &AppState, t: &crate::config::TargetConfig) -> Value {
+fn target(s: &AppState, t: &TargetConfig) -> TargetState {
     let name = t.name();
     let loaded = s.is_loaded(name);
-    let mut v = json!({
-        "name": name,
-        "type": t.type_name(),
-        "loaded": loaded,
-        "ready": loaded && s.controls.disabled(name).is_none(),
-        "disabled": s.controls.disabled(name),
-        "fallback": s.controls.fallback(name),
-    });
+    let disabled = s.controls.disabled(name);
+    let mut state = TargetState {
+        name: name.to_string(),
+        kind: t.type_name().to_string(),
+        model: String::new(),
+        loaded,
+        ready: loaded && disabled.is_none(),
+        disabled,
+        fallback: s.controls.fallback(name),
+        backend: None,
+        backend_configured: None,
+        model_path: None,
+        context: None,
+        base_url: None,
+        key_env: None,
+    };
     match t.view() {
         TargetView::Local(l) => {
             let endpoint = sipp::EndpointRef { kind: sipp::EndpointKind::Local, id: name.to_string() };
             let info = loaded.then(|| s.client.endpoint_info(&endpoint).ok()).flatten();
-            v["model"] = json!(l
-                .model
-                .file_name()
-                .map_or_else(|| l.model.display().to_string(), |f| f.to_string_lossy().into_owned()));
-            v["model_path"] = json!(l.model.display().to_string());
-            v["backend_configured"] = json!(l.backend.as_str());
+            state.model =
+                l.model.file_name().map_or_else(|| l.model.display().to_string(), |f| f.to_string_lossy().into());
+            state.model_path = Some(l.model.display().to_string());
+            state.backend_configured = Some(l.backend.as_str().to_string());
             // What `auto` resolved to on this machine, once loaded.
-            v["backend"] = json!(info.as_ref().map(|i| i.backend.as_str()));
-            v["context"] = json!(info.as_ref().map(|i| json!({"n_ctx": i.n_ctx, "n_seq_max": i.n_seq_max, "kv_cells": i.kv_cells, "embeddings": i.embeddings})));
+            state.backend = info.as_ref().map(|i| i.backend.as_str().to_string());
+            state.context = info.map(|i| ContextView {
+                n_ctx: i.n_ctx,
+                n_seq_max: i.n_seq_max,
+                kv_cells: i.kv_cells,
+                embeddings: i.embeddings,
+            });
         }
         TargetView::Provider(kind, p) => {
             let spec = sipp::provider_spec(kind);
-            v["model"] = json!(p.model);
-            v["base_url"] = json!(p.base_url.as_deref().or(spec.default_base_url).map(without_userinfo));
-            v["key_env"] = json!(p.key_env(kind));
-            v["backend"] = Value::Null;
+            state.model = p.model.clone();
+            state.base_url = p.base_url.as_deref().or(spec.default_base_url).map(without_userinfo);
+            state.key_env = p.key_env(kind).map(str::to_string);
         }
     }
-    v
+    state
 }
 
 /// A URL with any `user:password@` replaced: the dashboard shows where, never with what.
@@ -113,22 +142,23 @@ pub struct Since {
 }
 
 /// The rolling history newer than `?since=` (unix ms), with totals since start.
-pub async fn metrics(State(s): State<Arc<AppState>>, _: Authorized, Query(q): Query<Since>) -> Answer {
-    let (requests, errors, input, output) = s.metrics.totals();
-    Ok(Json(json!({
-        "sample_every_ms": crate::activity::SAMPLE_EVERY.as_millis(),
-        "history_ms": crate::activity::HISTORY.as_millis(),
-        "samples": s.activity.history(q.since),
-        "totals": {
-            "requests": requests,
-            "errors": errors,
-            "input_tokens": input,
-            "output_tokens": output,
-            "in_flight": s.metrics.in_flight_now(),
-            "rejections": s.metrics.rejections_total(),
-            "blocked": s.controls.block_hits(),
+pub async fn metrics(State(s): State<Arc<AppState>>, _: Authorized, Query(q): Query<Since>) -> Answer<MetricsAnswer> {
+    let (requests, errors, input_tokens, output_tokens) = s.metrics.totals();
+    let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    Ok(Json(MetricsAnswer {
+        sample_every_ms: ms(crate::activity::SAMPLE_EVERY),
+        history_ms: ms(crate::activity::HISTORY),
+        samples: s.activity.history(q.since),
+        totals: Totals {
+            requests,
+            errors,
+            input_tokens,
+            output_tokens,
+            in_flight: s.metrics.in_flight_now(),
+            rejections: s.metrics.rejections_total().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            blocked: s.controls.block_hits(),
         },
-    })))
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,28 +166,35 @@ pub struct Limit {
     limit: Option<usize>,
 }
 
-pub async fn requests(State(s): State<Arc<AppState>>, _: Authorized, Query(q): Query<Limit>) -> Answer {
+pub async fn requests(State(s): State<Arc<AppState>>, _: Authorized, Query(q): Query<Limit>) -> Answer<RequestsAnswer> {
     let limit = q.limit.unwrap_or(100).min(crate::activity::RECENT);
-    Ok(Json(json!({"requests": s.activity.recent(limit)})))
+    Ok(Json(RequestsAnswer { requests: s.activity.recent(limit) }))
 }
 
-pub async fn sessions(State(s): State<Arc<AppState>>, a: Authorized) -> Answer {
-    Ok(Json(json!({"sessions": s.admin.sessions.list(), "current": a.session.id})))
+pub async fn sessions(State(s): State<Arc<AppState>>, a: Authorized) -> Answer<SessionsAnswer> {
+    Ok(Json(SessionsAnswer { sessions: s.admin.sessions.list(), current: a.session.id }))
 }
 
-pub async fn audit(State(s): State<Arc<AppState>>, _: Authorized) -> Answer {
-    Ok(Json(json!({"entries": s.admin.audit.list()})))
+pub async fn audit(State(s): State<Arc<AppState>>, _: Authorized) -> Answer<AuditAnswer> {
+    Ok(Json(AuditAnswer { entries: s.admin.audit.list() }))
 }
 
-pub async fn blocklist(State(s): State<Arc<AppState>>, _: Authorized) -> Answer {
+pub async fn blocklist(State(s): State<Arc<AppState>>, _: Authorized) -> Answer<BlocklistAnswer> {
     let (clients, callers) = s.controls.blocklist();
-    let view = |e: &Arc<crate::controls::BlockEntry>, kind: &str| {
-        json!({"kind": kind, "value": e.value, "reason": e.reason, "added_at": e.added_at,
-               "added_by": e.added_by, "hits": e.hits.load(Ordering::Relaxed)})
+    let view = |e: &Arc<crate::controls::BlockEntry>, kind| BlockView {
+        kind,
+        value: e.value.clone(),
+        reason: e.reason.clone(),
+        added_at: e.added_at,
+        added_by: e.added_by.clone(),
+        hits: e.hits.load(Ordering::Relaxed),
     };
-    let entries: Vec<Value> =
-        clients.iter().map(|e| view(e, "ip")).chain(callers.iter().map(|e| view(e, "caller"))).collect();
-    Ok(Json(json!({"entries": entries})))
+    let entries = clients
+        .iter()
+        .map(|e| view(e, BlockKind::Ip))
+        .chain(callers.iter().map(|e| view(e, BlockKind::Caller)))
+        .collect();
+    Ok(Json(BlocklistAnswer { entries }))
 }
 
 #[cfg(test)]

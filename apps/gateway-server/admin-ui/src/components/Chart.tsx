@@ -67,8 +67,7 @@ export function Chart({ title, data, series, unit, testId }: Props) {
       u.destroy();
       plot.current = null;
     };
-    // Rebuilt only when the series change; data updates go through setData below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Rebuilt only when the series change (`key`); new data goes through setData below.
   }, [key, unit]);
 
   useEffect(() => {

@@ -6,7 +6,7 @@ import type { Ctx } from "../App";
 import { api } from "../api";
 import { ago, num } from "../format";
 import { usePoll } from "../usePoll";
-import type { BlockEntry } from "../types";
+import type { Block, BlockEntry, BlockKind, Unblock } from "../types";
 import { Table } from "../components/Table";
 
 export function Access({ ctx }: { ctx: Ctx }) {
@@ -26,9 +26,10 @@ export function Access({ ctx }: { ctx: Ctx }) {
   const change = async (what: () => Promise<unknown>) => {
     if (await ctx.act(what)) await load();
   };
-  const block = (kind: "ip" | "caller", value: string, why: string) =>
-    change(() => api.post("blocklist", { kind, value, reason: why }));
-  const unblock = (kind: "ip" | "caller", value: string) => change(() => api.delete("blocklist", { kind, value }));
+  const block = (kind: BlockKind, value: string, why: string) =>
+    change(() => api.post("blocklist", { kind, value, reason: why } satisfies Block));
+  const unblock = (kind: BlockKind, value: string) =>
+    change(() => api.delete("blocklist", { kind, value } satisfies Unblock));
 
   return (
     <>

@@ -3,7 +3,7 @@
 // token, in-flight requests and refusals, and each local target's engine.
 import type { Ctx } from "../App";
 import { Chart } from "../components/Chart";
-import { byKey, perSecond, rows } from "../history";
+import { byKey, errorsOf, perSecond, rows } from "../history";
 import { millis, num } from "../format";
 import type { Sample } from "../types";
 import { Table } from "../components/Table";
@@ -57,10 +57,10 @@ export function Dashboard({ ctx }: { ctx: Ctx }) {
           unit=" ms"
           testId="chart-latency"
           {...rows(samples, [
-            { label: "p50", value: (s) => s.latency_p50_ms },
-            { label: "p99", value: (s) => s.latency_p99_ms },
-            { label: "TTFT p50", value: (s) => s.ttft_p50_ms, dash: true },
-            { label: "TTFT p99", value: (s) => s.ttft_p99_ms, dash: true },
+            { label: "p50", value: (s) => s.latency_p50_ms ?? null },
+            { label: "p99", value: (s) => s.latency_p99_ms ?? null },
+            { label: "TTFT p50", value: (s) => s.ttft_p50_ms ?? null, dash: true },
+            { label: "TTFT p99", value: (s) => s.ttft_p99_ms ?? null, dash: true },
           ])}
         />
         <Chart
@@ -75,6 +75,13 @@ export function Dashboard({ ctx }: { ctx: Ctx }) {
         />
         <Chart title="Requests/s by caller" testId="chart-callers" {...byKey(samples, (s) => s.by_caller)} />
         <Chart title="Requests/s by operation" testId="chart-operations" {...byKey(samples, (s) => s.by_operation)} />
+        <Chart title="Errors/s by target" testId="chart-target-errors" {...byKey(samples, (s) => errorsOf(s.by_target))} />
+        <Chart title="Errors/s by caller" testId="chart-caller-errors" {...byKey(samples, (s) => errorsOf(s.by_caller))} />
+        <Chart
+          title="Errors/s by operation"
+          testId="chart-operation-errors"
+          {...byKey(samples, (s) => errorsOf(s.by_operation))}
+        />
         {locals.length > 0 && (
           <Chart
             title="Local targets: running and waiting requests"

@@ -3,6 +3,7 @@
 import { useState, type FormEvent } from "react";
 import type { Ctx } from "../App";
 import { api } from "../api";
+import type { LimitsChange } from "../types";
 
 export function Limits({ ctx }: { ctx: Ctx }) {
   const l = ctx.overview.limits;
@@ -14,12 +15,14 @@ export function Limits({ ctx }: { ctx: Ctx }) {
   const saveAdmission = (e: FormEvent) => {
     e.preventDefault();
     const n = admission.trim();
-    void ctx.act(() => api.put("limits", { max_concurrent_requests: n ? Number(n) : null }));
+    void ctx.act(() => api.put("limits", { max_concurrent_requests: n ? Number(n) : null } satisfies LimitsChange));
   };
   const saveRate = (e: FormEvent) => {
     e.preventDefault();
     void ctx.act(() =>
-      api.put("limits", { rate_limit: { enabled, requests_per_minute: Number(rpm), burst: Number(burst) } }),
+      api.put("limits", {
+        rate_limit: { enabled, requests_per_minute: Number(rpm), burst: Number(burst) },
+      } satisfies LimitsChange),
     );
   };
 

@@ -2,7 +2,7 @@
 // cleared whatever the answer, and nothing of it is stored.
 import { useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
-import type { SessionAnswer } from "../types";
+import type { LoginBody, SessionAnswer } from "../types";
 
 export function Login({ onLogin, notice }: { onLogin: (s: SessionAnswer) => void; notice: string | null }) {
   const [password, setPassword] = useState("");
@@ -16,7 +16,7 @@ export function Login({ onLogin, notice }: { onLogin: (s: SessionAnswer) => void
     const given = password;
     setPassword("");
     try {
-      onLogin(await api.post<SessionAnswer>("session", { password: given }));
+      onLogin(await api.post<SessionAnswer>("session", { password: given } satisfies LoginBody));
     } catch (err) {
       setError(
         err instanceof ApiError && err.status === 401

@@ -4,7 +4,7 @@ import { useState } from "react";
 import type { Ctx } from "../App";
 import { api } from "../api";
 import { State } from "./Dashboard";
-import type { Target } from "../types";
+import type { Disable, Fallback, Target } from "../types";
 import { Table } from "../components/Table";
 
 function Row({ t, ctx }: { t: Target; ctx: Ctx }) {
@@ -50,7 +50,7 @@ function Row({ t, ctx }: { t: Target; ctx: Ctx }) {
             className="inline"
             onSubmit={(e) => {
               e.preventDefault();
-              void ctx.act(() => api.post(`targets/${name}/disable`, reason ? { reason } : {}));
+              void ctx.act(() => api.post(`targets/${name}/disable`, (reason ? { reason } : {}) satisfies Disable));
             }}
           >
             <input placeholder="reason" value={reason} maxLength={200} onChange={(e) => setReason(e.target.value)} data-testid={`reason-${t.name}`} />
@@ -66,7 +66,7 @@ function Row({ t, ctx }: { t: Target; ctx: Ctx }) {
           data-testid={`fallback-${t.name}`}
           onChange={(e) => {
             const to = e.target.value;
-            void ctx.act(() => (to ? api.put(`fallbacks/${name}`, { target: to }) : api.delete(`fallbacks/${name}`)));
+            void ctx.act(() => (to ? api.put(`fallbacks/${name}`, { target: to } satisfies Fallback) : api.delete(`fallbacks/${name}`)));
           }}
         >
           <option value="">no fallback</option>
