@@ -87,9 +87,7 @@ impl Sessions {
     /// Check `given` against `password`; on success a new session and its cookie secret.
     pub fn login(&self, password: &str, given: &str, client: IpAddr) -> Result<(String, Session), LoginRefused> {
         let now = Instant::now();
-        {
-            let mut failures = lock(&self.failures);
-            let recent = failures.entry(client).or_default();
+        if let Some(recent) = lock(&self.failures).get_mut(&client) {
             recent.retain(|t| now.duration_since(*t) < THROTTLE_WINDOW);
             if recent.len() >= MAX_FAILURES {
                 // Even the right password waits: otherwise guessing simply continues.
@@ -100,6 +98,7 @@ impl Sessions {
         let matches: bool = Sha256::digest(password.as_bytes()).ct_eq(&Sha256::digest(given.as_bytes())).into();
         if !matches {
             let mut failures = lock(&self.failures);
+            // Bounded: when full, clients whose failures all aged out make room first.
             if failures.len() >= MAX_TRACKED && !failures.contains_key(&client) {
                 failures.retain(|_, v| v.last().is_some_and(|t| now.duration_since(*t) < THROTTLE_WINDOW));
             }
@@ -242,6 +241,19 @@ mod tests {
         assert!(matches!(s.login("pw", "pw", IP), Err(LoginRefused::Throttled(w)) if w > 200));
         let other: IpAddr = "192.0.2.2".parse().unwrap();
         assert!(s.login("pw", "pw", other).is_ok(), "another client is not affected");
+    }
+
+    #[test]
+    fn right_passwords_leave_no_trace_and_failures_stay_bounded() {
+        let s = Sessions::default();
+        for i in 0..50u8 {
+            s.login("pw", "pw", IpAddr::from([10, 0, 0, i])).unwrap();
+        }
+        assert!(lock(&s.failures).is_empty(), "only wrong passwords are remembered");
+        for i in 0..(u32::try_from(MAX_TRACKED).unwrap() + 100) {
+            let _ = s.login("pw", "guess", IpAddr::from(i.to_be_bytes()));
+        }
+        assert_eq!(lock(&s.failures).len(), MAX_TRACKED);
     }
 
     #[test]
