@@ -5,6 +5,7 @@
 //! by the configuration: callers are token labels and a target the config does not name
 //! counts as `UNKNOWN`, so no client can grow these maps.
 
+use crate::sync::lock;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
@@ -200,10 +201,6 @@ fn percentiles(values: &mut [f64]) -> (Option<f64>, Option<f64>) {
 
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! descriptors), `state`, the `public` request flow with its `sipp_routes` and `openai_routes`, the
 //! `management` handlers, `app` (the routers),
 //! `metrics`, `limits` (what a connection or request may hold), `listener` (accepting
-//! and timing out connections) and `serve` (listeners, loading, shutdown).
+//! and timing out connections), `serve` (listeners, loading, shutdown), and the
+//! dashboard's `admin`, `controls`, `admission` and `activity`; `sync` has the lock helpers.
 
 pub mod activity;
 pub mod admin;
@@ -24,4 +25,5 @@ pub mod secrets;
 pub mod serve;
 pub mod sipp_routes;
 pub mod state;
+pub mod sync;
 pub mod targets;

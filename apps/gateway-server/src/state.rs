@@ -12,6 +12,7 @@ use crate::config::{GatewayConfig, RateLimitConfig};
 use crate::controls::Controls;
 use crate::metrics::Metrics;
 use crate::rate_limit::ClientRateLimit;
+use crate::sync::{read, write};
 use sipp::gateway_core::{Authorizer, GatewayPipeline, GatewayRefusal, GatewayRequestContext, TargetResolver};
 use sipp::{EndpointRef, SippClient};
 use sipp_gateway::{BearerTokens, GatewayHttpError};
@@ -53,7 +54,7 @@ impl TargetResolver for Targets {
     }
 
     fn resolve(&self, target: &str) -> Result<EndpointRef, GatewayRefusal> {
-        let loaded = self.loaded.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let loaded = read(&self.loaded);
         loaded.get(target).cloned().ok_or_else(|| GatewayRefusal::Loading(target.to_string()))
     }
 }
@@ -113,11 +114,7 @@ impl AppState {
     }
 
     pub fn target_loaded(&self, name: &str, endpoint: EndpointRef) {
-        self.targets
-            .loaded
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(name.to_string(), endpoint);
+        write(&self.targets.loaded).insert(name.to_string(), endpoint);
     }
 
     pub fn set_ready(&self) {
@@ -140,12 +137,12 @@ impl AppState {
 
     /// Whether a target is configured and finished loading.
     pub fn is_loaded(&self, name: &str) -> bool {
-        self.targets.loaded.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(name)
+        read(&self.targets.loaded).contains_key(name)
     }
 
     /// One request from `client` against its token bucket.
     pub fn rate_limit(&self, client: std::net::IpAddr) -> Result<(), GatewayHttpError> {
-        let guard = self.rate_limit.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let guard = read(&self.rate_limit);
         let Some(limit) = &guard.1 else { return Ok(()) };
         limit.check(client).map_err(|wait| {
             GatewayHttpError::of(sipp::ErrorCode::Overloaded, "rate limit: too many requests from this client")
@@ -186,13 +183,13 @@ impl AppState {
 
     /// The rate-limit parameters in force.
     pub fn rate_limit_config(&self) -> RateLimitConfig {
-        self.rate_limit.read().unwrap_or_else(std::sync::PoisonError::into_inner).0.clone()
+        read(&self.rate_limit).0.clone()
     }
 
     /// New rate-limit parameters, in force from the next request (buckets start full).
     pub fn set_rate_limit(&self, config: RateLimitConfig) {
         let limiter = ClientRateLimit::new(&config);
-        *self.rate_limit.write().unwrap_or_else(std::sync::PoisonError::into_inner) = (config, limiter);
+        *write(&self.rate_limit) = (config, limiter);
     }
 
     /// A pipeline refusal as an HTTP answer, counted by reason.

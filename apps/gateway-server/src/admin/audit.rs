@@ -2,6 +2,7 @@
 //! like the rest of the dashboard's state; each entry is also logged, so a restart loses
 //! the list but not the record.
 
+use crate::sync::lock;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -35,7 +36,7 @@ impl Audit {
             detail: detail.into(),
         };
         tracing::info!(session = %entry.session, client = %entry.client, action, detail = %entry.detail, "admin");
-        let mut list = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut list = lock(&self.0);
         if list.len() == KEEP {
             list.pop_front();
         }
@@ -44,6 +45,6 @@ impl Audit {
 
     /// Newest first.
     pub fn list(&self) -> Vec<AuditEntry> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().rev().cloned().collect()
+        lock(&self.0).iter().rev().cloned().collect()
     }
 }

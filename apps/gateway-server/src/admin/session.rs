@@ -4,6 +4,7 @@
 //! shown again after login) and a public handle (a digest prefix) that lists, audit
 //! entries and revocation use.
 
+use crate::sync::lock;
 use base64::Engine as _;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -201,10 +202,6 @@ fn handle(key: &[u8; 32]) -> String {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
