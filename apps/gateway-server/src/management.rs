@@ -2,7 +2,6 @@
 //! loaded), Prometheus metrics including each local target's engine counters. Never on
 //! the public port; the Admin Dashboard beside these is in `admin`.
 
-use crate::config::{Stats, TargetConfig};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -51,17 +50,7 @@ type Series = (&'static str, &'static str, &'static str, fn(&sipp::EngineStats) 
 
 /// Engine counters of local targets whose `stats` is not `off`.
 fn target_metrics(s: &AppState) -> String {
-    let mut rows: Vec<(String, sipp::EngineStats)> = Vec::new();
-    for t in &s.config.targets {
-        let TargetConfig::Local(l) = t else { continue };
-        if l.stats == Stats::Off {
-            continue;
-        }
-        let endpoint = sipp::EndpointRef { kind: sipp::EndpointKind::Local, id: l.name.clone() };
-        if let Ok(stats) = s.client.endpoint_stats(&endpoint) {
-            rows.push((l.name.clone(), stats));
-        }
-    }
+    let rows = s.engine_stats();
     let mut out = String::new();
     let series: [Series; 18] = [
         ("sipp_target_decode_calls_total", "counter", "llama.cpp decode calls of a local target.", |e| e.decode_calls),

@@ -153,14 +153,10 @@ impl AppState {
     /// Close the dashboard's current history interval: the gauges now, and each local
     /// target's engine (those whose `stats` is not `off`).
     pub fn sample_activity(&self) {
-        let mut engines = std::collections::BTreeMap::new();
-        for t in &self.config.targets {
-            let crate::config::TargetConfig::Local(l) = t else { continue };
-            if l.stats == crate::config::Stats::Off || !self.is_loaded(&l.name) {
-                continue;
-            }
-            let endpoint = EndpointRef { kind: sipp::EndpointKind::Local, id: l.name.clone() };
-            if let Ok(e) = self.client.endpoint_stats(&endpoint) {
+        let engines = self
+            .engine_stats()
+            .into_iter()
+            .map(|(name, e)| {
                 let sample = crate::activity::EngineSample {
                     running: e.running_requests,
                     waiting: e.waiting_requests,
@@ -169,9 +165,9 @@ impl AppState {
                     snapshot_restores: e.snapshot_restores,
                     reused_prompt_tokens: e.reused_prompt_tokens,
                 };
-                engines.insert(l.name.clone(), sample);
-            }
-        }
+                (name, sample)
+            })
+            .collect();
         let gauges = crate::activity::Gauges {
             in_flight: self.metrics.in_flight_now(),
             admission_held: self.admission.held(),
@@ -179,6 +175,23 @@ impl AppState {
             engines,
         };
         self.activity.sample(crate::controls::unix_ms(), gauges);
+    }
+
+    /// The engine counters of each local target whose `stats` is not `off` (what
+    /// `/metrics` exports and the dashboard samples).
+    pub fn engine_stats(&self) -> Vec<(String, sipp::EngineStats)> {
+        let mut rows = Vec::new();
+        for t in &self.config.targets {
+            let crate::config::TargetConfig::Local(l) = t else { continue };
+            if l.stats == crate::config::Stats::Off {
+                continue;
+            }
+            let endpoint = EndpointRef { kind: sipp::EndpointKind::Local, id: l.name.clone() };
+            if let Ok(stats) = self.client.endpoint_stats(&endpoint) {
+                rows.push((l.name.clone(), stats));
+            }
+        }
+        rows
     }
 
     /// The rate-limit parameters in force.

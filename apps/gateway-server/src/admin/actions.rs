@@ -3,7 +3,7 @@
 //! on the next public request, lives only in this process, and is written to the audit
 //! list with the acting session's handle.
 
-use super::answers::{Block, BlockKind, Disable, Fallback, LimitsChange, Login, SessionAnswer, Unblock};
+use super::answers::{Block, BlockKind, Disable, Fallback, LimitsChange, Login, RateLimitView, SessionAnswer, Unblock};
 use super::guard::{self, AdminError, Authorized};
 use super::session::LoginRefused;
 use crate::config::RateLimitConfig;
@@ -219,9 +219,8 @@ pub async fn set_limits(State(s): State<Arc<AppState>>, a: Authorized, bytes: By
         s.set_rate_limit(r);
         audit(&s, &a, "set_rate_limit", detail);
     }
-    let r = s.rate_limit_config();
     Ok(Json(json!({
         "max_concurrent_requests": s.admission.limit(),
-        "rate_limit": {"enabled": r.enabled, "requests_per_minute": r.requests_per_minute, "burst": r.burst},
+        "rate_limit": RateLimitView::from(&s.rate_limit_config()),
     })))
 }

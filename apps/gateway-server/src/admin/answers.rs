@@ -109,6 +109,12 @@ pub struct RateLimitView {
     pub burst: u32,
 }
 
+impl From<&crate::config::RateLimitConfig> for RateLimitView {
+    fn from(r: &crate::config::RateLimitConfig) -> Self {
+        Self { enabled: r.enabled, requests_per_minute: r.requests_per_minute, burst: r.burst }
+    }
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Limits {
     /// In force now (`null`: unlimited).

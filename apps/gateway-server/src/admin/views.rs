@@ -10,7 +10,7 @@ use super::answers::{
     Totals,
 };
 use super::guard::{AdminError, Authorized};
-use crate::config::{RateLimitConfig, TargetConfig, TargetView};
+use crate::config::{TargetConfig, TargetView};
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::Json;
@@ -26,10 +26,6 @@ type Answer<T> = Result<Json<T>, AdminError>;
 pub async fn session(State(s): State<Arc<AppState>>, a: Authorized) -> Answer<SessionAnswer> {
     let session = s.admin.sessions.view(&a.session, Instant::now());
     Ok(Json(SessionAnswer { session, csrf_token: a.session.csrf }))
-}
-
-fn rate(r: &RateLimitConfig) -> RateLimitView {
-    RateLimitView { enabled: r.enabled, requests_per_minute: r.requests_per_minute, burst: r.burst }
 }
 
 pub async fn overview(State(s): State<Arc<AppState>>, _: Authorized) -> Answer<Overview> {
@@ -71,8 +67,8 @@ pub async fn overview(State(s): State<Arc<AppState>>, _: Authorized) -> Answer<O
             max_concurrent_requests: s.admission.limit(),
             configured_max_concurrent_requests: s.config.max_concurrent_requests,
             admission_held: s.admission.held(),
-            rate_limit: rate(&s.rate_limit_config()),
-            configured_rate_limit: rate(&s.config.security.rate_limit),
+            rate_limit: RateLimitView::from(&s.rate_limit_config()),
+            configured_rate_limit: RateLimitView::from(&s.config.security.rate_limit),
         },
         fallbacks: s.controls.fallbacks(),
     }))
