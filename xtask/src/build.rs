@@ -24,7 +24,16 @@ pub fn run(sh: &Shell, what: &[String]) -> Result<()> {
             println!("{}", staged.display());
             Ok(())
         }
-        other => bail!("build what? `cargo xtask build gateway-server` (got {:?})", other.map(|o| o.0)),
+        Some((target, rest)) if target == "node" => {
+            let (backend, extra) = backend(rest)?;
+            if let Some(arg) = extra.first() {
+                bail!("unexpected argument `{arg}`: `cargo xtask build node [--backend cpu|cuda|vulkan|metal]`");
+            }
+            let packed = crate::node::package(sh, backend)?;
+            println!("{}\n{}", packed.wrapper.display(), packed.platform.display());
+            Ok(())
+        }
+        other => bail!("build what? `cargo xtask build gateway-server` or `node` (got {:?})", other.map(|o| o.0)),
     }
 }
 

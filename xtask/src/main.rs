@@ -3,10 +3,12 @@
 //!     cargo xtask run "Explain Sipp."   set up, then chat with the default model
 //!     cargo xtask run gateway-server serve --config F   stage the gateway, then run it
 //!     cargo xtask test                  set up, then run every test
+//!     cargo xtask test-node             only the Node package's tests (packed, installed fresh)
 //!     cargo xtask doctor                report missing system pieces and their fix
 //!     cargo xtask models                fetch the default and test models into .build/models
 //!     cargo xtask llama-server          build llama.cpp's server for the real-server tests
 //!     cargo xtask build gateway-server  stage sipp-gateway + its Admin Dashboard in .build/artifacts
+//!     cargo xtask build node            pack @sipp/sipp-server + its linux-x64-gnu package in .build/artifacts
 //!     cargo xtask bench [ARGS]          engine, Python and gateway benchmarks (--gateway-only)
 //!     cargo xtask determinism [--avx2]  the determinism matrix (also on an AVX2-only build)
 //!     cargo xtask fuzz --minutes N      fuzz the gateway's public routes for N minutes
@@ -23,6 +25,8 @@ mod determinism;
 mod doctor;
 mod libclang;
 mod llama_server;
+mod node;
+mod npm;
 mod progress;
 mod python;
 mod reliability;
@@ -65,6 +69,10 @@ fn main() -> Result<()> {
         "test" => {
             setup::ensure_with(&sh, doctor::TEST_TOOLS)?;
             test::run(&sh, &rest)
+        }
+        "test-node" => {
+            setup::ensure_with(&sh, doctor::TEST_TOOLS)?;
+            test::node_only(&sh)
         }
         "doctor" => doctor::report(&sh),
         "build" => {
@@ -122,7 +130,7 @@ fn main() -> Result<()> {
         "lint" => test::lint(&sh),
         "help" | "--help" | "-h" => {
             let usage: Vec<&str> =
-                include_str!("main.rs").lines().skip(2).take(15).map(|l| l.trim_start_matches("//!")).collect();
+                include_str!("main.rs").lines().skip(2).take(17).map(|l| l.trim_start_matches("//!")).collect();
             println!("{}", usage.join("\n"));
             Ok(())
         }

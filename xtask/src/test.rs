@@ -2,11 +2,13 @@
 //! tests, the CLI and the wheel); then the gateway is staged with its Admin Dashboard
 //! (`build gateway-server`) and the wheel is built and installed into the project venv
 //! for pytest (with llama.cpp's `llama-server` built for the real-server tests),
-//! mypy --strict on the package and examples, and stubtest. `cargo fmt --check` and clippy
+//! mypy --strict on the package and examples, and stubtest; then the Node package is
+//! packed, installed into a fresh project and tested there (`tests/node`). `cargo fmt --check` and clippy
 //! (`-D warnings`) run first.
 
-use crate::{llama_server, python};
+use crate::{llama_server, node, python};
 use anyhow::Result;
+use std::path::Path;
 use xshell::{cmd, Shell};
 
 pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
@@ -14,7 +16,7 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     lint(sh)?;
     // The venv comes first: it builds the test embedding model the Rust tests use too.
     let venv = python::venv(sh)?;
-    python::test_models(sh, &venv)?;
+    let embed_model = python::test_models(sh, &venv)?;
     // The PyO3 crate is tested through Python; its cdylib is built by maturin below.
     cmd!(sh, "cargo test --release --workspace --all-targets --exclude sipp-python {extra...}").run()?;
     python::develop(sh, &venv)?;
@@ -30,7 +32,30 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
         .run()?;
     cmd!(sh, "{py} -m mypy").run()?;
     cmd!(sh, "{py} -m mypy.stubtest sipp._sipp").run()?;
-    Ok(())
+    // The Node package as a user installs it (packed tarballs in a fresh project).
+    node_tests(sh, &embed_model, &gateway, &server)
+}
+
+/// `cargo xtask test-node`: only the Node package's tests, with the servers they use.
+pub fn node_only(sh: &Shell) -> Result<()> {
+    let venv = python::venv(sh)?;
+    let embed_model = python::test_models(sh, &venv)?;
+    let server = llama_server::ensure(sh, &venv)?;
+    let gateway = crate::build::gateway_server(sh, Some("cpu"))?.join("sipp-gateway");
+    node_tests(sh, &embed_model, &gateway, &server)
+}
+
+fn node_tests(sh: &Shell, embed_model: &Path, gateway: &Path, server: &Path) -> Result<()> {
+    let model = sipp_models::default_model()?;
+    node::test(
+        sh,
+        &[
+            ("SIPP_TEST_MODEL", &model),
+            ("SIPP_TEST_EMBED_MODEL", embed_model),
+            ("SIPP_GATEWAY_BIN", gateway),
+            ("SIPP_LLAMA_SERVER", server),
+        ],
+    )
 }
 
 /// `cargo fmt --check` and clippy with warnings as errors over every crate and target.

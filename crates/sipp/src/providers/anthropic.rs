@@ -20,6 +20,7 @@ pub(crate) const ANTHROPIC: ProviderSpec = ProviderSpec {
     kind: ProviderKind::Anthropic,
     default_base_url: Some("https://api.anthropic.com/v1"),
     key_env: Some("ANTHROPIC_API_KEY"),
+    base_url_env: Some(("ANTHROPIC_BASE_URL", "/v1")),
     auth_header: "x-api-key",
     default_headers: &[("anthropic-version", "2023-06-01")],
     embeddings: false,

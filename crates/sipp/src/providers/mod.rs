@@ -67,6 +67,9 @@ pub struct ProviderSpec {
     /// The variable the provider's own SDKs read the key from when none is given; `None`:
     /// a key is optional and never read from the environment (a compatible server).
     pub key_env: Option<&'static str>,
+    /// The variable the provider's own SDKs read a base URL from when none is given, and
+    /// what to append to its value (Anthropic's SDK leaves out the `/v1` ours includes).
+    pub base_url_env: Option<(&'static str, &'static str)>,
     /// The header the key travels in (`authorization` carries `Bearer <key>`).
     pub auth_header: &'static str,
     /// Headers every request carries unless the descriptor sets them (API versions).
@@ -93,7 +96,8 @@ pub(crate) fn endpoint(id: &str, d: &ProviderDescriptor) -> Result<Arc<dyn Endpo
     if d.model.trim().is_empty() {
         return Err(SippError::InvalidConfig("provider endpoints need a model".into()));
     }
-    let base = match (d.base_url.as_deref(), spec.default_base_url) {
+    let from_env = env_base_url(spec);
+    let base = match (d.base_url.as_deref().or(from_env.as_deref()), spec.default_base_url) {
         (Some(url), _) | (None, Some(url)) => url.to_string(),
         (None, None) => {
             return Err(SippError::InvalidConfig(format!("provider {} needs base_url", d.provider.as_str())));
@@ -122,6 +126,14 @@ pub(crate) fn endpoint(id: &str, d: &ProviderDescriptor) -> Result<Arc<dyn Endpo
         http = http.with_correlation_header(header_name(name)?);
     }
     (spec.build)(d, http)
+}
+
+/// As the official SDKs do: `OPENAI_BASE_URL` (with its `/v1`), `ANTHROPIC_BASE_URL`
+/// (without), when the descriptor names no `base_url`.
+fn env_base_url(spec: &ProviderSpec) -> Option<String> {
+    let (var, suffix) = spec.base_url_env?;
+    let value = std::env::var(var).ok().filter(|v| !v.trim().is_empty())?;
+    Some(format!("{}{suffix}", value.trim().trim_end_matches('/')))
 }
 
 /// The official SDKs read these when no key is given; a compatible server does not.

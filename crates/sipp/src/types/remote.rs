@@ -221,6 +221,8 @@ pub struct ProviderDescriptor {
     /// Unset: `OPENAI_API_KEY` / `ANTHROPIC_API_KEY` from the environment.
     #[serde(default)]
     pub api_key: Option<Secret>,
+    /// Unset: `OPENAI_BASE_URL` / `ANTHROPIC_BASE_URL` from the environment (as the
+    /// providers' SDKs read them), else the provider's own API.
     #[serde(default)]
     pub base_url: Option<String>,
     #[serde(default)]
