@@ -294,18 +294,25 @@ const endpoint = await client.add('m', { kind: 'local', modelPath: process.argv[
 const run = client.query({ endpoint, prompt: ${JSON.stringify(LONG)}, emitTokens: true, options: { maxTokens: 64, temperature: 0 } });
 let n = 0;
 for await (const b of run) {
-  // Half the scripts leave with a generation still running.
+  // process.exit() with a generation still running.
   if (process.argv[3] === 'exit' && ++n === 3) { console.log('left'); process.exit(0); }
 }
 console.log((await run.response).usage.outputTokens);
+if (process.argv[3] === 'abandon') {
+  // The script ends with a run still generating and its handle alive.
+  const abandoned = client.query({ endpoint, prompt: ${JSON.stringify(LONG)}, emitTokens: true, options: { maxTokens: 400 } });
+  await abandoned[Symbol.asyncIterator]().next();
+  globalThis.keep = abandoned;
+}
 `,
     );
     for (let i = 0; i < 20; i++) {
-      const mode = i % 2 ? "exit" : "end";
+      const mode = ["end", "exit", "abandon"][i % 3];
       const { code, signal, stdout, stderr } = await runNode(file, [MODEL, mode], { timeoutMs: 60_000 });
       assert.equal(signal, null, `run ${i} (${mode}) died by ${signal}: ${stderr}`);
       assert.equal(code, 0, `run ${i} (${mode}): ${stderr}`);
       assert.equal(stdout.trim(), mode === "exit" ? "left" : "64", `run ${i} (${mode})`);
+      assert.equal(stderr, "", `run ${i} (${mode})`);
     }
   });
 });

@@ -76,13 +76,18 @@ class MockUpstream:
         self._closed = True
         self._sock.close()
 
+    def script(self, replies: list[Reply]) -> None:
+        """Queue more replies (for a mock a long-running server was started against)."""
+        self._replies.extend(replies)
+
     def only_request(self) -> Recorded:
         assert len(self.requests) == 1, self.requests
         return self.requests[0]
 
-    def wait_hangup(self, timeout: float = 2.0) -> None:
+    def wait_hangup(self, timeout: float = 2.0, after: int = 0) -> None:
+        """Wait for a hang-up beyond the first ``after``."""
         with self._hung_up:
-            assert self._hung_up.wait_for(lambda: self.hangups > 0, timeout), "the client kept the connection open"
+            assert self._hung_up.wait_for(lambda: self.hangups > after, timeout), "the client kept the connection open"
 
     def _accept(self) -> None:
         while not self._closed:

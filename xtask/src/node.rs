@@ -23,6 +23,21 @@ pub fn wrapper_dir(sh: &Shell) -> PathBuf {
     sh.current_dir().join("packages").join("sipp-server")
 }
 
+/// `package` for the tests: first a check that the committed types are what the schema
+/// gives (a changed Rust type fails here, not in a user's editor).
+pub fn package_checked(sh: &Shell) -> Result<Packed> {
+    let wrapper = wrapper_dir(sh);
+    npm::check_node(sh)?;
+    npm::ci(&wrapper, "@sipp/sipp-server")?;
+    progress::run_to_stderr_with(
+        &wrapper,
+        "checking src/schema-types.ts against schema/sipp.schema.json",
+        "",
+        std::process::Command::new("node").args(["scripts/types.mjs", "--check"]),
+    )?;
+    package(sh, "cpu")
+}
+
 pub fn package(sh: &Shell, backend: &str) -> Result<Packed> {
     if !(cfg!(target_os = "linux") && cfg!(target_arch = "x86_64") && cfg!(target_env = "gnu")) {
         bail!("the Node package is built for {TRIPLE} here; this host is another platform");
@@ -113,20 +128,10 @@ pub fn install_into_fresh_project(sh: &Shell, packed: &Packed, dir: &Path) -> Re
 
 /// The Node tests (`tests/node`, node's own runner) in a fresh project holding the
 /// packed package, after `tsc` has type-checked and compiled every example.
-pub fn test(sh: &Shell, env: &[(&str, &Path)]) -> Result<()> {
-    let wrapper = wrapper_dir(sh);
-    npm::ci(&wrapper, "@sipp/sipp-server")?;
-    // The committed types are what the schema gives (a changed Rust type fails here).
-    progress::run_to_stderr_with(
-        &wrapper,
-        "checking src/schema-types.ts against schema/sipp.schema.json",
-        "",
-        std::process::Command::new("node").args(["scripts/types.mjs", "--check"]),
-    )?;
-    let packed = package(sh, "cpu")?;
+pub fn test(sh: &Shell, packed: &Packed, env: &[(&str, &Path)]) -> Result<()> {
     let root = sh.current_dir();
     let e2e = root.join(".build").join("node-e2e");
-    install_into_fresh_project(sh, &packed, &e2e)?;
+    install_into_fresh_project(sh, packed, &e2e)?;
     copy_files(&root.join("examples").join("node"), &e2e.join("examples"))?;
     copy_files(&root.join("tests").join("node"), &e2e.join("test"))?;
     let tsc = path(&e2e.join("node_modules").join("typescript").join("bin").join("tsc"));
@@ -161,4 +166,27 @@ fn copy_files(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The Next.js guide's app (`examples/node/nextjs`): its packages from the lockfile, the
+/// packed @sipp/sipp-server added without touching package.json (it is not on a registry
+/// here), then `next build`. Returns the app's directory, ready for `next start`.
+pub fn nextjs(sh: &Shell, packed: &Packed) -> Result<PathBuf> {
+    let dir = sh.current_dir().join("examples").join("node").join("nextjs");
+    npm::ci(&dir, "the Next.js example")?;
+    let (wrapper, platform) = (path(&packed.wrapper), path(&packed.platform));
+    progress::run_to_stderr_with(
+        &dir,
+        "adding the packed @sipp/sipp-server to the Next.js example",
+        "",
+        &mut npm::npm(&["install", "--no-save", "--no-audit", &wrapper, &platform]),
+    )?;
+    let next = path(&dir.join("node_modules").join("next").join("dist").join("bin").join("next"));
+    progress::run_to_stderr_with(
+        &dir,
+        "building the Next.js example (next build)",
+        "",
+        std::process::Command::new("node").args([next.as_str(), "build"]).env("NEXT_TELEMETRY_DISABLED", "1"),
+    )?;
+    Ok(dir)
 }

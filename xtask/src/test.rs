@@ -25,15 +25,20 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     // Built by the cargo test step above (its integration tests run the binary), staged
     // with the dashboard beside it, as an operator runs it.
     let gateway = crate::build::gateway_server(sh, None)?.join("sipp-gateway");
+    // The Node package, packed, and the Next.js example built on it (pytest calls its
+    // routes; the Node tests below install the same tarballs).
+    let packed = node::package_checked(sh)?;
+    let nextjs = node::nextjs(sh, &packed)?;
     let py = venv.python();
     cmd!(sh, "{py} -m pytest tests/python")
         .env("SIPP_LLAMA_SERVER", &server)
         .env("SIPP_GATEWAY_BIN", &gateway)
+        .env("SIPP_NEXTJS_DIR", &nextjs)
         .run()?;
     cmd!(sh, "{py} -m mypy").run()?;
     cmd!(sh, "{py} -m mypy.stubtest sipp._sipp").run()?;
     // The Node package as a user installs it (packed tarballs in a fresh project).
-    node_tests(sh, &embed_model, &gateway, &server)
+    node_tests(sh, &packed, &embed_model, &gateway, &server)
 }
 
 /// `cargo xtask test-node`: only the Node package's tests, with the servers they use.
@@ -42,13 +47,20 @@ pub fn node_only(sh: &Shell) -> Result<()> {
     let embed_model = python::test_models(sh, &venv)?;
     let server = llama_server::ensure(sh, &venv)?;
     let gateway = crate::build::gateway_server(sh, Some("cpu"))?.join("sipp-gateway");
-    node_tests(sh, &embed_model, &gateway, &server)
+    let packed = node::package_checked(sh)?;
+    node_tests(sh, &packed, &embed_model, &gateway, &server)?;
+    // The Next.js routes, called by a Sipp gateway endpoint and curl (a pytest file).
+    let nextjs = node::nextjs(sh, &packed)?;
+    let py = venv.python();
+    cmd!(sh, "{py} -m pytest tests/python/test_nextjs.py").env("SIPP_NEXTJS_DIR", &nextjs).run()?;
+    Ok(())
 }
 
-fn node_tests(sh: &Shell, embed_model: &Path, gateway: &Path, server: &Path) -> Result<()> {
+fn node_tests(sh: &Shell, packed: &node::Packed, embed_model: &Path, gateway: &Path, server: &Path) -> Result<()> {
     let model = sipp_models::default_model()?;
     node::test(
         sh,
+        packed,
         &[
             ("SIPP_TEST_MODEL", &model),
             ("SIPP_TEST_EMBED_MODEL", embed_model),

@@ -40,6 +40,15 @@ pub fn native_version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+/// Unload every client still open, joining their engine threads. The package calls it
+/// from `process.on('exit')`: `process.exit()` ends the process without the environment
+/// cleanup below, and an engine thread still decoding while C++ runs static destructors
+/// crashes the process.
+#[napi]
+pub fn close_all() {
+    client::close_all();
+}
+
 /// When Node tears the environment down (the script ended, `process.exit`, a worker
 /// stopped), unload every client still open: engine threads are joined while the
 /// process is whole, instead of racing its exit.

@@ -41,6 +41,7 @@ export interface NativeModule {
   compiledBackends(): string[];
   defaultModel(): Promise<string>;
   nativeVersion(): string;
+  closeAll(): void;
   gatewayDecode(operation: string, body: string): { target: string; stream: boolean; request: Doc };
   gatewayEncodeText(target: string, response: Doc): Doc;
   gatewayEncodeEmbedding(target: string, response: Doc): Doc;
@@ -114,6 +115,9 @@ function load(): NonNullable<typeof loaded> {
         failures.push(`${file}: native ${module.nativeVersion()}, package ${version}`);
         continue;
       }
+      // Before exit() runs static destructors, stop the engines (see closeAll in
+      // bindings/node/src/lib.rs); also on `process.exit()`, which skips env cleanup.
+      process.once("exit", () => module.closeAll());
       return { module, backend, file };
     } catch (e) {
       failures.push(`${file}: ${(e as Error).message}`);
