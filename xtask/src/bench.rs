@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--rust-only | --gateway-only | --prefix-only | --load-only] [ARGS]`:
+//! `cargo xtask bench [--rust-only | --gateway-only | --prefix-only | --load-only | --node-only] [ARGS]`:
 //! the side-by-side benchmark.
 //! Not a test.
 //!
@@ -14,6 +14,9 @@
 //! 5. apps/bench/gateway: `sipp-gateway` vs LiteLLM proxy (PyPI, `.build/bench-litellm`)
 //!    vs direct, against an nginx mock upstream (wrk load); and a local target through
 //!    the gateway vs the in-process engine.
+//!
+//! 6. apps/bench/node: `@sipp/sipp-server` vs the Python package vs node-llama-cpp (npm),
+//!    single-stream and 8-stream aggregate decode (`--node-only`).
 //!
 //! Reports land in `.build/bench/`.
 
@@ -41,6 +44,9 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     if only("--load-only") {
         return load(sh, &project_venv(sh)?);
     }
+    if only("--node-only") {
+        return node(sh, &project_venv(sh)?);
+    }
     let args: Vec<&String> = extra.iter().filter(|a| *a != "--rust-only").collect();
     cmd!(sh, "cargo run --release --quiet -p sipp-bench -- {args...}").run()?;
     if only("--rust-only") {
@@ -59,7 +65,31 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     println!("{report}");
     prefix(sh, &venv)?;
     load(sh, &venv)?;
+    node(sh, &venv)?;
     gateway(sh, &venv)
+}
+
+/// Part 6: the Node package (packed, installed into apps/bench/node) vs the Python package
+/// vs node-llama-cpp (npm, its prebuilt llama.cpp), same model, threads and greedy tokens.
+fn node(sh: &Shell, venv: &python::Venv) -> Result<()> {
+    let packed = crate::node::package(sh, "cpu")?;
+    let dir = sh.current_dir().join("apps").join("bench").join("node");
+    crate::npm::ci(&dir, "the Node benchmark")?;
+    let (wrapper, platform) = (packed.wrapper.display().to_string(), packed.platform.display().to_string());
+    crate::progress::run_to_stderr_with(
+        &dir,
+        "adding the packed @sipp/sipp-server to the Node benchmark",
+        "",
+        &mut crate::npm::npm(&["install", "--no-save", "--no-audit", &wrapper, &platform]),
+    )?;
+    let model = sipp_models::default_model()?;
+    let py = venv.python();
+    sh.create_dir(".build/bench")?;
+    let out = sh.current_dir().join(".build").join("bench").join("node.json");
+    let table = cmd!(sh, "node apps/bench/node/run.mjs --model {model} --python {py} --out {out}").read()?;
+    sh.write_file(".build/bench/node.md", &table)?;
+    println!("{table}");
+    Ok(())
 }
 
 /// Part 4: the engine under load against llama-server, and pp512 against llama-bench
