@@ -77,22 +77,27 @@ fn backend(args: &[String]) -> Result<(&'static str, Vec<String>)> {
     Ok((backend, rest))
 }
 
+/// `cargo build --release -p package` with `backend`'s feature (none for cpu).
+pub fn cargo_release(root: &Path, package: &str, backend: &str, what: &str) -> Result<()> {
+    let mut args = vec!["build", "--release", "-p", package];
+    if backend != "cpu" {
+        args.extend(["--features", backend]);
+    }
+    progress::run_to_stderr(
+        root,
+        what,
+        "the first build compiles llama.cpp: about 10 minutes on 2 cores",
+        "cargo",
+        &args,
+    )
+}
+
 /// Stage the gateway (building the binary first, with `backend`'s feature, when given);
 /// returns the directory.
 pub fn gateway_server(sh: &Shell, backend: Option<&str>) -> Result<PathBuf> {
     let root = sh.current_dir();
     if let Some(backend) = backend {
-        let mut args = vec!["build", "--release", "-p", "sipp-gateway-server"];
-        if backend != "cpu" {
-            args.extend(["--features", backend]);
-        }
-        progress::run_to_stderr(
-            &root,
-            "building sipp-gateway",
-            "the first build compiles llama.cpp: about 10 minutes on 2 cores",
-            "cargo",
-            &args,
-        )?;
+        cargo_release(&root, "sipp-gateway-server", backend, "building sipp-gateway")?;
     }
     let dist = admin_ui::build(sh)?;
     let out = root.join(".build").join("artifacts").join("gateway-server");

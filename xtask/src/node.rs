@@ -44,17 +44,7 @@ pub fn package(sh: &Shell, backend: &str) -> Result<Packed> {
     }
     npm::check_node(sh)?;
     let root = sh.current_dir();
-    let mut args = vec!["build", "--release", "-p", "sipp-node"];
-    if backend != "cpu" {
-        args.extend(["--features", backend]);
-    }
-    progress::run_to_stderr(
-        &root,
-        "building the Node native module",
-        "the first build compiles llama.cpp: about 10 minutes on 2 cores",
-        "cargo",
-        &args,
-    )?;
+    crate::build::cargo_release(&root, "sipp-node", backend, "building the Node native module")?;
     let wrapper = wrapper_dir(sh);
     let platform = wrapper.join("npm").join(TRIPLE);
     let module = platform.join(format!("sipp-server.{backend}.node"));
