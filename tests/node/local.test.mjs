@@ -2,9 +2,10 @@
 // concurrency that shares decode batches, cancel (method and AbortSignal), typed errors
 // that name the bad field, an event loop that keeps turning, and clean exits.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -30,6 +31,14 @@ describe("the spec's Local GGUF Query snippet", () => {
     // Its generic <|system|> markers are not this model's template and it samples at
     // 0.7, so the text may be anything, even empty: one printed line, nothing else.
     assert.ok(stdout.endsWith("\n") && stdout.length >= 1, JSON.stringify(stdout));
+  });
+});
+
+describe("the README's Node quickstart", () => {
+  test("runs verbatim and streams an answer", async () => {
+    const { code, stdout, stderr } = await runNode(join(EXAMPLES, "readme_quickstart.js"));
+    assert.equal(code, 0, stderr);
+    assert.ok(stdout.trim().split(/\s+/).length >= 3, JSON.stringify(stdout));
   });
 });
 
@@ -268,6 +277,34 @@ describe("the package", () => {
     assert.deepEqual(sipp.compiledBackends()[0], "cpu");
     assert.equal(sipp.nativeBackend().backend, "cpu");
     assert.match(sipp.nativeBackend().file, /@sipp\/sipp-server-linux-x64-gnu\/sipp-server\.cpu\.node$/);
+  });
+
+  test("the published manifest names a platform package per OS/CPU, each declaring them", () => {
+    const req = createRequire(import.meta.url);
+    const manifest = req("@sipp/sipp-server/package.json");
+    assert.deepEqual(Object.keys(manifest.optionalDependencies).sort(), [
+      "@sipp/sipp-server-darwin-arm64",
+      "@sipp/sipp-server-darwin-x64",
+      "@sipp/sipp-server-linux-arm64-gnu",
+      "@sipp/sipp-server-linux-x64-gnu",
+      "@sipp/sipp-server-win32-x64-msvc",
+    ]);
+    assert.ok(Object.values(manifest.optionalDependencies).every((v) => v === manifest.version));
+    assert.equal(manifest.sippPlatforms, undefined);
+    const platform = req("@sipp/sipp-server-linux-x64-gnu/package.json");
+    assert.deepEqual([platform.os, platform.cpu, platform.libc, platform.version], [["linux"], ["x64"], ["glibc"], manifest.version]);
+  });
+
+  test("without its platform package the loader names the package to install", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sipp-no-platform-"));
+    const wrapper = dirname(createRequire(import.meta.url).resolve("@sipp/sipp-server/package.json"));
+    cpSync(wrapper, join(dir, "node_modules", "@sipp", "sipp-server"), { recursive: true });
+    const file = join(dir, "check.mjs");
+    writeFileSync(file, "import('@sipp/sipp-server').then((m) => new m.SippClient().add('x', { kind: 'local', modelPath: 'm' })).catch((e) => { console.error(e.message); process.exit(3); })");
+    const { code, stderr } = await runNode(file, [], { cwd: dir });
+    assert.equal(code, 3);
+    assert.match(stderr, /no native module for this platform \(linux-x64-gnu\): the package @sipp\/sipp-server-linux-x64-gnu is not installed/);
+    assert.match(stderr, /--omit=optional/);
   });
 
   test("SIPP_NODE_BACKEND picks the build, and a missing one says what is packaged", async () => {

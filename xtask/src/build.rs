@@ -110,7 +110,7 @@ pub fn gateway_server(sh: &Shell, backend: Option<&str>) -> Result<PathBuf> {
     Ok(out)
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry?;

@@ -3,7 +3,8 @@
 //! module in release, puts it in the platform package (`npm/linux-x64-gnu`, as
 //! `sipp-server.<backend>.node`, the name the loader looks for), builds the wrapper
 //! (schema types, tsc) and packs both into `.build/artifacts/node/`. The tests install
-//! those two tarballs into an empty project, as a user would, and run there.
+//! those two tarballs into an empty project outside the checkout (`$TMPDIR/sipp-node-e2e`),
+//! as a user would, and run there.
 
 use crate::{npm, progress};
 use anyhow::{bail, Context, Result};
@@ -63,9 +64,37 @@ pub fn package(sh: &Shell, backend: &str) -> Result<Packed> {
     let out = root.join(".build").join("artifacts").join("node");
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out)?;
-    let packed = Packed { wrapper: pack(&wrapper, &out)?, platform: pack(&platform, &out)? };
+    let staged = stage_wrapper(&wrapper, &root.join(".build").join("node-stage").join("sipp-server"))?;
+    let packed = Packed { wrapper: pack(&staged, &out)?, platform: pack(&platform, &out)? };
     eprintln!("build: packed {} and {}", packed.wrapper.display(), packed.platform.display());
     Ok(packed)
+}
+
+/// The wrapper as it is published: `dist/`, README and a package.json whose
+/// `optionalDependencies` name each platform package of `sippPlatforms` at this version
+/// (napi-rs's `prepublish` step). They are not in the source package.json: they are on no
+/// registry here, so the development lockfile could not hold them.
+fn stage_wrapper(wrapper: &Path, stage: &Path) -> Result<PathBuf> {
+    let _ = std::fs::remove_dir_all(stage);
+    std::fs::create_dir_all(stage)?;
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(wrapper.join("package.json"))?)?;
+    let version = manifest["version"].as_str().context("package.json has no version")?.to_string();
+    let platforms = manifest
+        .as_object_mut()
+        .and_then(|m| m.remove("sippPlatforms"))
+        .and_then(|p| p.as_array().cloned())
+        .context("package.json has no sippPlatforms")?;
+    let optional: serde_json::Map<String, serde_json::Value> = platforms
+        .iter()
+        .filter_map(|p| p.as_str())
+        .map(|p| (format!("@sipp/sipp-server-{p}"), serde_json::Value::String(version.clone())))
+        .collect();
+    manifest["optionalDependencies"] = optional.into();
+    std::fs::write(stage.join("package.json"), serde_json::to_string_pretty(&manifest)? + "\n")?;
+    std::fs::copy(wrapper.join("README.md"), stage.join("README.md"))?;
+    crate::build::copy_dir(&wrapper.join("dist"), &stage.join("dist"))?;
+    Ok(stage.to_path_buf())
 }
 
 fn path(p: &Path) -> String {
@@ -120,7 +149,8 @@ pub fn install_into_fresh_project(sh: &Shell, packed: &Packed, dir: &Path) -> Re
 /// packed package, after `tsc` has type-checked and compiled every example.
 pub fn test(sh: &Shell, packed: &Packed, env: &[(&str, &Path)]) -> Result<()> {
     let root = sh.current_dir();
-    let e2e = root.join(".build").join("node-e2e");
+    // Outside the checkout, so nothing of the repository's can be resolved by accident.
+    let e2e = std::env::temp_dir().join("sipp-node-e2e");
     install_into_fresh_project(sh, packed, &e2e)?;
     copy_files(&root.join("examples").join("node"), &e2e.join("examples"))?;
     copy_files(&root.join("tests").join("node"), &e2e.join("test"))?;
