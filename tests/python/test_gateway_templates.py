@@ -43,6 +43,7 @@ def test_the_spec_names_every_template() -> None:
         "development.yml.example",
         "production-provider-only.yml.example",
         "production.yml.example",
+        "replicas.yml.example",
     ]
 
 
@@ -74,13 +75,20 @@ def test_compose_template_is_consistent(compose: Path) -> None:
     if not gateway or not Path(gateway).is_file():
         pytest.fail("sipp-gateway binary missing; `cargo xtask test` builds it and sets SIPP_GATEWAY_BIN")
     assert (APP / ".env.example").is_file()
-    for name, service in services(compose).items():
+    all_services = services(compose)
+    stores = {n: s for n, s in all_services.items() if str(s.get("image", "")).startswith(("redis:", "valkey/"))}
+    for name, service in all_services.items():
+        if name in stores:
+            continue
         assert service["env_file"] == [".env"], f"{name}: secrets come from .env only"
         assert "environment" not in service, f"{name}: no secret or setting outside .env and the TOML"
         build = service.get("build")
         if build:
             assert (compose.parent / build["context"] / build["dockerfile"]).resolve() == (APP / "Dockerfile").resolve()
             assert set(build["args"]) <= set(re.findall(r"^ARG (\w+)", DOCKERFILE, re.M))
+        elif compose.name == "replicas.yml.example":
+            built = [s["image"] for s in all_services.values() if "build" in s]
+            assert service["image"] in built, f"{name}: a replica runs the image another service builds"
         else:
             assert compose.name.startswith("production"), f"{name}: only production runs a prebuilt image"
         mounts = [v.rsplit(":", 2) for v in service["volumes"]]  # source may hold ${VAR:-default}
@@ -105,3 +113,15 @@ def test_compose_template_is_consistent(compose: Path) -> None:
         assert published[management_port].startswith("127.0.0.1:"), "management stays on the host's loopback"
         probe = service["healthcheck"]["test"]
         assert probe[-1] == f"http://127.0.0.1:{management_port}/readyz"
+        state = toml.get("state")
+        if stores:
+            # Every replica shares the one store, by its service name, on the Compose network.
+            assert state and any(state["redis_url"].startswith(f"redis://{n}:") for n in stores), state
+            assert service["depends_on"] == {n: {"condition": "service_healthy"} for n in stores}
+        else:
+            assert state is None, f"{compose.name}: [state] without a store service"
+    for name, store in stores.items():
+        assert "ports" not in store, f"{name}: the store stays on the Compose network"
+        assert store["healthcheck"]["test"][-1] == "ping"
+    if compose.name == "replicas.yml.example":
+        assert len(all_services) - len(stores) >= 2 and len(stores) == 1

@@ -16,17 +16,24 @@ pub struct Tool {
     pub apt_package: &'static str,
 }
 
-/// The test suite checks `/metrics` with Prometheus's own parser and drives the Admin
-/// Dashboard in Debian's Chromium (no browser download is possible here).
+/// The test suite checks `/metrics` with Prometheus's own parser, drives the Admin
+/// Dashboard in Debian's Chromium (no browser download is possible here) and shares
+/// gateway replicas' limits through a real Redis.
 pub const TEST_TOOLS: &[Tool] = &[
     Tool { program: "promtool", what: "promtool (checks the gateway's /metrics)", apt_package: "prometheus" },
     Tool { program: "chromium", what: "Chromium (the Admin Dashboard's browser test)", apt_package: "chromium" },
+    Tool {
+        program: "redis-server",
+        what: "redis-server (the gateway replicas' shared traffic limits)",
+        apt_package: "redis-server",
+    },
 ];
 
 /// The gateway benchmark's upstream: a server much faster than anything measured.
 pub const BENCH_TOOLS: &[Tool] = &[
     Tool { program: "nginx", what: "nginx (the gateway benchmark's mock upstream)", apt_package: "nginx-light" },
     Tool { program: "wrk", what: "wrk (the gateway benchmark's load generator)", apt_package: "wrk" },
+    Tool { program: "redis-server", what: "redis-server (the traffic-limits benchmark)", apt_package: "redis-server" },
 ];
 
 fn has(sh: &Shell, program: &str) -> bool {

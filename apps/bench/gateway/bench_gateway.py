@@ -5,6 +5,8 @@
    direct vs `sipp-gateway` (its OpenAI-compatible route and its own profile) vs
    LiteLLM proxy (PyPI, one worker). p50/p99 at concurrency 1, req/s at 16, RSS idle
    and under load.
+   Then what traffic limits add (bench_traffic.py): none, in memory, in Redis, at
+   concurrency 1 and 64.
 2. A local target (the default model) through the gateway at 8 concurrent streams vs
    the same engine in-process (apps/bench/python's `sipp-concurrent`), same runtime
    config, prompts, greedy EOS-free sampling and token counts.
@@ -41,6 +43,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "python"))
 from bench_python import BANNED, N_CTX, PROMPT  # noqa: E402  (the in-process bench's settings)
+
+import bench_traffic  # noqa: E402  (beside this file)
 
 TOKEN = "bench-gateway-token-0123456789"
 LITELLM_KEY = "sk-bench-litellm-0123456789"
@@ -187,7 +191,11 @@ http {{
     return conf
 
 
-def gateway_toml(tmp: Path, public: int, management: int, targets: str) -> Path:
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def gateway_toml(tmp: Path, public: int, management: int, targets: str, token_lines: str = "") -> Path:
     path = tmp / "gateway.toml"
     path.write_text(f"""
 public_bind = "127.0.0.1:{public}"
@@ -204,15 +212,16 @@ burst = 60
 env = "BENCH_GATEWAY_TOKEN"
 caller = "bench"
 targets = []
+{token_lines}
 {targets}
 """)
     return path
 
 
 @contextlib.contextmanager
-def sipp_gateway(binary: str, tmp: Path, targets: str) -> Iterator[tuple[str, int]]:
+def sipp_gateway(binary: str, tmp: Path, targets: str, token_lines: str = "") -> Iterator[tuple[str, int]]:
     public, management = free_port(), free_port()
-    config = gateway_toml(tmp, public, management, targets)
+    config = gateway_toml(tmp, public, management, targets, token_lines)
     env = {**os.environ, "BENCH_GATEWAY_TOKEN": TOKEN, "BENCH_ADMIN_PASSWORD": "bench-admin", "UPSTREAM_KEY": "upstream-key"}
     with process([binary, "serve", "--config", str(config)], tmp / "sipp-gateway.log", env) as proc:
         wait_http(f"http://127.0.0.1:{management}/readyz", 120)
@@ -264,6 +273,7 @@ token_env = "UPSTREAM_KEY"
             results["sipp_openai_route"] = proxy_contender(url + "/v1/chat/completions", auth, pid, args.seconds, tmp)
             print("bench: sipp-gateway (Sipp profile) ...", file=sys.stderr, flush=True)
             results["sipp_profile_route"] = proxy_contender(url + "/v1/chat", auth, pid, args.seconds, tmp)
+        results["traffic"] = bench_traffic.traffic(args.gateway_bin, upstream, args.seconds, tmp)
         if args.litellm:
             with litellm_proxy(args.litellm, tmp, upstream) as (url, pid):
                 print("bench: LiteLLM proxy ...", file=sys.stderr, flush=True)
@@ -351,6 +361,9 @@ def markdown(r: dict[str, Any]) -> str:
         lit = p["litellm"]
         for name in ("sipp_openai_route", "sipp_profile_route"):
             out += f"\n{name} / LiteLLM at c=16: {p[name]['c16_rps'] / lit['c16_rps']:.1f}x req/s"
+    if "traffic" in p:
+        out += "\n\nTraffic limits (a caller with requests, tokens and stream limits far above the load):\n\n"
+        out += bench_traffic.markdown(p["traffic"])
     if "local" in r:
         loc = r["local"]
         out += (f"\n\nlocal target, {loc['streams']} streams x {loc['gen']} tokens: gateway {loc['gateway_aggregate_tps']:.1f} tok/s,"

@@ -3,6 +3,7 @@
 //! path, reading no environment variable, loading no model and binding nothing.
 
 use crate::limits::LimitsConfig;
+use crate::traffic::{StateConfig, TrafficLimits};
 use ipnet::IpNet;
 use serde::Deserialize;
 use sipp::engine::NativeRuntimeConfig;
@@ -34,6 +35,10 @@ pub struct GatewayConfig {
     pub tokens: Vec<TokenConfig>,
     #[serde(default)]
     pub targets: Vec<TargetConfig>,
+    /// Where traffic limits are counted when several replicas share them (absent: in
+    /// this process's memory).
+    #[serde(default)]
+    pub state: Option<StateConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +123,23 @@ pub struct TokenConfig {
     /// Empty: every configured target.
     #[serde(default)]
     pub targets: Vec<String>,
+    /// The caller's limits (every token of one caller shares them; unset: unlimited).
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
+    #[serde(default)]
+    pub tokens_per_minute: Option<u32>,
+    #[serde(default)]
+    pub max_concurrent_streams: Option<u32>,
+}
+
+impl TokenConfig {
+    pub fn limits(&self) -> TrafficLimits {
+        TrafficLimits {
+            requests_per_minute: self.requests_per_minute,
+            tokens_per_minute: self.tokens_per_minute,
+            max_concurrent_streams: self.max_concurrent_streams,
+        }
+    }
 }
 
 /// `[[targets]]`: `type = "local"` or a provider's name. The provider variants come from
@@ -161,6 +183,22 @@ impl TargetConfig {
         }
     }
 
+    /// `fallbacks`: where a request goes, in order, when this target cannot start it.
+    pub fn fallbacks(&self) -> &[String] {
+        match self.view() {
+            TargetView::Local(l) => &l.fallbacks,
+            TargetView::Provider(_, t) => &t.fallbacks,
+        }
+    }
+
+    /// `[targets.limits]`.
+    pub fn limits(&self) -> TrafficLimits {
+        match self.view() {
+            TargetView::Local(l) => l.limits,
+            TargetView::Provider(_, t) => t.limits,
+        }
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self.view() {
             TargetView::Local(_) => "local",
@@ -192,6 +230,11 @@ pub struct LocalTarget {
     pub stats: Stats,
     #[serde(default)]
     pub runtime: NativeRuntimeConfig,
+    #[serde(default)]
+    pub limits: TrafficLimits,
+    /// Targets that take a request this one cannot start, in order.
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
 }
 
 /// A provider target. The fields are the spec's for every provider; which of them a
@@ -220,6 +263,11 @@ pub struct ProviderTarget {
     pub version: Option<String>,
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
+    #[serde(default)]
+    pub limits: TrafficLimits,
+    /// Targets that take a request this one cannot start, in order.
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
 }
 
 impl ProviderTarget {
@@ -283,7 +331,16 @@ impl GatewayConfig {
         }
         self.validate_routes(&mut p);
         let names = self.validate_targets(&mut p);
+        self.validate_fallbacks(&mut p, &names);
         self.validate_tokens(&mut p, &names);
+        if let Some(state) = &self.state {
+            for (field, message) in state.problems() {
+                p.add(&format!("state.{field}"), &message);
+            }
+            if let Some(env) = &state.redis_password_env {
+                p.env_name("state.redis_password_env", env);
+            }
+        }
         p.0
     }
 
@@ -351,6 +408,9 @@ impl GatewayConfig {
             } else if !names.insert(name.to_string()) {
                 p.add(&at("name"), &format!("`{name}` names another target too"));
             }
+            for (field, message) in t.limits().problems() {
+                p.add(&at(&format!("limits.{field}")), &message);
+            }
             match t.view() {
                 TargetView::Local(l) => {
                     if l.model.as_os_str().is_empty() {
@@ -363,9 +423,43 @@ impl GatewayConfig {
         names
     }
 
+    fn validate_fallbacks(&self, p: &mut Problems, names: &HashSet<String>) {
+        for (i, t) in self.targets.iter().enumerate() {
+            let mut seen = HashSet::new();
+            for (j, f) in t.fallbacks().iter().enumerate() {
+                let at = format!("targets[{i}].fallbacks[{j}]");
+                if f == t.name() {
+                    p.add(&at, "a target cannot be its own fallback");
+                } else if !names.contains(f) {
+                    p.add(&at, &format!("`{f}` is not a configured target"));
+                } else if !seen.insert(f.as_str()) {
+                    p.add(&at, &format!("`{f}` is listed twice"));
+                }
+            }
+        }
+    }
+
     fn validate_tokens(&self, p: &mut Problems, names: &HashSet<String>) {
         let mut envs = HashSet::new();
+        let mut limits = std::collections::HashMap::new();
         for (i, t) in self.tokens.iter().enumerate() {
+            for (field, message) in t.limits().problems() {
+                p.add(&format!("tokens[{i}].{field}"), &message);
+            }
+            // Limits belong to the caller: every token of one caller must say the same.
+            match limits.entry(t.caller.as_str()) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert((i, t.limits()));
+                }
+                std::collections::hash_map::Entry::Occupied(o) if o.get().1 != t.limits() => {
+                    let first = o.get().0;
+                    p.add(
+                        &format!("tokens[{i}]"),
+                        &format!("caller `{}` has other limits in tokens[{first}]; a caller's tokens share one set of limits", t.caller),
+                    );
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {}
+            }
             p.env_name(&format!("tokens[{i}].env"), &t.env);
             if !t.env.is_empty() && !envs.insert(t.env.as_str()) {
                 p.add(&format!("tokens[{i}].env"), &format!("`{}` is used by another token", t.env));
@@ -591,6 +685,51 @@ timeout_seconds = 0
             assert!(e.message.contains(says), "{says}: {e}");
             assert!(e.message.contains("line"), "the place is named: {e}");
         }
+    }
+
+    #[test]
+    fn traffic_limits_and_state_are_checked() {
+        let text = SPEC_EXAMPLE.replace(
+            r#"targets = ["local"]"#,
+            "targets = [\"local\"]\ntokens_per_minute = 1000\nrequests_per_minute = 0",
+        ) + r#"
+[[tokens]]
+env = "OTHER_TOKEN"
+caller = "production-client"
+tokens_per_minute = 2000
+
+[state]
+redis_url = "redis://:hunter2@127.0.0.1:6379/0"
+timeout_ms = 0
+"#;
+        let text =
+            text.replace(r#"stats = "basic""#, "stats = \"basic\"\n[targets.limits]\nmax_concurrent_streams = 0");
+        let problems: Vec<String> =
+            GatewayConfig::parse(&text).unwrap().validate().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            [
+                "targets[0].limits.max_concurrent_streams: must be greater than zero (omit it for no limit)",
+                "tokens[0].requests_per_minute: must be greater than zero (omit it for no limit)",
+                "tokens[1]: caller `production-client` has other limits in tokens[0]; a caller's tokens share one set of limits",
+                "state.redis_url: must not hold a password; name its variable in redis_password_env",
+                "state.timeout_ms: must be between 1 and 60000",
+            ]
+        );
+        assert!(!problems.concat().contains("hunter2"), "a password in the URL is never repeated");
+        let good = SPEC_EXAMPLE.replace(r#"targets = ["local"]"#, "targets = [\"local\"]\ntokens_per_minute = 1000")
+            + "[state]\nredis_url = \"redis://127.0.0.1:6379/0\"\non_unreachable = \"fail_open\"\n";
+        let c = GatewayConfig::parse(&good).unwrap();
+        assert_eq!(c.validate(), []);
+        let state = c.state.unwrap();
+        assert_eq!(
+            (state.on_unreachable, state.timeout_ms, state.key_prefix.as_str()),
+            (crate::traffic::Unreachable::FailOpen, 250, "sipp:")
+        );
+        let typo = good.replace("on_unreachable", "on_unreachabel");
+        assert!(GatewayConfig::parse(&typo).unwrap_err().message.contains("unknown field `on_unreachabel`"));
+        let bad = SPEC_EXAMPLE.replace(r#"stats = "basic""#, "[targets.limits]\ntokens_per_hour = 1");
+        assert!(GatewayConfig::parse(&bad).unwrap_err().message.contains("tokens_per_hour"));
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub struct LimitsConfig {
     pub upstream_timeout_seconds: u64,
     /// A stream waiting for its next event sends an SSE comment this often.
     pub stream_keep_alive_seconds: u64,
+    /// Under a `tokens_per_minute` limit, the output a request without `max_tokens` is
+    /// assumed to need at admission (a local target reserves its remaining context
+    /// instead). Use beyond it is charged when the request ends.
+    pub output_reservation_tokens: u32,
 }
 
 impl Default for LimitsConfig {
@@ -43,6 +47,7 @@ impl Default for LimitsConfig {
             max_embedding_inputs: 256,
             upstream_timeout_seconds: 120,
             stream_keep_alive_seconds: 15,
+            output_reservation_tokens: 1024,
         }
     }
 }
@@ -75,6 +80,7 @@ impl LimitsConfig {
         positive("max_embedding_inputs", self.max_embedding_inputs.into());
         positive("upstream_timeout_seconds", self.upstream_timeout_seconds);
         positive("stream_keep_alive_seconds", self.stream_keep_alive_seconds);
+        positive("output_reservation_tokens", self.output_reservation_tokens.into());
         // hyper's own parser refuses a request line or header block past its buffer
         // (with an empty body); the limits here must sit inside it to answer in JSON.
         for (key, value) in [("max_uri_bytes", self.max_uri_bytes), ("max_header_bytes", self.max_header_bytes)] {

@@ -32,13 +32,18 @@ pub async fn health() -> &'static str {
 pub async fn readiness(State(s): State<Arc<AppState>>) -> Response {
     if s.is_ready() {
         "ready".into_response()
-    } else {
+    } else if s.traffic.ready() {
         (StatusCode::SERVICE_UNAVAILABLE, "loading").into_response()
+    } else {
+        // `[state]` fails closed and Redis is away: limited requests would all get 503.
+        (StatusCode::SERVICE_UNAVAILABLE, "shared limit store unreachable").into_response()
     }
 }
 
 pub async fn metrics(State(s): State<Arc<AppState>>) -> Response {
-    let text = s.metrics.render(&target_metrics(&s));
+    let mut extra = target_metrics(&s);
+    s.traffic.stats.render(&mut extra);
+    let text = s.metrics.render(&extra);
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 

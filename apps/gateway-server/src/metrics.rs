@@ -24,6 +24,8 @@ pub struct Metrics {
     connection_ends: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     input_tokens: AtomicU64,
     output_tokens: AtomicU64,
+    /// Requests handed on, by `(from, to, reason)`: configured target names and codes.
+    fallbacks: Mutex<BTreeMap<(String, String, String), u64>>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -74,6 +76,11 @@ impl Metrics {
         }
         h.count += 1;
         h.sum += secs;
+    }
+
+    /// A request handed from one target to its fallback, and why.
+    pub fn fell_back(&self, from: &str, to: &str, reason: &str) {
+        *lock(&self.fallbacks).entry((from.to_string(), to.to_string(), reason.to_string())).or_default() += 1;
     }
 
     /// A request refused before it ran (`unauthenticated`, `forbidden`, `overloaded`, …).
@@ -134,6 +141,16 @@ impl Metrics {
         header(&mut out, "sipp_gateway_rejections_total", "counter", "Requests refused before running, by reason.");
         for (reason, n) in lock(&self.rejections).iter() {
             let _ = writeln!(out, "sipp_gateway_rejections_total{{reason=\"{reason}\"}} {n}");
+        }
+        header(
+            &mut out,
+            "sipp_gateway_fallbacks_total",
+            "counter",
+            "Requests a target handed to its fallback, by reason.",
+        );
+        for ((from, to, reason), n) in lock(&self.fallbacks).iter() {
+            let _ =
+                writeln!(out, "sipp_gateway_fallbacks_total{{from=\"{from}\",to=\"{to}\",reason=\"{reason}\"}} {n}");
         }
         header(
             &mut out,

@@ -4,7 +4,8 @@
 //! so the official `openai` SDKs work against the gateway, streaming included.
 
 use crate::handler;
-use crate::public::{admit, embedded, json, respond, route, text_route, unless_shutdown, Ctx, Dialect, Operation};
+use crate::public::{admit, embedded, json, respond, Ctx, Dialect, Operation};
+use crate::routing::{route, text_route};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -84,8 +85,7 @@ async fn embeddings_run(
     let _in_flight = s.metrics.in_flight();
     let mut out = Vec::with_capacity(d.inputs.len());
     for input in d.inputs {
-        let running = s.pipeline.embed(context, &served, input).map_err(|r| s.refused(&r))?;
-        out.push(unless_shutdown(s, running.run).await?);
+        out.push(crate::limited::embed_one(s, ctx, context, &served, input).await?);
     }
     let counted = out.iter().all(|r| r.usage.is_some());
     let tokens = counted.then(|| out.iter().filter_map(|r| r.usage).map(|u| u.input_tokens).sum());

@@ -1,13 +1,14 @@
 //! The flow every public route shares, whatever its wire profile: the blocklist, rate
 //! limit, authentication, the body within `max_request_bytes`, then the route's own
-//! decode, the operator's routing (disabled targets, fallbacks) and the pipeline call
-//! (`sipp_routes`, `openai_routes`), then one answer: JSON, or a stream that owns the run
-//! and its admission permit. Every answer carries the request id (and the target that
+//! decode, the routing (`routing`: disabled targets, fallbacks, traffic limits) and the
+//! pipeline call (`sipp_routes`, `openai_routes`), then one answer: JSON, or a stream
+//! that owns the run, its admission permit and its traffic reservation. Every answer carries the request id (and the target that
 //! served it); every failure is the route's profile error body, counted and logged once.
 
 use crate::activity::{RequestRecord, UNKNOWN};
 use crate::controls::Blocked;
 use crate::state::AppState;
+use crate::traffic::Reservation;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -16,7 +17,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures_util::{FutureExt, StreamExt};
 use sipp::gateway_core::{AdmissionPermit, GatewayRequestContext, GatewayTextRun};
-use sipp::{SippTextRequest, SippTextResponse, SippTextRun};
+use sipp::{SippTextResponse, SippTextRun};
 use sipp_gateway::{
     Authenticator, ErrorTranslator, GatewayHttpError, OpenAiCodec, SippErrorTranslator, StatusCode, StreamEncoder,
     SSE_CONTENT_TYPE,
@@ -96,10 +97,12 @@ pub struct Ctx {
     caller: Option<String>,
     pub target: Option<String>,
     /// The configured target that runs the request, once routed.
-    served: Option<String>,
-    fallback_from: Option<String>,
+    pub(crate) served: Option<String>,
+    pub(crate) fallback_from: Option<String>,
     /// Submit to first token: measured here for streams, the engine's for local JSON answers.
     ttft_ms: Option<f64>,
+    /// What the traffic limits left after this request's admission (`x-ratelimit-*`).
+    ratelimit: Vec<crate::traffic::verdict::Remaining>,
 }
 
 impl Ctx {
@@ -118,10 +121,16 @@ impl Ctx {
             served: None,
             fallback_from: None,
             ttft_ms: None,
+            ratelimit: Vec::new(),
         }
     }
 
-    fn fall_back(&mut self, from: &str, to: &str) {
+    /// What the traffic limits left after this request's admission.
+    pub fn limited(&mut self, remaining: &[crate::traffic::verdict::Remaining]) {
+        self.ratelimit = remaining.to_vec();
+    }
+
+    pub(crate) fn fall_back(&mut self, from: &str, to: &str) {
         self.fallback_from = Some(from.to_string());
         self.served = Some(to.to_string());
     }
@@ -196,45 +205,6 @@ fn blocked(s: &AppState, b: &Blocked) -> GatewayHttpError {
     GatewayHttpError::of(sipp::ErrorCode::Authorization, format!("{who} blocked by the gateway's operator"))
 }
 
-/// Which target runs a request for `target`: itself, or, while an operator has it
-/// disabled, its fallback (else a 503 with the operator's reason). Targets that do not
-/// exist or that the caller may not use are left to the pipeline's own refusals, so a
-/// caller learns nothing about targets it cannot use.
-pub fn route(
-    s: &AppState,
-    ctx: &mut Ctx,
-    context: &GatewayRequestContext,
-    target: &str,
-) -> Result<String, GatewayHttpError> {
-    ctx.target = Some(shown(target));
-    if !s.pipeline.resolver.exists(target) || s.pipeline.authorizer.authorize(context, target).is_err() {
-        return Ok(target.to_string());
-    }
-    ctx.served = Some(target.to_string());
-    let Some(disabled) = s.controls.disabled(target) else { return Ok(target.to_string()) };
-    if let Some(fallback) = fallback(s, context, target) {
-        ctx.fall_back(target, &fallback);
-        return Ok(fallback);
-    }
-    s.metrics.rejected("disabled");
-    // No Retry-After: how long an operator keeps a target off is not known here, and a
-    // client must not poll it every second.
-    Err(GatewayHttpError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        sipp::ErrorCode::Unavailable.as_str(),
-        format!("target `{target}` is disabled by the gateway's operator: {}", disabled.reason),
-    ))
-}
-
-/// `target`'s fallback when it can serve this caller: configured, enabled, allowed.
-fn fallback(s: &AppState, context: &GatewayRequestContext, target: &str) -> Option<String> {
-    let to = s.controls.fallback(target)?;
-    let usable = s.pipeline.resolver.exists(&to)
-        && s.controls.disabled(&to).is_none()
-        && s.pipeline.authorizer.authorize(context, &to).is_ok();
-    usable.then_some(to)
-}
-
 /// A body over the limit still read (and dropped) up to here before the 413.
 const LINGER_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -287,6 +257,9 @@ pub fn respond(s: &AppState, ctx: &Ctx, outcome: Result<Response, GatewayHttpErr
     if let Some(v) = ctx.fallback_from.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
         headers.insert(FALLBACK_FROM, v);
     }
+    if ctx.dialect == Dialect::OpenAi {
+        crate::traffic::headers::insert(headers, &ctx.ratelimit);
+    }
     response
 }
 
@@ -317,49 +290,15 @@ pub async fn unless_shutdown<T>(
     }
 }
 
-/// Refusals for overload that say nothing ran yet: the engine's full queue, and an
-/// upstream's rate limit (`sipp_gateway`'s name for a remote 429).
-const OVERLOAD: [&str; 2] = ["overloaded", "upstream_overloaded"];
-
-/// What every text route does once its wire is decoded: route the target, run the
-/// pipeline, answer with `encode` (JSON) or `encoder` (stream), each given the serving
-/// target's name. When the target refuses for overload before any output (a full engine
-/// queue, a provider's 429) and has a usable fallback, the fallback runs it instead.
-pub async fn text_route(
-    s: &Arc<AppState>,
-    ctx: &mut Ctx,
-    context: &GatewayRequestContext,
-    target: &str,
-    request: SippTextRequest,
-    encode: impl Fn(&str, &SippTextResponse) -> Result<Vec<u8>, GatewayHttpError>,
-    encoder: impl Fn(&str) -> Box<dyn StreamEncoder>,
-) -> Result<Response, GatewayHttpError> {
-    let served = route(s, ctx, context, target)?;
-    let backup = ctx.fallback_from.is_none().then(|| fallback(s, context, &served)).flatten();
-    let spare = backup.as_ref().map(|_| request.clone());
-    let stream = request.emit_tokens;
-    let run = s.pipeline.text(context, &served, request).map_err(|r| s.refused(&r))?;
-    // With somewhere to go, a stream's headers wait (up to a keep-alive interval) for
-    // the first event: an upstream's 429 then still reaches the fallback.
-    let hold = backup.is_some().then(|| s.config.limits.stream_keep_alive());
-    let first = text_answer(s, ctx, run, stream, hold, |r| encode(&served, r), encoder(&served)).await;
-    match (first, backup, spare) {
-        (Err(e), Some(to), Some(request)) if OVERLOAD.contains(&e.code.as_str()) => {
-            ctx.fall_back(&served, &to);
-            let run = s.pipeline.text(context, &to, request).map_err(|r| s.refused(&r))?;
-            text_answer(s, ctx, run, stream, None, |r| encode(&to, r), encoder(&to)).await
-        }
-        (answer, ..) => answer,
-    }
-}
-
 /// A text run answered as one JSON body (`encode`) or, when the request streamed, as a
 /// stream of `encoder` frames; `hold` is how long a stream may wait for its first event
 /// before its headers go out.
-async fn text_answer(
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn text_answer(
     s: &Arc<AppState>,
     ctx: &mut Ctx,
     running: GatewayTextRun,
+    held: &mut Option<Reservation>,
     stream: bool,
     hold: Option<std::time::Duration>,
     encode: impl FnOnce(&SippTextResponse) -> Result<Vec<u8>, GatewayHttpError>,
@@ -370,9 +309,13 @@ async fn text_answer(
         let _in_flight = s.metrics.in_flight();
         let r = unless_shutdown(s, run.finish()).await?;
         ctx.ttft_ms = r.local_stats.as_ref().map(|l| l.ttft_ms);
+        let mut reservation = held.take();
+        if let (Some(reservation), Some((input, output))) = (reservation.as_mut(), usage(&r)) {
+            reservation.used(input, output);
+        }
         let body = encode(&r)?;
         finish(s, ctx, 200, None, usage(&r));
-        drop(permit);
+        drop((permit, reservation));
         return Ok(json(StatusCode::OK, body));
     }
     // The run holds an admission slot from here: count it as in flight.
@@ -390,7 +333,8 @@ async fn text_answer(
         None => Pending::Wait,
     };
     let state = Arc::clone(s);
-    let events = async_stream(state, ctx.clone(), run, first, permit, in_flight, encoder);
+    let held = Held { _permit: permit, reservation: held.take(), _in_flight: in_flight };
+    let events = async_stream(state, ctx.clone(), run, first, held, encoder);
     let mut response = Response::new(Body::from_stream(events));
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(SSE_CONTENT_TYPE));
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -403,17 +347,25 @@ enum Pending {
     Wait,
 }
 
-/// The SSE body. It owns the run and the admission permit: when the client goes away,
-/// axum drops the body, which drops the run (cancelling the engine sequence or the
-/// upstream call) and frees the place. While no event comes, an SSE comment goes out
-/// every `limits.stream_keep_alive_seconds` (proxies and clients see a live stream).
+/// What a stream holds until its last event: its admission place, its traffic
+/// reservation (settled with what it used when dropped) and its in-flight count.
+struct Held {
+    _permit: AdmissionPermit,
+    reservation: Option<Reservation>,
+    _in_flight: InFlightOwned,
+}
+
+/// The SSE body. It owns the run and what it [`Held`]: when the client goes away, axum
+/// drops the body, which drops the run (cancelling the engine sequence or the upstream
+/// call), frees the place and settles the reservation. While no event comes, an SSE
+/// comment goes out every `limits.stream_keep_alive_seconds` (proxies and clients see a
+/// live stream).
 fn async_stream(
     s: Arc<AppState>,
     ctx: Ctx,
     run: SippTextRun,
     first: Pending,
-    permit: AdmissionPermit,
-    in_flight: InFlightOwned,
+    held: Held,
     encoder: Box<dyn StreamEncoder>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
     struct Live {
@@ -423,10 +375,9 @@ fn async_stream(
         pending: Pending,
         done: bool,
         encoder: Box<dyn StreamEncoder>,
-        _permit: AdmissionPermit,
-        _in_flight: InFlightOwned,
+        held: Held,
     }
-    let live = Live { s, ctx, run, pending: first, done: false, encoder, _permit: permit, _in_flight: in_flight };
+    let live = Live { s, ctx, run, pending: first, done: false, encoder, held };
     futures_util::stream::unfold(live, |mut l| async move {
         if l.done {
             return None;
@@ -446,6 +397,10 @@ fn async_stream(
         };
         let frame = match next {
             Some(Ok(batch)) => {
+                if let Some(r) = l.held.reservation.as_mut() {
+                    // A remote batch carries text, not ids: count it as one token.
+                    r.output(batch.token_ids.len().max(1) as u64);
+                }
                 if l.ctx.ttft_ms.is_none() {
                     l.ctx.ttft_ms = Some(l.ctx.started.elapsed().as_secs_f64() * 1000.0);
                 }
@@ -460,6 +415,9 @@ fn async_stream(
                 l.done = true;
                 match l.run.finish().await {
                     Ok(r) => {
+                        if let (Some(held), Some((input, output))) = (l.held.reservation.as_mut(), usage(&r)) {
+                            held.used(input, output);
+                        }
                         finish(&l.s, &l.ctx, 200, None, usage(&r));
                         l.encoder.finish(&r)
                     }

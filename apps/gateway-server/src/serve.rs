@@ -7,6 +7,7 @@ use crate::config::GatewayConfig;
 use crate::limits::LimitsConfig;
 use crate::listener::{self, ListenerLimits};
 use crate::state::AppState;
+use crate::traffic::redis_store::RedisStore;
 use crate::{secrets, targets};
 use anyhow::{bail, Context, Result};
 use sipp::{EndpointDescriptor, SippClient};
@@ -50,7 +51,20 @@ pub fn prepare(config: GatewayConfig, lookup: &impl Fn(&str) -> Option<String>) 
             .with_context(|| format!("target `{}`", t.name()))?;
         descriptors.push((t.name().to_string(), d));
     }
+    let store = match &config.state {
+        None => None,
+        Some(c) => {
+            let password = match &c.redis_password_env {
+                Some(var) => Some(secrets::read(var, lookup).context("state.redis_password_env")?.expose().to_string()),
+                None => None,
+            };
+            Some(RedisStore::new(c, password).context("state.redis_url")?)
+        }
+    };
     let mut state = AppState::new(Arc::new(SippClient::new()), config, BearerTokens::new(tokens));
+    if let Some(store) = store {
+        state.share_state(store);
+    }
     state.admin.password = Some(admin_password);
     state.admin.assets = crate::admin::assets::Assets::locate(lookup);
     let state = Arc::new(state);
@@ -117,6 +131,26 @@ pub async fn run_with_drain(
             }
         }
     });
+    if let Some(every) = state.traffic.tick_every() {
+        let traffic = Arc::clone(&state.traffic);
+        let mut tick_stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let stopped = async move {
+                let _ = tick_stop.wait_for(|s| *s).await;
+                // Requests draining keep their slots renewed until they end.
+                tokio::time::sleep(drain + FLUSH).await;
+            };
+            let mut stopped = std::pin::pin!(stopped);
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => traffic.tick().await,
+                    () = &mut stopped => break,
+                }
+            }
+        });
+    }
     let signal_stop = stop_tx.clone();
     tokio::spawn(async move {
         shutdown.await;

@@ -1,7 +1,8 @@
 //! The first-party profile's routes (`[routes] query/chat/embed`; spec: Gateway Testing).
 
 use crate::handler;
-use crate::public::{embedded, route, text_route, unless_shutdown, Ctx, Dialect, Operation};
+use crate::public::{embedded, Ctx, Dialect, Operation};
+use crate::routing::{route, text_route};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::response::Response;
@@ -52,9 +53,7 @@ async fn embed_run(
     let d = GatewayCodec.decode_embed(bytes)?;
     no_extra_fields(&d.request.endpoint_options)?;
     let served = route(s, ctx, context, &d.target)?;
-    let running = s.pipeline.embed(context, &served, d.request).map_err(|r| s.refused(&r))?;
-    let _in_flight = s.metrics.in_flight();
-    let r = unless_shutdown(s, running.run).await?;
+    let r = crate::limited::embed_one(s, ctx, context, &served, d.request).await?;
     let body = GatewayCodec.encode_embedding(&served, &r)?;
     Ok(embedded(s, ctx, r.usage.map(|u| u.input_tokens), body))
 }

@@ -13,6 +13,8 @@ use crate::controls::Controls;
 use crate::metrics::Metrics;
 use crate::rate_limit::ClientRateLimit;
 use crate::sync::{read, write};
+use crate::traffic::redis_store::RedisStore;
+use crate::traffic::TrafficControl;
 use sipp::gateway_core::{Authorizer, GatewayPipeline, GatewayRefusal, GatewayRequestContext, TargetResolver};
 use sipp::{EndpointRef, SippClient};
 use sipp_gateway::{BearerTokens, GatewayHttpError};
@@ -39,6 +41,9 @@ pub struct AppState {
     pub admin: AdminState,
     /// Cancelled when the shutdown drain bound runs out: every request context carries it.
     pub shutdown: Arc<sipp::CancelToken>,
+    /// The callers' and targets' traffic limits (in memory; [`AppState::share_state`]
+    /// moves them to `[state]`'s store).
+    pub traffic: Arc<TrafficControl>,
 }
 
 /// Configured target names and the endpoints of those that finished loading.
@@ -92,7 +97,9 @@ impl AppState {
             admission: Arc::clone(&admission) as Arc<dyn sipp::gateway_core::AdmissionController>,
             executor: Arc::clone(&client) as Arc<dyn sipp::gateway_core::GatewayExecutor>,
         };
+        let traffic = Arc::new(traffic_control(&config, None));
         Self {
+            traffic,
             client_ip: ClientIp::new(&config.security.client_ip),
             rate_limit: RwLock::new((
                 config.security.rate_limit.clone(),
@@ -113,6 +120,11 @@ impl AppState {
         }
     }
 
+    /// Count traffic limits in `[state]`'s store (`store` made from it).
+    pub fn share_state(&mut self, store: RedisStore) {
+        self.traffic = Arc::new(traffic_control(&self.config, Some(store)));
+    }
+
     pub fn target_loaded(&self, name: &str, endpoint: EndpointRef) {
         write(&self.targets.loaded).insert(name.to_string(), endpoint);
     }
@@ -121,8 +133,9 @@ impl AppState {
         self.ready.store(true, Ordering::Release);
     }
 
+    /// Every target loaded, and the shared limit store reachable where it fails closed.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
+        self.ready.load(Ordering::Acquire) && self.traffic.ready()
     }
 
     /// Configured targets `context`'s caller may use, in configuration order.
@@ -215,4 +228,15 @@ impl AppState {
         }
         GatewayHttpError::of(refusal.error_code(), refusal.to_string())
     }
+}
+
+/// The config's limits: each caller's (from its `[[tokens]]`), each target's.
+fn traffic_control(config: &GatewayConfig, store: Option<RedisStore>) -> TrafficControl {
+    let callers = config.tokens.iter().map(|t| (t.caller.clone(), t.limits())).collect();
+    let targets = config.targets.iter().map(|t| (t.name().to_string(), t.limits())).collect();
+    let shared = match (store, &config.state) {
+        (Some(store), Some(state)) => Some((store, state)),
+        _ => None,
+    };
+    TrafficControl::new(callers, targets, shared)
 }

@@ -42,6 +42,7 @@ pub struct Seen {
 /// | `slow-first-byte` | nothing for 3 s, then `Hello` |
 /// | `stall` | one SSE chunk, then silence |
 /// | `reset` | one SSE chunk, then the connection breaks |
+/// | `late-reset` | one SSE chunk, then 300 ms later the connection breaks |
 /// | `garbage` | `200` with a body that is not JSON |
 /// | `wrong-types` | `200` whose `content` is a number |
 /// | `status-NNN` | that status, with the key in the error body straddling the excerpt's cut |
@@ -127,6 +128,12 @@ async fn answer(
             Err(std::io::Error::other("upstream reset")),
         ])
         .boxed()),
+        "late-reset" => sse(futures_util::stream::once(async { Ok(Bytes::from(chunk("Hel"))) })
+            .chain(futures_util::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Err(std::io::Error::other("upstream reset"))
+            }))
+            .boxed()),
         "garbage" => json_response(200, "<html>not json</html>"),
         "wrong-types" => json_response(
             200,

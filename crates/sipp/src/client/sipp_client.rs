@@ -8,7 +8,7 @@ use crate::error::{Result, SippError};
 use crate::types::endpoint::{Endpoint, Operation};
 use crate::types::{
     EndpointDescriptor, EndpointKind, EndpointRef, EngineStats, ModelInfo, SippChatRequest, SippEmbedRequest,
-    SippQueryRequest, SippTextRequest,
+    SippQueryRequest, SippTextRequest, TextPrompt,
 };
 use crate::{gateway_client, providers};
 use serde_json::{Map, Value};
@@ -98,6 +98,14 @@ impl SippClient {
     pub fn endpoint_info(&self, endpoint: &EndpointRef) -> Result<ModelInfo> {
         let (_, e) = self.named(endpoint)?;
         e.model_info().ok_or_else(|| local_only(endpoint, e.kind(), "endpoint_info"))
+    }
+
+    /// The token count of `prompt` on `endpoint` (chat template applied), when that
+    /// endpoint can tell before running it: local endpoints can, remote ones (`None`)
+    /// cannot.
+    pub fn prompt_tokens(&self, endpoint: &EndpointRef, prompt: &TextPrompt) -> Result<Option<usize>> {
+        let (_, e) = self.named(endpoint)?;
+        e.prompt_tokens(prompt).transpose()
     }
 
     /// Generate from a raw prompt (no chat template).

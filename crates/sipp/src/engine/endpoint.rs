@@ -7,7 +7,7 @@ use super::plan::validate_sampling;
 use super::request::TextParams;
 use crate::error::{Result, SippError};
 use crate::types::endpoint::{EmbedReply, Endpoint, Operation, TextStream};
-use crate::types::{EndpointKind, EngineStats, ModelInfo, SippEmbedRequest, SippTextRequest};
+use crate::types::{EndpointKind, EngineStats, ModelInfo, SippEmbedRequest, SippTextRequest, TextPrompt};
 
 impl Endpoint for Engine {
     fn kind(&self) -> EndpointKind {
@@ -39,6 +39,10 @@ impl Endpoint for Engine {
 
     fn stats(&self) -> Option<EngineStats> {
         Some(Engine::stats(self))
+    }
+
+    fn prompt_tokens(&self, prompt: &TextPrompt) -> Option<Result<usize>> {
+        Some(self.tokenize(prompt).map(|t| t.len()))
     }
 }
 

@@ -6,7 +6,7 @@
 use super::descriptor::EndpointKind;
 use super::events::{SippEmbeddingResponse, TextEvent};
 use super::info::{EngineStats, ModelInfo};
-use super::request::{SippEmbedRequest, SippTextRequest};
+use super::request::{SippEmbedRequest, SippTextRequest, TextPrompt};
 use super::CancelToken;
 use crate::error::Result;
 use std::sync::Arc;
@@ -65,6 +65,11 @@ pub(crate) trait Endpoint: Send + Sync + std::fmt::Debug {
     }
     /// Engine counters of a local endpoint; `None` for remote kinds.
     fn stats(&self) -> Option<EngineStats> {
+        None
+    }
+    /// How many tokens `prompt` is, where the endpoint can tell before running it (a
+    /// local model's own tokenizer and chat template); `None` otherwise.
+    fn prompt_tokens(&self, _prompt: &TextPrompt) -> Option<Result<usize>> {
         None
     }
 }
