@@ -3,6 +3,7 @@
 //! path, reading no environment variable, loading no model and binding nothing.
 
 use crate::limits::LimitsConfig;
+pub use crate::pool::config::PoolTarget;
 use crate::traffic::{StateConfig, TrafficLimits};
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -152,6 +153,7 @@ macro_rules! target_config {
         pub enum TargetConfig {
             /// Boxed: a local target carries the whole runtime config.
             Local(Box<LocalTarget>),
+            Pool(PoolTarget),
             $($variant(ProviderTarget),)*
         }
 
@@ -159,6 +161,7 @@ macro_rules! target_config {
             pub fn view(&self) -> TargetView<'_> {
                 match self {
                     Self::Local(l) => TargetView::Local(l),
+                    Self::Pool(p) => TargetView::Pool(p),
                     $(Self::$variant(t) => TargetView::Provider(ProviderKind::$variant, t),)*
                 }
             }
@@ -172,6 +175,7 @@ sipp::with_providers!(target_config);
 #[derive(Debug, Clone, Copy)]
 pub enum TargetView<'a> {
     Local(&'a LocalTarget),
+    Pool(&'a PoolTarget),
     Provider(ProviderKind, &'a ProviderTarget),
 }
 
@@ -179,6 +183,7 @@ impl TargetConfig {
     pub fn name(&self) -> &str {
         match self.view() {
             TargetView::Local(l) => &l.name,
+            TargetView::Pool(p) => &p.name,
             TargetView::Provider(_, t) => &t.name,
         }
     }
@@ -187,6 +192,7 @@ impl TargetConfig {
     pub fn fallbacks(&self) -> &[String] {
         match self.view() {
             TargetView::Local(l) => &l.fallbacks,
+            TargetView::Pool(p) => &p.fallbacks,
             TargetView::Provider(_, t) => &t.fallbacks,
         }
     }
@@ -195,6 +201,7 @@ impl TargetConfig {
     pub fn limits(&self) -> TrafficLimits {
         match self.view() {
             TargetView::Local(l) => l.limits,
+            TargetView::Pool(p) => p.limits,
             TargetView::Provider(_, t) => t.limits,
         }
     }
@@ -202,6 +209,7 @@ impl TargetConfig {
     pub fn type_name(&self) -> &'static str {
         match self.view() {
             TargetView::Local(_) => "local",
+            TargetView::Pool(_) => "pool",
             TargetView::Provider(kind, _) => kind.as_str(),
         }
     }
@@ -332,6 +340,7 @@ impl GatewayConfig {
         self.validate_routes(&mut p);
         let names = self.validate_targets(&mut p);
         self.validate_fallbacks(&mut p, &names);
+        self.validate_pools(&mut p);
         self.validate_tokens(&mut p, &names);
         if let Some(state) = &self.state {
             for (field, message) in state.problems() {
@@ -418,6 +427,7 @@ impl GatewayConfig {
                     }
                 }
                 TargetView::Provider(kind, provider) => validate_provider(p, &at, kind, provider),
+                TargetView::Pool(_) => {}
             }
         }
         names
@@ -435,6 +445,30 @@ impl GatewayConfig {
                 } else if !seen.insert(f.as_str()) {
                     p.add(&at, &format!("`{f}` is listed twice"));
                 }
+            }
+        }
+    }
+
+    fn validate_pools(&self, p: &mut Problems) {
+        for (i, t) in self.targets.iter().enumerate() {
+            let TargetView::Pool(pool) = t.view() else { continue };
+            if pool.members.is_empty() {
+                p.add(&format!("targets[{i}].members"), "a pool needs at least one member");
+            }
+            let mut seen = HashSet::new();
+            for (j, m) in pool.members.iter().enumerate() {
+                let at = format!("targets[{i}].members[{j}]");
+                match self.targets.iter().find(|t| t.name() == m) {
+                    None => p.add(&at, &format!("`{m}` is not a configured target")),
+                    Some(t) if matches!(t.view(), TargetView::Pool(_)) => {
+                        p.add(&at, &format!("`{m}` is a pool; members are local or provider targets"));
+                    }
+                    Some(_) if !seen.insert(m.as_str()) => p.add(&at, &format!("`{m}` is listed twice")),
+                    Some(_) => {}
+                }
+            }
+            if pool.eject_after_failures == 0 {
+                p.add(&format!("targets[{i}].eject_after_failures"), "must be greater than zero");
             }
         }
     }
@@ -730,6 +764,44 @@ timeout_ms = 0
         assert!(GatewayConfig::parse(&typo).unwrap_err().message.contains("unknown field `on_unreachabel`"));
         let bad = SPEC_EXAMPLE.replace(r#"stats = "basic""#, "[targets.limits]\ntokens_per_hour = 1");
         assert!(GatewayConfig::parse(&bad).unwrap_err().message.contains("tokens_per_hour"));
+    }
+
+    #[test]
+    fn pools_and_fallbacks_name_configured_targets() {
+        let text = SPEC_EXAMPLE.to_string()
+            + r#"
+[[targets]]
+name = "p"
+type = "pool"
+members = ["local", "ghost", "local", "q"]
+fallbacks = ["p", "nowhere"]
+eject_after_failures = 0
+[[targets]]
+name = "q"
+type = "pool"
+members = []
+"#;
+        let problems: Vec<String> =
+            GatewayConfig::parse(&text).unwrap().validate().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            [
+                "targets[1].fallbacks[0]: a target cannot be its own fallback",
+                "targets[1].fallbacks[1]: `nowhere` is not a configured target",
+                "targets[1].members[1]: `ghost` is not a configured target",
+                "targets[1].members[2]: `local` is listed twice",
+                "targets[1].members[3]: `q` is a pool; members are local or provider targets",
+                "targets[1].eject_after_failures: must be greater than zero",
+                "targets[2].members: a pool needs at least one member",
+            ]
+        );
+        let good = SPEC_EXAMPLE.to_string()
+            + "[[targets]]\nname = \"p\"\ntype = \"pool\"\nmembers = [\"local\"]\nbalance = \"round_robin\"\n";
+        let c = GatewayConfig::parse(&good).unwrap();
+        assert_eq!(c.validate(), []);
+        assert_eq!(c.targets[1].type_name(), "pool");
+        let typo = good.replace("balance", "balanse");
+        assert!(GatewayConfig::parse(&typo).unwrap_err().message.contains("balanse"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Runtime controls an operator changes from the admin dashboard: the blocklist (client
 //! IPs or CIDRs, caller labels), disabled targets, and fallback targets. They take effect
 //! on the next request, live only in this process (reset on restart, as the spec says)
-//! and are never written to the TOML.
+//! — except the blocklist under `[state]`, which every replica shares through Redis
+//! (`shared_blocklist`) — and are never written to the TOML.
 
 use crate::sync::{read, write};
 use ipnet::IpNet;
@@ -24,6 +25,31 @@ pub struct BlockEntry {
     /// The admin session that added it.
     pub added_by: String,
     pub hits: AtomicU64,
+}
+
+/// A blocklist entry as `[state]`'s store keeps it (JSON, one hash field per value).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SharedBlock {
+    pub value: String,
+    pub reason: String,
+    pub added_at: u64,
+    pub added_by: String,
+}
+
+/// Which shared list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedKind {
+    Clients,
+    Callers,
+}
+
+impl SharedKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Clients => "clients",
+            Self::Callers => "callers",
+        }
+    }
 }
 
 /// What blocked a request, for its 403 message.
@@ -91,6 +117,11 @@ impl Controls {
         Ok(shown)
     }
 
+    /// `value` as the blocklist writes it (`198.51.100.0/24`), if it is an address.
+    pub fn canonical_client(&self, value: &str) -> Option<String> {
+        parse_net(value).ok().map(|n| n.to_string())
+    }
+
     pub fn unblock_client(&self, value: &str) -> Result<String, ControlError> {
         let net = parse_net(value)?;
         let mut list = write(&self.clients);
@@ -113,6 +144,54 @@ impl Controls {
 
     pub fn unblock_caller(&self, caller: &str) -> Result<(), ControlError> {
         write(&self.callers).remove(caller).map(|_| ()).ok_or_else(|| ControlError::NotBlocked(caller.to_string()))
+    }
+
+    /// Both lists as every replica shares them (`[state]`): entries not in them go,
+    /// entries new to this replica come; an entry it already had keeps its hit count.
+    pub fn replace_blocklist(&self, clients: Vec<SharedBlock>, callers: Vec<SharedBlock>) {
+        let keep = |old: Option<&Arc<BlockEntry>>, b: SharedBlock| match old {
+            Some(e) if e.reason == b.reason && e.added_at == b.added_at => Arc::clone(e),
+            _ => Arc::new(BlockEntry {
+                value: b.value,
+                reason: b.reason,
+                added_at: b.added_at,
+                added_by: b.added_by,
+                hits: AtomicU64::new(0),
+            }),
+        };
+        {
+            let mut list = write(&self.clients);
+            let next: Vec<(IpNet, Arc<BlockEntry>)> = clients
+                .into_iter()
+                .take(MAX_BLOCKS)
+                .filter_map(|b| {
+                    let net = parse_net(&b.value).ok()?;
+                    let old = list.iter().find(|(n, _)| *n == net).map(|(_, e)| e);
+                    Some((net, keep(old, b)))
+                })
+                .collect();
+            *list = next;
+        }
+        let mut list = write(&self.callers);
+        let next: BTreeMap<String, Arc<BlockEntry>> =
+            callers.into_iter().take(MAX_BLOCKS).map(|b| (b.value.clone(), keep(list.get(&b.value), b))).collect();
+        *list = next;
+    }
+
+    /// One entry as the shared store keeps it.
+    pub fn shared_entry(&self, kind: SharedKind, value: &str) -> Option<SharedBlock> {
+        let e = match kind {
+            SharedKind::Clients => {
+                read(&self.clients).iter().find(|(_, e)| e.value == value).map(|(_, e)| Arc::clone(e))
+            }
+            SharedKind::Callers => read(&self.callers).get(value).cloned(),
+        }?;
+        Some(SharedBlock {
+            value: e.value.clone(),
+            reason: e.reason.clone(),
+            added_at: e.added_at,
+            added_by: e.added_by.clone(),
+        })
     }
 
     /// Both lists, for the dashboard.

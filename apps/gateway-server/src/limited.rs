@@ -23,14 +23,15 @@ pub struct Refusal {
     pub elsewhere: bool,
 }
 
-/// Admit a text request to `target`.
+/// Admit a text request to `target`, asked for as `asked` (itself, or its pool).
 pub async fn reserve_text(
     s: &std::sync::Arc<AppState>,
     context: &GatewayRequestContext,
+    asked: &str,
     target: &str,
     request: &SippTextRequest,
 ) -> Result<Reservation, Refusal> {
-    let scopes = s.traffic.scopes(&context.caller, target);
+    let scopes = s.traffic.scopes(&context.caller, &[asked, target]);
     let (prompt, output) = if TrafficControl::counts_tokens(&scopes) {
         text_cost(s, target, request).map_err(|error| Refusal { error, elsewhere: false })?
     } else {
@@ -43,14 +44,16 @@ pub async fn reserve_text(
     })
 }
 
-/// Admit one embedding input to `target` (its bytes bound its tokens).
+/// Admit one embedding input to `target`, asked for as `asked` (its bytes bound its
+/// tokens).
 pub async fn reserve_embed(
     s: &std::sync::Arc<AppState>,
     context: &GatewayRequestContext,
+    asked: &str,
     target: &str,
     input: &str,
 ) -> Result<Reservation, GatewayHttpError> {
-    let scopes = s.traffic.scopes(&context.caller, target);
+    let scopes = s.traffic.scopes(&context.caller, &[asked, target]);
     let prompt = input.len() as u64;
     s.traffic.admit(scopes, prompt, prompt).await.map_err(|r| refused(s, &r))
 }
@@ -64,9 +67,16 @@ pub async fn embed_one(
     target: &str,
     request: SippEmbedRequest,
 ) -> Result<SippEmbeddingResponse, GatewayHttpError> {
-    let mut reservation = reserve_embed(s, context, target, &request.input).await?;
+    // A pool embeds on its least loaded member (no affinity: embeddings keep no cache).
+    let member = s.pools.get(target).and_then(|p| {
+        let (order, _) = p.order(None, |m| s.controls.disabled(m).is_none());
+        order.first().map(|&i| (crate::pool::balancer::MemberGuard::new(p, i), p.members[i].name.clone()))
+    });
+    let run_on = member.as_ref().map_or(target, |(_, name)| name.as_str()).to_string();
+    let _member = member.map(|(guard, _)| guard);
+    let mut reservation = reserve_embed(s, context, target, &run_on, &request.input).await?;
     ctx.limited(&reservation.remaining);
-    let running = match s.pipeline.embed(context, target, request) {
+    let running = match s.pipeline.embed_on(context, target, &run_on, request) {
         Ok(running) => running,
         Err(r) => {
             reservation.release().await;

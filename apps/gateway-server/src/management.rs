@@ -43,6 +43,7 @@ pub async fn readiness(State(s): State<Arc<AppState>>) -> Response {
 pub async fn metrics(State(s): State<Arc<AppState>>) -> Response {
     let mut extra = target_metrics(&s);
     s.traffic.stats.render(&mut extra);
+    s.pools.render(&mut extra);
     let text = s.metrics.render(&extra);
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }

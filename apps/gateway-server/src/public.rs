@@ -7,6 +7,7 @@
 
 use crate::activity::{RequestRecord, UNKNOWN};
 use crate::controls::Blocked;
+use crate::pool::balancer::MemberGuard;
 use crate::state::AppState;
 use crate::traffic::Reservation;
 use axum::body::{Body, Bytes};
@@ -32,6 +33,8 @@ pub const REQUEST_ID: &str = "x-request-id";
 pub const SERVED_BY: &str = "x-sipp-target";
 /// Set when a fallback served: the target the request asked for.
 pub const FALLBACK_FROM: &str = "x-sipp-fallback-from";
+/// Set when a pool's member served (`x-sipp-target` names the member).
+pub const POOL: &str = "x-sipp-pool";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -99,6 +102,8 @@ pub struct Ctx {
     /// The configured target that runs the request, once routed.
     pub(crate) served: Option<String>,
     pub(crate) fallback_from: Option<String>,
+    /// The pool whose member served, if one did.
+    pub(crate) pool: Option<String>,
     /// Submit to first token: measured here for streams, the engine's for local JSON answers.
     ttft_ms: Option<f64>,
     /// What the traffic limits left after this request's admission (`x-ratelimit-*`).
@@ -120,6 +125,7 @@ impl Ctx {
             target: None,
             served: None,
             fallback_from: None,
+            pool: None,
             ttft_ms: None,
             ratelimit: Vec::new(),
         }
@@ -257,6 +263,9 @@ pub fn respond(s: &AppState, ctx: &Ctx, outcome: Result<Response, GatewayHttpErr
     if let Some(v) = ctx.fallback_from.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
         headers.insert(FALLBACK_FROM, v);
     }
+    if let Some(v) = ctx.pool.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
+        headers.insert(POOL, v);
+    }
     if ctx.dialect == Dialect::OpenAi {
         crate::traffic::headers::insert(headers, &ctx.ratelimit);
     }
@@ -298,7 +307,7 @@ pub(crate) async fn text_answer(
     s: &Arc<AppState>,
     ctx: &mut Ctx,
     running: GatewayTextRun,
-    held: &mut Option<Reservation>,
+    held: &mut Holding,
     stream: bool,
     hold: Option<std::time::Duration>,
     encode: impl FnOnce(&SippTextResponse) -> Result<Vec<u8>, GatewayHttpError>,
@@ -309,13 +318,11 @@ pub(crate) async fn text_answer(
         let _in_flight = s.metrics.in_flight();
         let r = unless_shutdown(s, run.finish()).await?;
         ctx.ttft_ms = r.local_stats.as_ref().map(|l| l.ttft_ms);
-        let mut reservation = held.take();
-        if let (Some(reservation), Some((input, output))) = (reservation.as_mut(), usage(&r)) {
-            reservation.used(input, output);
-        }
+        let mut holding = std::mem::take(held);
+        holding.ended(None, usage(&r));
         let body = encode(&r)?;
         finish(s, ctx, 200, None, usage(&r));
-        drop((permit, reservation));
+        drop((permit, holding));
         return Ok(json(StatusCode::OK, body));
     }
     // The run holds an admission slot from here: count it as in flight.
@@ -333,7 +340,7 @@ pub(crate) async fn text_answer(
         None => Pending::Wait,
     };
     let state = Arc::clone(s);
-    let held = Held { _permit: permit, reservation: held.take(), _in_flight: in_flight };
+    let held = Held { _permit: permit, holding: std::mem::take(held), _in_flight: in_flight };
     let events = async_stream(state, ctx.clone(), run, first, held, encoder);
     let mut response = Response::new(Body::from_stream(events));
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(SSE_CONTENT_TYPE));
@@ -347,11 +354,43 @@ enum Pending {
     Wait,
 }
 
-/// What a stream holds until its last event: its admission place, its traffic
-/// reservation (settled with what it used when dropped) and its in-flight count.
+/// What a request holds while it runs beyond its admission place: its traffic
+/// reservation (settled with what it used when dropped) and, in a pool, its member's
+/// outstanding count (which also hears how the request ended).
+#[derive(Debug, Default)]
+pub struct Holding {
+    pub reservation: Option<Reservation>,
+    pub member: Option<MemberGuard>,
+}
+
+impl Holding {
+    /// Output seen (a streamed batch of `tokens`).
+    fn output(&mut self, tokens: u64) {
+        if let Some(r) = self.reservation.as_mut() {
+            r.output(tokens);
+        }
+    }
+
+    /// The run ended: with `error`'s code, or with its reported usage.
+    fn ended(&mut self, error: Option<&str>, usage: Option<(u32, u32)>) {
+        if let (Some(r), Some((input, output))) = (self.reservation.as_mut(), usage) {
+            r.used(input, output);
+        }
+        if let Some(m) = &self.member {
+            match error {
+                Some(code) if crate::pool::balancer::BROKEN.contains(&code) => m.failed(),
+                Some(_) => {}
+                None => m.succeeded(),
+            }
+        }
+    }
+}
+
+/// What a stream holds until its last event: its admission place, its [`Holding`] and
+/// its in-flight count.
 struct Held {
     _permit: AdmissionPermit,
-    reservation: Option<Reservation>,
+    holding: Holding,
     _in_flight: InFlightOwned,
 }
 
@@ -397,10 +436,8 @@ fn async_stream(
         };
         let frame = match next {
             Some(Ok(batch)) => {
-                if let Some(r) = l.held.reservation.as_mut() {
-                    // A remote batch carries text, not ids: count it as one token.
-                    r.output(batch.token_ids.len().max(1) as u64);
-                }
+                // A remote batch carries text, not ids: count it as one token.
+                l.held.holding.output(batch.token_ids.len().max(1) as u64);
                 if l.ctx.ttft_ms.is_none() {
                     l.ctx.ttft_ms = Some(l.ctx.started.elapsed().as_secs_f64() * 1000.0);
                 }
@@ -408,6 +445,7 @@ fn async_stream(
             }
             Some(Err(e)) => {
                 l.done = true;
+                l.held.holding.ended(Some(&e.code), None);
                 finish(&l.s, &l.ctx, 200, Some(&e.code), None);
                 l.encoder.error(&e)
             }
@@ -415,14 +453,13 @@ fn async_stream(
                 l.done = true;
                 match l.run.finish().await {
                     Ok(r) => {
-                        if let (Some(held), Some((input, output))) = (l.held.reservation.as_mut(), usage(&r)) {
-                            held.used(input, output);
-                        }
+                        l.held.holding.ended(None, usage(&r));
                         finish(&l.s, &l.ctx, 200, None, usage(&r));
                         l.encoder.finish(&r)
                     }
                     Err(e) => {
                         let e = SippErrorTranslator.translate(&e);
+                        l.held.holding.ended(Some(&e.code), None);
                         finish(&l.s, &l.ctx, 200, Some(&e.code), None);
                         l.encoder.error(&e)
                     }

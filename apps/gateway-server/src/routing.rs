@@ -4,13 +4,15 @@
 //! 429 or 503, a failed connection) hands the request to the next of its fallbacks — the
 //! dashboard's override first, then `fallbacks` from the TOML, in order, each only if it
 //! exists, is enabled and the caller may use it. A stream that started is never retried.
-//! The answer names the target that served (`x-sipp-target`, `x-sipp-fallback-from`),
-//! as do the log line and `sipp_gateway_fallbacks_total`.
+//! A pool (`pool`) is tried member by member in its balancer's order, for the same
+//! reasons, before its own fallbacks. The answer names the target that served
+//! (`x-sipp-target`, `x-sipp-fallback-from`, `x-sipp-pool`), as do the log line and
+//! `sipp_gateway_fallbacks_total`.
 
 use crate::limited::Refusal;
-use crate::public::{shown, text_answer, Ctx};
+use crate::pool::balancer::{MemberGuard, Pool, BROKEN};
+use crate::public::{shown, text_answer, Ctx, Holding};
 use crate::state::AppState;
-use crate::traffic::Reservation;
 use axum::response::Response;
 use sipp::gateway_core::{GatewayRefusal, GatewayRequestContext};
 use sipp::{SippTextRequest, SippTextResponse};
@@ -72,9 +74,36 @@ fn fallbacks(s: &AppState, context: &GatewayRequestContext, target: &str) -> Vec
     out
 }
 
+/// Where one try runs: `run_on`, for a caller who asked for `asked` (the same target,
+/// or the pool `run_on` is member `member` of).
+#[derive(Debug, Clone)]
+struct Step {
+    asked: String,
+    run_on: String,
+    member: Option<(Arc<Pool>, usize)>,
+}
+
+/// The tries for `target`: itself, or a pool's members in the order its balancer gives.
+fn steps(s: &AppState, target: &str, request: &SippTextRequest) -> VecDeque<Step> {
+    let Some(pool) = s.pools.get(target) else {
+        return VecDeque::from([Step { asked: target.to_string(), run_on: target.to_string(), member: None }]);
+    };
+    let key = crate::pool::prefix_key(&request.prompt, pool.config.affinity_prefix_chars);
+    let (order, _) = pool.order(key.as_deref(), |m| s.controls.disabled(m).is_none());
+    order
+        .into_iter()
+        .map(|i| Step {
+            asked: target.to_string(),
+            run_on: pool.members[i].name.clone(),
+            member: Some((Arc::clone(pool), i)),
+        })
+        .collect()
+}
+
 /// What every text route does once its wire is decoded: route the target, admit and run
-/// it, answer with `encode` (JSON) or `encoder` (stream), each given the serving
-/// target's name; a failure that says nothing ran goes to the next fallback.
+/// it (a pool: on its chosen member, then the others), answer with `encode` (JSON) or
+/// `encoder` (stream), each given the serving target's name; a failure that says nothing
+/// ran goes to the next member, then to the next fallback.
 pub async fn text_route(
     s: &Arc<AppState>,
     ctx: &mut Ctx,
@@ -84,32 +113,55 @@ pub async fn text_route(
     encode: impl Fn(&str, &SippTextResponse) -> Result<Vec<u8>, GatewayHttpError>,
     encoder: impl Fn(&str) -> Box<dyn StreamEncoder>,
 ) -> Result<Response, GatewayHttpError> {
-    let mut current = route(s, ctx, context, target)?;
-    let mut rest: VecDeque<String> = if ctx.served.is_some() {
+    let first = route(s, ctx, context, target)?;
+    let mut next_targets: VecDeque<String> = if ctx.served.is_some() {
         let all = fallbacks(s, context, target);
         // Past the one `route` chose for a disabled target.
-        let skip = all.iter().position(|t| *t == current).map_or(0, |i| i + 1);
+        let skip = all.iter().position(|t| *t == first).map_or(0, |i| i + 1);
         all.into_iter().skip(skip).collect()
     } else {
         VecDeque::new()
     };
+    let mut current = first;
+    let mut tries = steps(s, &current, &request);
     let mut request = request;
     loop {
-        let spare = (!rest.is_empty()).then(|| request.clone());
-        let failed = match attempt(s, ctx, context, &current, request, !rest.is_empty(), &encode, &encoder).await {
+        let Some(step) = tries.pop_front() else {
+            // A pool with no usable member: its fallbacks, else the pipeline's answer.
+            match next_targets.pop_front() {
+                Some(to) => {
+                    s.metrics.fell_back(&current, &to, "no_member");
+                    ctx.fall_back(target, &to);
+                    tries = steps(s, &to, &request);
+                    current = to;
+                    continue;
+                }
+                None => {
+                    return Err(GatewayHttpError::of(
+                        sipp::ErrorCode::Unavailable,
+                        format!("pool `{}` has no member that can take requests now", shown(&current)),
+                    ));
+                }
+            }
+        };
+        let more = !tries.is_empty() || !next_targets.is_empty();
+        let spare = more.then(|| request.clone());
+        let failed = match attempt(s, ctx, context, &step, request, more, &encode, &encoder).await {
             Ok(answer) => return Ok(answer),
             Err(failed) => failed,
         };
-        match (failed.elsewhere, rest.pop_front(), spare) {
-            (true, Some(to), Some(again)) => {
-                tracing::info!(request_id = %ctx.id, from = %current, to = %to, reason = %failed.error.code, "falling back");
-                s.metrics.fell_back(&current, &to, &failed.error.code);
-                ctx.fall_back(target, &to);
-                current = to;
-                request = again;
-            }
-            _ => return Err(failed.error),
+        let (true, Some(again)) = (failed.elsewhere, spare) else { return Err(failed.error) };
+        request = again;
+        if let Some(next) = tries.front() {
+            tracing::info!(request_id = %ctx.id, pool = %current, from = %step.run_on, to = %next.run_on, reason = %failed.error.code, "pool member could not start the request; next member");
+            continue;
         }
+        let Some(to) = next_targets.pop_front() else { return Err(failed.error) };
+        tracing::info!(request_id = %ctx.id, from = %current, to = %to, reason = %failed.error.code, "falling back");
+        s.metrics.fell_back(&current, &to, &failed.error.code);
+        ctx.fall_back(target, &to);
+        tries = steps(s, &to, &request);
+        current = to;
     }
 }
 
@@ -119,27 +171,34 @@ struct Failed {
     elsewhere: bool,
 }
 
-/// One target's try: admission by the traffic limits, the pipeline, the answer. With
-/// `more` targets to go, a stream's headers wait (up to a keep-alive interval) for the
-/// first event, so that an upstream's 429 still reaches the next target.
+/// One try: admission by the traffic limits (the caller's, the asked target's, the
+/// member's), the pipeline, the answer. With `more` to go, a stream's headers wait (up
+/// to a keep-alive interval) for the first event, so that an upstream's 429 still
+/// reaches the next one.
 #[allow(clippy::too_many_arguments)]
 async fn attempt(
     s: &Arc<AppState>,
     ctx: &mut Ctx,
     context: &GatewayRequestContext,
-    target: &str,
+    step: &Step,
     request: SippTextRequest,
     more: bool,
     encode: &impl Fn(&str, &SippTextResponse) -> Result<Vec<u8>, GatewayHttpError>,
     encoder: &impl Fn(&str) -> Box<dyn StreamEncoder>,
 ) -> Result<Response, Failed> {
     let stream = request.emit_tokens;
-    let reservation = crate::limited::reserve_text(s, context, target, &request)
+    let target = step.run_on.as_str();
+    ctx.pool = step.member.is_some().then(|| step.asked.clone());
+    if step.member.is_some() {
+        ctx.served = Some(target.to_string());
+    }
+    let reservation = crate::limited::reserve_text(s, context, &step.asked, target, &request)
         .await
         .map_err(|Refusal { error, elsewhere }| Failed { error, elsewhere })?;
     ctx.limited(&reservation.remaining);
-    let mut held = Some(reservation);
-    let run = match s.pipeline.text(context, target, request) {
+    let member = step.member.as_ref().map(|(pool, i)| MemberGuard::new(pool, *i));
+    let mut held = Holding { reservation: Some(reservation), member };
+    let run = match s.pipeline.text_on(context, &step.asked, target, request) {
         Ok(run) => run,
         Err(r) => {
             let elsewhere = matches!(r, GatewayRefusal::Loading(_));
@@ -149,17 +208,25 @@ async fn attempt(
     let hold = more.then(|| s.config.limits.stream_keep_alive());
     match text_answer(s, ctx, run, &mut held, stream, hold, |r| encode(target, r), encoder(target)).await {
         Ok(answer) => Ok(answer),
-        Err(error) if ELSEWHERE.contains(&error.code.as_str()) => {
-            // Nothing reached the client: the reservation goes back whole.
-            Err(Failed { error: released(&mut held, error).await, elsewhere: true })
+        Err(error) => {
+            if let Some(m) = &held.member {
+                if BROKEN.contains(&error.code.as_str()) {
+                    m.failed();
+                }
+            }
+            if ELSEWHERE.contains(&error.code.as_str()) {
+                // Nothing reached the client: the reservation goes back whole.
+                Err(Failed { error: released(&mut held, error).await, elsewhere: true })
+            } else {
+                Err(Failed { error, elsewhere: false })
+            }
         }
-        Err(error) => Err(Failed { error, elsewhere: false }),
     }
 }
 
 /// `error`, after giving back everything `held` reserved (the request never ran).
-async fn released(held: &mut Option<Reservation>, error: GatewayHttpError) -> GatewayHttpError {
-    if let Some(r) = held.take() {
+async fn released(held: &mut Holding, error: GatewayHttpError) -> GatewayHttpError {
+    if let Some(r) = held.reservation.take() {
         r.release().await;
     }
     error

@@ -30,6 +30,8 @@ pub const FLUSH: Duration = Duration::from_secs(2);
 pub struct Prepared {
     pub state: Arc<AppState>,
     pub descriptors: Vec<(String, EndpointDescriptor)>,
+    /// How each pool member is probed.
+    pub probes: Vec<(String, crate::pool::health::Probe)>,
 }
 
 pub fn prepare(config: GatewayConfig, lookup: &impl Fn(&str) -> Option<String>) -> Result<Prepared> {
@@ -49,8 +51,11 @@ pub fn prepare(config: GatewayConfig, lookup: &impl Fn(&str) -> Option<String>) 
     for t in &config.targets {
         let d = targets::descriptor(t, lookup, config.limits.upstream_timeout_seconds)
             .with_context(|| format!("target `{}`", t.name()))?;
-        descriptors.push((t.name().to_string(), d));
+        if let Some(d) = d {
+            descriptors.push((t.name().to_string(), d));
+        }
     }
+    let probes = crate::pool::health::probes(&config.targets, lookup).context("pool member probes")?;
     let store = match &config.state {
         None => None,
         Some(c) => {
@@ -68,7 +73,7 @@ pub fn prepare(config: GatewayConfig, lookup: &impl Fn(&str) -> Option<String>) 
     state.admin.password = Some(admin_password);
     state.admin.assets = crate::admin::assets::Assets::locate(lookup);
     let state = Arc::new(state);
-    Ok(Prepared { state, descriptors })
+    Ok(Prepared { state, descriptors, probes })
 }
 
 /// Register every target; readiness flips once all are loaded.
@@ -131,6 +136,8 @@ pub async fn run_with_drain(
             }
         }
     });
+    let probing = tokio::spawn(crate::pool::health::run(Arc::clone(&state), prepared.probes));
+    let pulling = tokio::spawn(crate::shared_blocklist::run(Arc::clone(&state)));
     if let Some(every) = state.traffic.tick_every() {
         let traffic = Arc::clone(&state.traffic);
         let mut tick_stop = stop_rx.clone();
@@ -198,6 +205,8 @@ pub async fn run_with_drain(
     if loading.is_finished() {
         loading.await.context("target loading")??;
     }
+    probing.abort();
+    pulling.abort();
     state.client.close();
     Ok(())
 }

@@ -44,6 +44,8 @@ pub struct AppState {
     /// The callers' and targets' traffic limits (in memory; [`AppState::share_state`]
     /// moves them to `[state]`'s store).
     pub traffic: Arc<TrafficControl>,
+    /// The config's target pools and their members' load and health.
+    pub pools: crate::pool::Pools,
 }
 
 /// Configured target names and the endpoints of those that finished loading.
@@ -100,6 +102,7 @@ impl AppState {
         let traffic = Arc::new(traffic_control(&config, None));
         Self {
             traffic,
+            pools: crate::pool::Pools::new(&config),
             client_ip: ClientIp::new(&config.security.client_ip),
             rate_limit: RwLock::new((
                 config.security.rate_limit.clone(),
@@ -149,8 +152,13 @@ impl AppState {
     }
 
     /// Whether a target is configured and finished loading.
+    /// (A pool: whether any member did.)
     pub fn is_loaded(&self, name: &str) -> bool {
-        read(&self.targets.loaded).contains_key(name)
+        let loaded = read(&self.targets.loaded);
+        match self.pools.get(name) {
+            Some(pool) => pool.members.iter().any(|m| loaded.contains_key(&m.name)),
+            None => loaded.contains_key(name),
+        }
     }
 
     /// One request from `client` against its token bucket.

@@ -6,25 +6,26 @@ use crate::config::{Stats, TargetConfig, TargetView};
 use crate::secrets::{self, SecretError};
 use sipp::{EndpointDescriptor, LocalModelDescriptor, ProviderDescriptor, StaticHeader, TimeoutPolicy};
 
-/// What a target becomes, with secrets resolved.
+/// What a target becomes, with secrets resolved (`None`: a pool, which is its members).
 /// `upstream_timeout_seconds` (`[limits]`) is the deadline of a provider target that
 /// sets no `timeout_seconds`.
 pub fn descriptor(
     target: &TargetConfig,
     lookup: &impl Fn(&str) -> Option<String>,
     upstream_timeout_seconds: u64,
-) -> Result<EndpointDescriptor, SecretError> {
+) -> Result<Option<EndpointDescriptor>, SecretError> {
     let timeouts = |seconds: Option<u64>| TimeoutPolicy {
         request_ms: Some(seconds.unwrap_or(upstream_timeout_seconds).saturating_mul(1000)),
         ..TimeoutPolicy::default()
     };
     let (kind, t) = match target.view() {
         TargetView::Provider(kind, t) => (kind, t),
+        TargetView::Pool(_) => return Ok(None),
         TargetView::Local(l) => {
             let mut config = l.runtime.clone();
             config.observability.runtime_metrics = l.stats != Stats::Off;
             config.observability.backend_profiling = l.stats == Stats::Profile;
-            return Ok(LocalModelDescriptor { model_path: l.model.clone(), config, backend: l.backend }.into());
+            return Ok(Some(LocalModelDescriptor { model_path: l.model.clone(), config, backend: l.backend }.into()));
         }
     };
     let mut d = ProviderDescriptor::new(kind, &t.model);
@@ -38,7 +39,7 @@ pub fn descriptor(
     if let (Some(v), Some((header, _))) = (&t.version, sipp::provider_spec(kind).default_headers.first()) {
         d.static_headers.push(StaticHeader::new(*header, v.as_str()));
     }
-    Ok(d.into())
+    Ok(Some(d.into()))
 }
 
 #[cfg(test)]
@@ -78,7 +79,7 @@ timeout_seconds = 7
         let c = GatewayConfig::parse(text).unwrap();
         let lookup = |_: &str| Some("key".to_string());
         let deadline = |t: &TargetConfig| match descriptor(t, &lookup, c.limits.upstream_timeout_seconds).unwrap() {
-            EndpointDescriptor::Provider(p) => p.timeouts.request_ms,
+            Some(EndpointDescriptor::Provider(p)) => p.timeouts.request_ms,
             other => panic!("{other:?}"),
         };
         assert_eq!(deadline(&c.targets[0]), Some(120_000));

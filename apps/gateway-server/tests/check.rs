@@ -24,7 +24,13 @@ fn check_accepts_every_template_without_reading_secrets() {
     let names: Vec<_> = templates.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert_eq!(
         names,
-        ["development.toml.example", "local.toml.example", "production.toml.example", "provider-only.toml.example"]
+        [
+            "development.toml.example",
+            "local.toml.example",
+            "production.toml.example",
+            "provider-only.toml.example",
+            "replicas.toml.example"
+        ]
     );
     // No secret is set: check must not need one.
     let outs: Vec<String> = templates
@@ -43,6 +49,7 @@ fn check_accepts_every_template_without_reading_secrets() {
         outs[3]
     );
     assert!(outs[2].contains("2 tokens; public 0.0.0.0:8080, management 0.0.0.0:9090"), "{}", outs[2]);
+    assert!(outs[4].contains("ok — targets local (local), openai-chat (openai)"), "{}", outs[4]);
 }
 
 #[test]

@@ -271,3 +271,69 @@ async fn limited(replicas: &[Replica]) -> Vec<Outcome> {
     let r: Vec<&Replica> = replicas.iter().collect();
     wave(&r, 0, 4, &body(false)).await
 }
+
+/// A logged-in dashboard session on `replica`: its cookie and CSRF token.
+async fn admin(replica: &Replica) -> (String, String) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/admin/api/session", replica.management))
+        .header("content-type", "application/json")
+        .body(json!({"password": "replica-admin-password"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    (cookie, v["csrf_token"].as_str().unwrap().to_string())
+}
+
+async fn blocklist(replica: &Replica, method: reqwest::Method, caller: &str) -> u16 {
+    let (cookie, csrf) = admin(replica).await;
+    let body = if method == reqwest::Method::POST {
+        json!({"kind": "caller", "value": caller, "reason": "abuse"})
+    } else {
+        json!({"kind": "caller", "value": caller})
+    };
+    reqwest::Client::new()
+        .request(method, format!("{}/admin/api/blocklist", replica.management))
+        .header("cookie", cookie)
+        .header("x-sipp-admin-csrf", csrf)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Until `replica` answers caller `caller` with `status` (at most 5 s).
+async fn until_status(replica: &Replica, caller: usize, status: u16) {
+    let started = Instant::now();
+    loop {
+        let out = wave(&[replica], caller, 1, &quick()).await;
+        if out[0].status == status {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "still {out:?}, wanted {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The dashboard's blocklist under `[state]`: blocked on one replica, refused by all;
+/// unblocked on another, served by all again. With Redis away, a change is refused (503)
+/// rather than made on one replica only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_blocklist_is_shared_by_every_replica() {
+    let mut c = cluster(2, 0, &[("victim", ""), ("bystander", "")], "timeout_ms = 200").await;
+    assert_eq!(blocklist(&c.replicas[0], reqwest::Method::POST, "victim").await, 200);
+    until_status(&c.replicas[1], 0, 403).await;
+    until_status(&c.replicas[0], 0, 403).await;
+    assert_eq!(wave(&all(&c), 1, 2, &quick()).await.iter().filter(|o| o.status == 200).count(), 2);
+    assert_eq!(blocklist(&c.replicas[1], reqwest::Method::DELETE, "victim").await, 200);
+    until_status(&c.replicas[0], 0, 200).await;
+    until_status(&c.replicas[1], 0, 200).await;
+    c.redis.kill();
+    assert_eq!(blocklist(&c.replicas[0], reqwest::Method::POST, "victim").await, 503);
+    assert_eq!(wave(&[&c.replicas[0]], 0, 1, &quick()).await[0].status, 200, "the refused change was not made");
+}

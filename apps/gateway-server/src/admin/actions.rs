@@ -1,12 +1,15 @@
 //! What the dashboard changes: login and logout, session revocation, the blocklist,
 //! disabled targets, fallbacks, the admission limit and the rate limit. Each takes effect
-//! on the next public request, lives only in this process, and is written to the audit
-//! list with the acting session's handle.
+//! on the next public request, lives only in this process (the blocklist, under
+//! `[state]`, in every replica), and is written to the audit list with the acting
+//! session's handle.
 
 use super::answers::{Block, BlockKind, Disable, Fallback, LimitsChange, Login, RateLimitView, SessionAnswer, Unblock};
 use super::guard::{self, AdminError, Authorized};
 use super::session::LoginRefused;
 use crate::config::RateLimitConfig;
+use crate::controls::SharedKind;
+use crate::shared_blocklist;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -95,18 +98,30 @@ pub async fn revoke_session(State(s): State<Arc<AppState>>, a: Authorized, Path(
 pub async fn block(State(s): State<Arc<AppState>>, a: Authorized, bytes: Bytes) -> Answer {
     let b: Block = body(&bytes)?;
     let reason = text(b.reason);
-    let value = match b.kind {
+    let (value, kind) = match b.kind {
         BlockKind::Ip => {
-            s.controls.block_client(&b.value, &reason, &a.session.id).map_err(|e| AdminError::invalid(e.to_string()))?
+            let v = s
+                .controls
+                .block_client(&b.value, &reason, &a.session.id)
+                .map_err(|e| AdminError::invalid(e.to_string()))?;
+            (v, SharedKind::Clients)
         }
         BlockKind::Caller => {
             known_caller(&s, &b.value)?;
             s.controls
                 .block_caller(&b.value, &reason, &a.session.id)
                 .map_err(|e| AdminError::invalid(e.to_string()))?;
-            b.value
+            (b.value, SharedKind::Callers)
         }
     };
+    if let Err(e) = shared_blocklist::publish(&s, kind, &value).await {
+        // Every replica or none: without the shared store the change is undone here.
+        let _ = match kind {
+            SharedKind::Clients => s.controls.unblock_client(&value).map(|_| ()),
+            SharedKind::Callers => s.controls.unblock_caller(&value),
+        };
+        return Err(store_unreachable(&e));
+    }
     audit(&s, &a, "block", format!("{value} ({reason})"));
     Ok(Json(json!({"blocked": value})))
 }
@@ -114,13 +129,34 @@ pub async fn block(State(s): State<Arc<AppState>>, a: Authorized, bytes: Bytes) 
 /// `DELETE <admin>/api/blocklist {"kind": …, "value": …}`.
 pub async fn unblock(State(s): State<Arc<AppState>>, a: Authorized, bytes: Bytes) -> Answer {
     let u: Unblock = body(&bytes)?;
-    let value = match u.kind {
+    let (kind, canonical) = match u.kind {
+        BlockKind::Ip => (SharedKind::Clients, s.controls.canonical_client(&u.value)),
+        BlockKind::Caller => (SharedKind::Callers, Some(u.value.clone())),
+    };
+    let shared = match &canonical {
+        Some(v) => shared_blocklist::withdraw(&s, kind, v).await.map_err(|e| store_unreachable(&e))?,
+        None => None,
+    };
+    let local = match u.kind {
         BlockKind::Ip => s.controls.unblock_client(&u.value),
         BlockKind::Caller => s.controls.unblock_caller(&u.value).map(|()| u.value),
-    }
-    .map_err(|e| AdminError::not_found(e.to_string()))?;
+    };
+    // Removed from the shared list though this replica had not pulled it yet: done.
+    let value = match (local, shared, canonical) {
+        (Ok(v), ..) => v,
+        (Err(_), Some(true), Some(v)) => v,
+        (Err(e), ..) => return Err(AdminError::not_found(e.to_string())),
+    };
     audit(&s, &a, "unblock", value.clone());
     Ok(Json(json!({"unblocked": value})))
+}
+
+fn store_unreachable(e: &crate::traffic::redis_store::StoreError) -> AdminError {
+    AdminError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        format!("the shared state ([state]) cannot be reached, so no replica changed: {e}"),
+    )
 }
 
 fn known_caller(s: &AppState, caller: &str) -> Result<(), AdminError> {

@@ -111,6 +111,7 @@ fn target(s: &AppState, t: &TargetConfig) -> TargetState {
                 embeddings: i.embeddings,
             });
         }
+        TargetView::Pool(p) => state.model = p.members.join(", "),
         TargetView::Provider(kind, p) => {
             let spec = sipp::provider_spec(kind);
             state.model = p.model.clone();

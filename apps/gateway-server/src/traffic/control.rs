@@ -57,11 +57,19 @@ impl TrafficControl {
         Self { callers, targets, memory: MemoryStore::default(), shared, stats }
     }
 
-    /// The scopes a request of `caller` to `target` counts in, caller first.
-    pub fn scopes(&self, caller: &str, target: &str) -> Vec<Scope> {
+    /// The scopes a request of `caller` to `targets` counts in (a target, or a pool and
+    /// the member that runs it), caller first.
+    pub fn scopes(&self, caller: &str, targets: &[&str]) -> Vec<Scope> {
         let caller = self.callers.get(caller).filter(|l| !l.is_empty()).map(|l| Scope::caller(caller, *l));
-        let target = self.targets.get(target).filter(|l| !l.is_empty()).map(|l| Scope::target(target, *l));
-        caller.into_iter().chain(target).collect()
+        let mut out: Vec<Scope> = caller.into_iter().collect();
+        for t in targets {
+            if let Some(l) = self.targets.get(*t).filter(|l| !l.is_empty()) {
+                if !out.iter().any(|s| s.kind() == "target" && s.name() == *t) {
+                    out.push(Scope::target(t, *l));
+                }
+            }
+        }
+        out
     }
 
     /// Whether any of `scopes` counts tokens (only then is the prompt worth counting).
@@ -140,6 +148,11 @@ impl TrafficControl {
             tracing::warn!(error = %e, "the shared limit store is unreachable");
         }
         self.store_reached(shared, reached.is_ok(), "renew");
+    }
+
+    /// The shared store, when `[state]` names one (the blocklist shares it too).
+    pub fn store(&self) -> Option<&RedisStore> {
+        self.shared.as_ref().map(|s| &s.store)
     }
 
     /// How often `tick` should run (`None`: no shared store).

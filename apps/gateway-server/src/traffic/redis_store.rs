@@ -178,6 +178,42 @@ impl RedisStore {
         self.call::<i64>(invocation).await.map(|n| usize::try_from(n).unwrap_or(0))
     }
 
+    /// One command, bounded by the timeout.
+    async fn command<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, StoreError> {
+        let mut conn = self.connection().await?;
+        let ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        match tokio::time::timeout(self.timeout, command.query_async::<T>(&mut conn)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(StoreError::Redis(e.to_string())),
+            Err(_) => Err(StoreError::Timeout(ms)),
+        }
+    }
+
+    fn blocklist_key(&self, kind: &str) -> String {
+        format!("{}blocklist:{kind}", self.prefix)
+    }
+
+    /// Put one blocklist entry of `kind` (`clients` or `callers`) for every replica.
+    pub async fn put_block(&self, kind: &str, value: &str, entry: &str) -> Result<(), StoreError> {
+        let mut c = redis::cmd("HSET");
+        c.arg(self.blocklist_key(kind)).arg(value).arg(entry);
+        self.command::<i64>(c).await.map(|_| ())
+    }
+
+    /// Remove one; whether it was there.
+    pub async fn remove_block(&self, kind: &str, value: &str) -> Result<bool, StoreError> {
+        let mut c = redis::cmd("HDEL");
+        c.arg(self.blocklist_key(kind)).arg(value);
+        self.command::<i64>(c).await.map(|n| n > 0)
+    }
+
+    /// Every entry of `kind`: value and what `put_block` stored.
+    pub async fn blocks(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut c = redis::cmd("HGETALL");
+        c.arg(self.blocklist_key(kind));
+        self.command::<Vec<(String, String)>>(c).await
+    }
+
     /// One round trip (readiness and the metric of whether Redis is up).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.connection().await?;

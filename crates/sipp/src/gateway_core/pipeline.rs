@@ -42,18 +42,21 @@ impl std::fmt::Debug for GatewayPipeline {
 }
 
 impl GatewayPipeline {
+    /// `target` runs the request; `asked` is the name the caller's permission is checked
+    /// for (the same, or the pool `target` is a member of).
     fn enter(
         &self,
         context: &GatewayRequestContext,
+        asked: &str,
         target: &str,
     ) -> Result<(EndpointRef, AdmissionPermit), GatewayRefusal> {
         if context.cancellation.is_cancelled() {
             return Err(GatewayRefusal::ShuttingDown);
         }
-        if !self.resolver.exists(target) {
-            return Err(GatewayRefusal::UnknownTarget(target.to_string()));
+        if !self.resolver.exists(asked) {
+            return Err(GatewayRefusal::UnknownTarget(asked.to_string()));
         }
-        self.authorizer.authorize(context, target)?;
+        self.authorizer.authorize(context, asked)?;
         let endpoint = self.resolver.resolve(target)?;
         let permit = self.admission.admit()?;
         Ok((endpoint, permit))
@@ -66,7 +69,19 @@ impl GatewayPipeline {
         target: &str,
         request: SippTextRequest,
     ) -> Result<GatewayTextRun, GatewayRefusal> {
-        let (endpoint, permit) = self.enter(context, target)?;
+        self.text_on(context, target, target, request)
+    }
+
+    /// [`Self::text`] for a caller who asked for `asked` (a pool, say), run on `target`:
+    /// the permission is the one for `asked`, the endpoint `target`'s.
+    pub fn text_on(
+        &self,
+        context: &GatewayRequestContext,
+        asked: &str,
+        target: &str,
+        request: SippTextRequest,
+    ) -> Result<GatewayTextRun, GatewayRefusal> {
+        let (endpoint, permit) = self.enter(context, asked, target)?;
         let request_id = context.upstream_request_id(request.request_id);
         let run = self.executor.text(&SippTextRequest { endpoint: Some(endpoint), request_id, ..request });
         Ok(GatewayTextRun { run, permit })
@@ -78,7 +93,18 @@ impl GatewayPipeline {
         target: &str,
         request: SippEmbedRequest,
     ) -> Result<GatewayEmbeddingRun, GatewayRefusal> {
-        let (endpoint, permit) = self.enter(context, target)?;
+        self.embed_on(context, target, target, request)
+    }
+
+    /// [`Self::embed`] as [`Self::text_on`] is to [`Self::text`].
+    pub fn embed_on(
+        &self,
+        context: &GatewayRequestContext,
+        asked: &str,
+        target: &str,
+        request: SippEmbedRequest,
+    ) -> Result<GatewayEmbeddingRun, GatewayRefusal> {
+        let (endpoint, permit) = self.enter(context, asked, target)?;
         let request_id = context.upstream_request_id(request.request_id);
         let run = self.executor.embed(SippEmbedRequest { endpoint: Some(endpoint), request_id, ..request });
         Ok(GatewayEmbeddingRun { run, permit })
