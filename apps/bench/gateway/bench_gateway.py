@@ -7,6 +7,8 @@
    and under load.
    Then what traffic limits add (bench_traffic.py): none, in memory, in Redis, at
    concurrency 1 and 64.
+3. Prefix affinity vs round robin over a pool of three local members
+   (bench_affinity.py): time to first token of eight agents resending their prompts.
 2. A local target (the default model) through the gateway at 8 concurrent streams vs
    the same engine in-process (apps/bench/python's `sipp-concurrent`), same runtime
    config, prompts, greedy EOS-free sampling and token counts.
@@ -44,7 +46,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "python"))
 from bench_python import BANNED, N_CTX, PROMPT  # noqa: E402  (the in-process bench's settings)
 
-import bench_traffic  # noqa: E402  (beside this file)
+import bench_affinity  # noqa: E402  (beside this file)
+import bench_traffic  # noqa: E402
 
 TOKEN = "bench-gateway-token-0123456789"
 LITELLM_KEY = "sk-bench-litellm-0123456789"
@@ -219,10 +222,12 @@ targets = []
 
 
 @contextlib.contextmanager
-def sipp_gateway(binary: str, tmp: Path, targets: str, token_lines: str = "") -> Iterator[tuple[str, int]]:
+def sipp_gateway(binary: str, tmp: Path, targets: str, token_lines: str = "",
+                 extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     public, management = free_port(), free_port()
     config = gateway_toml(tmp, public, management, targets, token_lines)
-    env = {**os.environ, "BENCH_GATEWAY_TOKEN": TOKEN, "BENCH_ADMIN_PASSWORD": "bench-admin", "UPSTREAM_KEY": "upstream-key"}
+    env = {**os.environ, "BENCH_GATEWAY_TOKEN": TOKEN, "BENCH_ADMIN_PASSWORD": "bench-admin", "UPSTREAM_KEY": "upstream-key",
+           **(extra_env or {})}
     with process([binary, "serve", "--config", str(config)], tmp / "sipp-gateway.log", env) as proc:
         wait_http(f"http://127.0.0.1:{management}/readyz", 120)
         yield f"http://127.0.0.1:{public}", proc.pid
@@ -369,6 +374,8 @@ def markdown(r: dict[str, Any]) -> str:
         out += (f"\n\nlocal target, {loc['streams']} streams x {loc['gen']} tokens: gateway {loc['gateway_aggregate_tps']:.1f} tok/s,"
                 f" in-process {loc['in_process_aggregate_tps']:.1f} tok/s:"
                 f" {loc['gateway_aggregate_tps'] / loc['in_process_aggregate_tps']:.2f}x\n")
+    if "affinity" in r:
+        out += "\n" + bench_affinity.markdown(r["affinity"])
     return out
 
 
@@ -382,12 +389,14 @@ def main() -> None:
     p.add_argument("--gen", type=int, default=128)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--streams", type=int, default=8)
+    p.add_argument("--affinity-rounds", type=int, default=4)
     p.add_argument("--markdown")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         results: dict[str, Any] = {"proxy": proxying(args, Path(tmp))}
         print("bench: local target through the gateway ...", file=sys.stderr, flush=True)
         results["local"] = local_target(args, Path(tmp))
+        results["affinity"] = bench_affinity.affinity(args.gateway_bin, args.model, 1, args.affinity_rounds, Path(tmp))
     if args.markdown:
         Path(args.markdown).write_text(markdown(results))
     else:
