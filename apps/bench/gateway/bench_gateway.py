@@ -255,6 +255,18 @@ general_settings:
         yield f"http://127.0.0.1:{port}", proc.pid
 
 
+def mock_target(upstream: str) -> str:
+    """The `[[targets]]` entry of the mock upstream, as every proxying contender uses it."""
+    return f"""
+[[targets]]
+name = "mock"
+type = "openai_compatible"
+model = "served"
+base_url = "{upstream}/v1"
+token_env = "UPSTREAM_KEY"
+"""
+
+
 def proxying(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     port = free_port()
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -264,14 +276,7 @@ def proxying(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         wait_http(upstream + "/", 10)
         print("bench: direct to the mock upstream ...", file=sys.stderr, flush=True)
         results["direct"] = proxy_contender(upstream + "/v1/chat/completions", {}, None, args.seconds, tmp)
-        target = f"""
-[[targets]]
-name = "mock"
-type = "openai_compatible"
-model = "served"
-base_url = "{upstream}/v1"
-token_env = "UPSTREAM_KEY"
-"""
+        target = mock_target(upstream)
         auth = {"Authorization": f"Bearer {TOKEN}"}
         with sipp_gateway(args.gateway_bin, tmp, target) as (url, pid):
             print("bench: sipp-gateway (OpenAI-compatible route) ...", file=sys.stderr, flush=True)

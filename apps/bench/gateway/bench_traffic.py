@@ -47,14 +47,7 @@ def contender(url: str, seconds: int, tmp: Path) -> dict[str, float]:
 
 def traffic(binary: str, upstream: str, seconds: int, tmp: Path) -> dict[str, Any]:
     """`upstream` is the mock the proxy table uses (already running)."""
-    target = f"""
-[[targets]]
-name = "mock"
-type = "openai_compatible"
-model = "served"
-base_url = "{upstream}/v1"
-token_env = "UPSTREAM_KEY"
-"""
+    target = g.mock_target(upstream)
     out: dict[str, Any] = {}
     with g.sipp_gateway(binary, tmp, target) as (url, _):
         g.log("bench: sipp-gateway without limits ...")

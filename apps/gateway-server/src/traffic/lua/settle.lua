@@ -13,6 +13,7 @@ local request = tonumber(ARGV[2])
 local lease = ARGV[3]
 local n = #KEYS / 2
 
+-- admit.lua's refill: a script cannot load another, and one arithmetic must hold.
 local function refill(level, at, cap)
   if level == nil or at == nil then return cap, now end
   local elapsed = math.max(0, now - at)
