@@ -12,8 +12,10 @@
 //!    decode at 1/8/16 streams, peak RSS, inter-token latency while a 2,040-token prompt
 //!    arrives, with and without chunked prefill) and llama-bench's pp512.
 //! 5. apps/bench/gateway: `sipp-gateway` vs LiteLLM proxy (PyPI, `.build/bench-litellm`)
-//!    vs direct, against an nginx mock upstream (wrk load); and a local target through
-//!    the gateway vs the in-process engine.
+//!    vs direct, against an nginx mock upstream (wrk load); what traffic limits add
+//!    (none, in memory, in Redis; Debian's redis-server); a local target through the
+//!    gateway vs the in-process engine; prefix affinity vs round robin over a pool of
+//!    three local members.
 //!
 //! 6. apps/bench/node: `@sipp/sipp-server` vs the Python package vs node-llama-cpp (npm),
 //!    single-stream and 8-stream aggregate decode (`--node-only`).
