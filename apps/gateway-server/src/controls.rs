@@ -1,8 +1,8 @@
 //! Runtime controls an operator changes from the admin dashboard: the blocklist (client
 //! IPs or CIDRs, caller labels), disabled targets, and fallback targets. They take effect
 //! on the next request, live only in this process (reset on restart, as the spec says)
-//! — except the blocklist under `[state]`, which every replica shares through Redis
-//! (`shared_blocklist`) — and are never written to the TOML.
+//! — except under `[state]`, where every replica shares them through Redis
+//! (`shared_controls`) — and are never written to the TOML.
 
 use crate::sync::{read, write};
 use ipnet::IpNet;
@@ -60,7 +60,7 @@ pub enum Blocked {
 }
 
 /// A target an operator turned off.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Disabled {
     pub reason: String,
     /// Unix milliseconds.
@@ -178,6 +178,12 @@ impl Controls {
         *list = next;
     }
 
+    /// Disabled targets and fallback overrides as every replica shares them.
+    pub fn replace_overrides(&self, disabled: BTreeMap<String, Disabled>, fallbacks: BTreeMap<String, String>) {
+        *write(&self.disabled) = disabled;
+        *write(&self.fallbacks) = fallbacks;
+    }
+
     /// One entry as the shared store keeps it.
     pub fn shared_entry(&self, kind: SharedKind, value: &str) -> Option<SharedBlock> {
         let e = match kind {
@@ -209,6 +215,11 @@ impl Controls {
 
     pub fn disable(&self, target: &str, reason: &str) {
         write(&self.disabled).insert(target.to_string(), Disabled { reason: reason.to_string(), since: unix_ms() });
+    }
+
+    /// Put back an earlier disabled state (a change the shared store refused).
+    pub fn replace_disabled(&self, target: &str, d: Disabled) {
+        write(&self.disabled).insert(target.to_string(), d);
     }
 
     /// Whether the target was disabled.

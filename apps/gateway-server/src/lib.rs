@@ -26,7 +26,7 @@ pub mod rate_limit;
 pub mod routing;
 pub mod secrets;
 pub mod serve;
-pub mod shared_blocklist;
+pub mod shared_controls;
 pub mod sipp_routes;
 pub mod state;
 pub mod sync;

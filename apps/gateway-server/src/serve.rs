@@ -137,7 +137,7 @@ pub async fn run_with_drain(
         }
     });
     let probing = tokio::spawn(crate::pool::health::run(Arc::clone(&state), prepared.probes));
-    let pulling = tokio::spawn(crate::shared_blocklist::run(Arc::clone(&state)));
+    let pulling = tokio::spawn(crate::shared_controls::run(Arc::clone(&state)));
     if let Some(every) = state.traffic.tick_every() {
         let traffic = Arc::clone(&state.traffic);
         let mut tick_stop = stop_rx.clone();

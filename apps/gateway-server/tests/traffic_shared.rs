@@ -287,24 +287,26 @@ async fn admin(replica: &Replica) -> (String, String) {
     (cookie, v["csrf_token"].as_str().unwrap().to_string())
 }
 
-async fn blocklist(replica: &Replica, method: reqwest::Method, caller: &str) -> u16 {
+/// One dashboard API call on `replica` (logged in, with its CSRF token): the status.
+async fn admin_call(replica: &Replica, method: reqwest::Method, path: &str, body: Option<Value>) -> u16 {
     let (cookie, csrf) = admin(replica).await;
+    let mut r = reqwest::Client::new()
+        .request(method, format!("{}/admin/api{path}", replica.management))
+        .header("cookie", cookie)
+        .header("x-sipp-admin-csrf", csrf);
+    if let Some(b) = body {
+        r = r.header("content-type", "application/json").body(b.to_string());
+    }
+    r.send().await.unwrap().status().as_u16()
+}
+
+async fn blocklist(replica: &Replica, method: reqwest::Method, caller: &str) -> u16 {
     let body = if method == reqwest::Method::POST {
         json!({"kind": "caller", "value": caller, "reason": "abuse"})
     } else {
         json!({"kind": "caller", "value": caller})
     };
-    reqwest::Client::new()
-        .request(method, format!("{}/admin/api/blocklist", replica.management))
-        .header("cookie", cookie)
-        .header("x-sipp-admin-csrf", csrf)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    admin_call(replica, method, "/blocklist", Some(body)).await
 }
 
 /// Until `replica` answers caller `caller` with `status` (at most 5 s).
@@ -320,9 +322,9 @@ async fn until_status(replica: &Replica, caller: usize, status: u16) {
     }
 }
 
-/// The dashboard's blocklist under `[state]`: blocked on one replica, refused by all;
-/// unblocked on another, served by all again. With Redis away, a change is refused (503)
-/// rather than made on one replica only.
+/// The dashboard's controls under `[state]`: a caller blocked on one replica is refused
+/// by all, unblocked on another is served by all again; the same for a disabled target.
+/// With Redis away, a change is refused (503) rather than made on one replica only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_blocklist_is_shared_by_every_replica() {
     let mut c = cluster(2, 0, &[("victim", ""), ("bystander", "")], "timeout_ms = 200").await;
@@ -333,6 +335,14 @@ async fn the_blocklist_is_shared_by_every_replica() {
     assert_eq!(blocklist(&c.replicas[1], reqwest::Method::DELETE, "victim").await, 200);
     until_status(&c.replicas[0], 0, 200).await;
     until_status(&c.replicas[1], 0, 200).await;
+    // A target disabled on one replica is disabled on all; enabled on another, back.
+    let post = reqwest::Method::POST;
+    let disable =
+        admin_call(&c.replicas[1], post.clone(), "/targets/quick/disable", Some(json!({"reason": "maintenance"})));
+    assert_eq!(disable.await, 200);
+    until_status(&c.replicas[0], 1, 503).await;
+    assert_eq!(admin_call(&c.replicas[0], post, "/targets/quick/enable", None).await, 200);
+    until_status(&c.replicas[1], 1, 200).await;
     c.redis.kill();
     assert_eq!(blocklist(&c.replicas[0], reqwest::Method::POST, "victim").await, 503);
     assert_eq!(wave(&[&c.replicas[0]], 0, 1, &quick()).await[0].status, 200, "the refused change was not made");

@@ -1,15 +1,15 @@
 //! What the dashboard changes: login and logout, session revocation, the blocklist,
 //! disabled targets, fallbacks, the admission limit and the rate limit. Each takes effect
-//! on the next public request, lives only in this process (the blocklist, under
-//! `[state]`, in every replica), and is written to the audit list with the acting
-//! session's handle.
+//! on the next public request, lives only in this process (under `[state]` the
+//! blocklist, disabled targets and fallbacks live in every replica), and is written to
+//! the audit list with the acting session's handle.
 
 use super::answers::{Block, BlockKind, Disable, Fallback, LimitsChange, Login, RateLimitView, SessionAnswer, Unblock};
 use super::guard::{self, AdminError, Authorized};
 use super::session::LoginRefused;
 use crate::config::RateLimitConfig;
 use crate::controls::SharedKind;
-use crate::shared_blocklist;
+use crate::shared_controls;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -114,7 +114,7 @@ pub async fn block(State(s): State<Arc<AppState>>, a: Authorized, bytes: Bytes) 
             (b.value, SharedKind::Callers)
         }
     };
-    if let Err(e) = shared_blocklist::publish(&s, kind, &value).await {
+    if let Err(e) = shared_controls::publish_block(&s, kind, &value).await {
         // Every replica or none: without the shared store the change is undone here.
         let _ = match kind {
             SharedKind::Clients => s.controls.unblock_client(&value).map(|_| ()),
@@ -134,7 +134,7 @@ pub async fn unblock(State(s): State<Arc<AppState>>, a: Authorized, bytes: Bytes
         BlockKind::Caller => (SharedKind::Callers, Some(u.value.clone())),
     };
     let shared = match &canonical {
-        Some(v) => shared_blocklist::withdraw(&s, kind, v).await.map_err(|e| store_unreachable(&e))?,
+        Some(v) => shared_controls::withdraw_block(&s, kind, v).await.map_err(|e| store_unreachable(&e))?,
         None => None,
     };
     let local = match u.kind {
@@ -189,14 +189,25 @@ pub async fn disable_target(
         r if r.is_empty() => "disabled by an operator".to_string(),
         r => r,
     };
+    let before = s.controls.disabled(&name);
     s.controls.disable(&name, &reason);
+    if let Err(e) = shared_controls::publish_disabled(&s, &name).await {
+        match before {
+            Some(d) => s.controls.replace_disabled(&name, d),
+            None => {
+                s.controls.enable(&name);
+            }
+        }
+        return Err(store_unreachable(&e));
+    }
     audit(&s, &a, "disable_target", format!("{name}: {reason}"));
     Ok(Json(json!({"disabled": name, "reason": reason})))
 }
 
 pub async fn enable_target(State(s): State<Arc<AppState>>, a: Authorized, Path(name): Path<String>) -> Answer {
     known_target(&s, &name)?;
-    let was_disabled = s.controls.enable(&name);
+    let shared = shared_controls::withdraw_disabled(&s, &name).await.map_err(|e| store_unreachable(&e))?;
+    let was_disabled = s.controls.enable(&name) || shared == Some(true);
     audit(&s, &a, "enable_target", name.clone());
     Ok(Json(json!({"enabled": name, "was_disabled": was_disabled})))
 }
@@ -216,13 +227,24 @@ pub async fn set_fallback(
     if f.target == name {
         return Err(AdminError::invalid("a target cannot be its own fallback"));
     }
+    let before = s.controls.fallback(&name);
     s.controls.set_fallback(&name, &f.target);
+    if let Err(e) = shared_controls::publish_fallback(&s, &name).await {
+        match before {
+            Some(old) => s.controls.set_fallback(&name, &old),
+            None => {
+                s.controls.clear_fallback(&name);
+            }
+        }
+        return Err(store_unreachable(&e));
+    }
     audit(&s, &a, "set_fallback", format!("{name} -> {}", f.target));
     Ok(Json(json!({"target": name, "fallback": f.target})))
 }
 
 pub async fn clear_fallback(State(s): State<Arc<AppState>>, a: Authorized, Path(name): Path<String>) -> Answer {
-    if !s.controls.clear_fallback(&name) {
+    let shared = shared_controls::withdraw_fallback(&s, &name).await.map_err(|e| store_unreachable(&e))?;
+    if !s.controls.clear_fallback(&name) && shared != Some(true) {
         return Err(AdminError::not_found(format!("target `{}` has no fallback", crate::public::shown(&name))));
     }
     audit(&s, &a, "clear_fallback", name.clone());

@@ -189,28 +189,28 @@ impl RedisStore {
         }
     }
 
-    fn blocklist_key(&self, kind: &str) -> String {
-        format!("{}blocklist:{kind}", self.prefix)
+    fn shared_key(&self, list: &str) -> String {
+        format!("{}shared:{list}", self.prefix)
     }
 
-    /// Put one blocklist entry of `kind` (`clients` or `callers`) for every replica.
-    pub async fn put_block(&self, kind: &str, value: &str, entry: &str) -> Result<(), StoreError> {
+    /// Put one entry of a shared list (the dashboard's controls) for every replica.
+    pub async fn put_shared(&self, list: &str, field: &str, entry: &str) -> Result<(), StoreError> {
         let mut c = redis::cmd("HSET");
-        c.arg(self.blocklist_key(kind)).arg(value).arg(entry);
+        c.arg(self.shared_key(list)).arg(field).arg(entry);
         self.command::<i64>(c).await.map(|_| ())
     }
 
     /// Remove one; whether it was there.
-    pub async fn remove_block(&self, kind: &str, value: &str) -> Result<bool, StoreError> {
+    pub async fn remove_shared(&self, list: &str, field: &str) -> Result<bool, StoreError> {
         let mut c = redis::cmd("HDEL");
-        c.arg(self.blocklist_key(kind)).arg(value);
+        c.arg(self.shared_key(list)).arg(field);
         self.command::<i64>(c).await.map(|n| n > 0)
     }
 
-    /// Every entry of `kind`: value and what `put_block` stored.
-    pub async fn blocks(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+    /// Every entry of a shared list: field and what `put_shared` stored.
+    pub async fn shared(&self, list: &str) -> Result<Vec<(String, String)>, StoreError> {
         let mut c = redis::cmd("HGETALL");
-        c.arg(self.blocklist_key(kind));
+        c.arg(self.shared_key(list));
         self.command::<Vec<(String, String)>>(c).await
     }
 
