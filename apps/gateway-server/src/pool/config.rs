@@ -67,3 +67,44 @@ fn default_eject_seconds() -> u64 {
 fn default_health_seconds() -> u64 {
     5
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pools_and_fallbacks_name_configured_targets() {
+        let text = crate::config::tests::SPEC_EXAMPLE.to_string()
+            + r#"
+[[targets]]
+name = "p"
+type = "pool"
+members = ["local", "ghost", "local", "q"]
+fallbacks = ["p", "nowhere"]
+eject_after_failures = 0
+[[targets]]
+name = "q"
+type = "pool"
+members = []
+"#;
+        let problems: Vec<String> =
+            crate::config::GatewayConfig::parse(&text).unwrap().validate().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            [
+                "targets[1].fallbacks[0]: a target cannot be its own fallback",
+                "targets[1].fallbacks[1]: `nowhere` is not a configured target",
+                "targets[1].members[1]: `ghost` is not a configured target",
+                "targets[1].members[2]: `local` is listed twice",
+                "targets[1].members[3]: `q` is a pool; members are local or provider targets",
+                "targets[1].eject_after_failures: must be greater than zero",
+                "targets[2].members: a pool needs at least one member",
+            ]
+        );
+        let good = crate::config::tests::SPEC_EXAMPLE.to_string()
+            + "[[targets]]\nname = \"p\"\ntype = \"pool\"\nmembers = [\"local\"]\nbalance = \"round_robin\"\n";
+        let c = crate::config::GatewayConfig::parse(&good).unwrap();
+        assert_eq!(c.validate(), []);
+        assert_eq!(c.targets[1].type_name(), "pool");
+        let typo = good.replace("balance", "balanse");
+        assert!(crate::config::GatewayConfig::parse(&typo).unwrap_err().message.contains("balanse"));
+    }
+}
