@@ -84,12 +84,12 @@ impl RedisStore {
     }
 
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            // A request never waits for reconnection: it fails now, the next one retries.
-            .set_number_of_retries(0);
         let made = self.conn.get_or_try_init(|| async {
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(self.timeout))
+                .set_response_timeout(Some(self.timeout))
+                // A request never waits for reconnection: it fails now, the next one retries.
+                .set_number_of_retries(0);
             ConnectionManager::new_lazy_with_config(self.client.clone(), config)
                 .map_err(|e| StoreError::Redis(e.to_string()))
         });
@@ -216,15 +216,7 @@ impl RedisStore {
 
     /// One round trip (readiness and the metric of whether Redis is up).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.connection().await?;
-        let ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
-        let command = redis::cmd("PING");
-        let ping = command.query_async::<String>(&mut conn);
-        match tokio::time::timeout(self.timeout, ping).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(StoreError::Redis(e.to_string())),
-            Err(_) => Err(StoreError::Timeout(ms)),
-        }
+        self.command::<String>(redis::cmd("PING")).await.map(|_| ())
     }
 }
 
