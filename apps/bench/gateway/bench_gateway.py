@@ -3,8 +3,11 @@
 1. Provider proxying against a mock upstream much faster than any gateway (nginx
    answering a fixed chat-completion body): wrk on loopback, client to upstream,
    direct vs `sipp-gateway` (its OpenAI-compatible route and its own profile) vs
-   LiteLLM proxy (PyPI, one worker). p50/p99 at concurrency 1, req/s at 16, RSS idle
-   and under load.
+   LiteLLM proxy (PyPI, one worker). Cores pinned (shared/design/perf.md): the
+   gateway on CPU 0 (`taskset -c 0`), nginx and wrk on CPU 1. p50/p99 at concurrency 1
+   and what the gateway adds to them (through the gateway minus direct, same run),
+   req/s at 16 and 64, RSS idle and under load; and a streamed answer's time to its
+   first event, direct vs through the gateway (both routes).
    Then what traffic limits add (bench_traffic.py): none, in memory, in Redis, at
    concurrency 1 and 64.
 3. Prefix affinity vs round robin over a pool of three local members
@@ -57,6 +60,14 @@ UPSTREAM_BODY = json.dumps({
     "usage": {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14},
 }, separators=(",", ":"))
 CHAT = {"model": "mock", "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 16}
+_CHUNK = {"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 0, "model": "served"}
+UPSTREAM_STREAM = "".join(f"data: {json.dumps(_CHUNK | c, separators=(',', ':'))}\n\n" for c in (
+    {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hello"}, "finish_reason": None}]},
+    {"choices": [{"index": 0, "delta": {"content": " from the mock."}, "finish_reason": None}]},
+    {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+     "usage": {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14}},
+)) + "data: [DONE]\n\n"
+STREAMS = 2000  # streamed requests per time-to-first-event measurement
 
 
 def free_port() -> int:
@@ -79,9 +90,21 @@ def wait_http(url: str, timeout: float, headers: dict[str, str] | None = None) -
         time.sleep(0.1)
 
 
+# The contenders' cores: the gateway alone on one, the mock upstream and the load
+# generator on the other (none on a machine with one CPU).
+PINNED = len(os.sched_getaffinity(0)) >= 2
+GATEWAY_CPU, LOAD_CPU = "0", "1"
+
+
+def pinned(cmd: list[str], cpu: str) -> list[str]:
+    return ["taskset", "-c", cpu, *cmd] if PINNED and shutil.which("taskset") else cmd
+
+
 @contextlib.contextmanager
-def process(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(cmd: list[str], log: Path, env: dict[str, str] | None = None,
+            cpu: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
     # Logs go to a file: a full pipe would stall a server under load.
+    cmd = pinned(cmd, cpu) if cpu else cmd
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
@@ -145,7 +168,7 @@ def wrk(url: str, body: dict[str, Any], headers: dict[str, str], connections: in
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
     script.write_text("\n".join(lines) + "\n")
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        pinned(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url], LOAD_CPU),
         capture_output=True, text=True, check=True, timeout=seconds + 60,
     ).stdout
     if "Non-2xx" in out or "Socket errors" in out:
@@ -162,8 +185,9 @@ def proxy_contender(url: str, headers: dict[str, str], pid: int | None, seconds:
     sampler = RssSampler(pid) if pid else contextlib.nullcontext()
     with sampler:
         c16 = wrk(url, CHAT, headers, 16, seconds, tmp)
+        c64 = wrk(url, CHAT, headers, 64, seconds, tmp)
     out = {"c1_p50_ms": c1["p50_ms"], "c1_p99_ms": c1["p99_ms"], "c1_rps": c1["rps"], "c16_rps": c16["rps"],
-           "c16_p50_ms": c16["p50_ms"], "c16_p99_ms": c16["p99_ms"]}
+           "c16_p50_ms": c16["p50_ms"], "c16_p99_ms": c16["p99_ms"], "c64_rps": c64["rps"]}
     if pid:
         out |= {"rss_idle_mb": idle, "rss_loaded_mb": sampler.peak}  # type: ignore[union-attr]
     return out
@@ -184,6 +208,10 @@ http {{
   keepalive_requests 10000000;
   server {{
     listen 127.0.0.1:{port};
+    location /stream/ {{
+      default_type text/event-stream;
+      return 200 '{UPSTREAM_STREAM}';
+    }}
     location / {{
       default_type application/json;
       return 200 '{UPSTREAM_BODY}';
@@ -223,12 +251,12 @@ targets = []
 
 @contextlib.contextmanager
 def sipp_gateway(binary: str, tmp: Path, targets: str, token_lines: str = "",
-                 extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+                 extra_env: dict[str, str] | None = None, cpu: str | None = None) -> Iterator[tuple[str, int]]:
     public, management = free_port(), free_port()
     config = gateway_toml(tmp, public, management, targets, token_lines)
     env = {**os.environ, "BENCH_GATEWAY_TOKEN": TOKEN, "BENCH_ADMIN_PASSWORD": "bench-admin", "UPSTREAM_KEY": "upstream-key",
            **(extra_env or {})}
-    with process([binary, "serve", "--config", str(config)], tmp / "sipp-gateway.log", env) as proc:
+    with process([binary, "serve", "--config", str(config)], tmp / "sipp-gateway.log", env, cpu) as proc:
         wait_http(f"http://127.0.0.1:{management}/readyz", 120)
         yield f"http://127.0.0.1:{public}", proc.pid
 
@@ -250,13 +278,14 @@ general_settings:
     # No network: the model cost map ships in the package; no telemetry.
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False", "DISABLE_SCHEMA_UPDATE": "True"}
     cmd = [litellm, "--config", str(config), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"]
-    with process(cmd, tmp / "litellm.log", env) as proc:
+    with process(cmd, tmp / "litellm.log", env, GATEWAY_CPU) as proc:
         wait_http(f"http://127.0.0.1:{port}/health/liveliness", 180)
         yield f"http://127.0.0.1:{port}", proc.pid
 
 
 def mock_target(upstream: str) -> str:
-    """The `[[targets]]` entry of the mock upstream, as every proxying contender uses it."""
+    """The `[[targets]]` entries of the mock upstream, as every proxying contender uses
+    them: `mock` answers JSON, `mock-stream` server-sent events."""
     return f"""
 [[targets]]
 name = "mock"
@@ -264,7 +293,54 @@ type = "openai_compatible"
 model = "served"
 base_url = "{upstream}/v1"
 token_env = "UPSTREAM_KEY"
+
+[[targets]]
+name = "mock-stream"
+type = "openai_compatible"
+model = "served"
+base_url = "{upstream}/stream/v1"
+token_env = "UPSTREAM_KEY"
 """
+
+
+def first_event_ms(url: str, path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, float]:
+    """Sequential streamed requests on one kept-alive connection: request sent to the
+    first `data:` line read, p50/p99 over [`STREAMS`] after a warm-up."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    payload = json.dumps(body)
+    hdrs = {"Content-Type": "application/json", **headers}
+    times = []
+    for i in range(STREAMS + 200):
+        start = time.perf_counter()
+        conn.request("POST", path, payload, hdrs)
+        resp = conn.getresponse()
+        if resp.status != 200:
+            raise RuntimeError(f"{url}{path} answered {resp.status}: {resp.read()[:300]!r}")
+        seen = b""
+        while b"data:" not in seen:
+            chunk = resp.read1(65536)
+            if not chunk:
+                raise RuntimeError(f"{url}{path}: the stream ended before its first event")
+            seen += chunk
+        elapsed = (time.perf_counter() - start) * 1000
+        resp.read()
+        if i >= 200:
+            times.append(elapsed)
+    conn.close()
+    times.sort()
+    return {"p50_ms": times[len(times) // 2], "p99_ms": times[int(len(times) * 0.99)]}
+
+
+def streaming(upstream: str, url: str) -> dict[str, Any]:
+    """Time to the first event of a streamed chat answer: direct, and through both routes."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    chat = CHAT | {"model": "mock-stream", "stream": True}
+    return {
+        "direct": first_event_ms(upstream, "/stream/v1/chat/completions", chat, {}),
+        "sipp_openai_route": first_event_ms(url, "/v1/chat/completions", chat, auth),
+        "sipp_profile_route": first_event_ms(url, "/v1/chat", chat, auth),
+    }
 
 
 def proxying(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -272,17 +348,20 @@ def proxying(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     upstream = f"http://127.0.0.1:{port}"
     results: dict[str, Any] = {}
-    with process([nginx, "-c", str(nginx_conf(tmp, port)), "-e", "stderr"], tmp / "nginx.log"):
+    with process([nginx, "-c", str(nginx_conf(tmp, port)), "-e", "stderr"], tmp / "nginx.log", cpu=LOAD_CPU):
         wait_http(upstream + "/", 10)
         print("bench: direct to the mock upstream ...", file=sys.stderr, flush=True)
         results["direct"] = proxy_contender(upstream + "/v1/chat/completions", {}, None, args.seconds, tmp)
         target = mock_target(upstream)
         auth = {"Authorization": f"Bearer {TOKEN}"}
-        with sipp_gateway(args.gateway_bin, tmp, target) as (url, pid):
+        results["pinned"] = PINNED
+        with sipp_gateway(args.gateway_bin, tmp, target, cpu=GATEWAY_CPU) as (url, pid):
             print("bench: sipp-gateway (OpenAI-compatible route) ...", file=sys.stderr, flush=True)
             results["sipp_openai_route"] = proxy_contender(url + "/v1/chat/completions", auth, pid, args.seconds, tmp)
             print("bench: sipp-gateway (Sipp profile) ...", file=sys.stderr, flush=True)
             results["sipp_profile_route"] = proxy_contender(url + "/v1/chat", auth, pid, args.seconds, tmp)
+            print("bench: streamed answers, time to the first event ...", file=sys.stderr, flush=True)
+            results["streaming"] = streaming(upstream, url)
         results["traffic"] = bench_traffic.traffic(args.gateway_bin, upstream, args.seconds, tmp)
         if args.litellm:
             with litellm_proxy(args.litellm, tmp, upstream) as (url, pid):
@@ -357,16 +436,29 @@ logit_bias = [{bias}]
 
 def markdown(r: dict[str, Any]) -> str:
     p, d = r["proxy"], r["proxy"]["direct"]
-    rows = ["| contender | c=1 p50 ms | c=1 p99 ms | added p50 ms | c=16 req/s | RSS idle MB | RSS loaded MB |",
-            "|---|---|---|---|---|---|---|"]
+    where = "gateway on CPU 0, nginx and wrk on CPU 1" if p.get("pinned") else "cores not pinned (one CPU)"
+    rows = [f"Proxying to an nginx mock ({where}); added = through the gateway minus direct, same run.", "",
+            "| contender | c=1 p50 / p99 ms | added p50 / p99 ms | c=16 req/s | c=64 req/s | RSS idle / loaded MB |",
+            "|---|---|---|---|---|---|"]
     for name in ("direct", "sipp_openai_route", "sipp_profile_route", "litellm"):
         if name not in p:
             continue
         c = p[name]
-        added = c["c1_p50_ms"] - d["c1_p50_ms"]
-        rss = (f"{c['rss_idle_mb']:.1f} | {c['rss_loaded_mb']:.1f}") if "rss_idle_mb" in c else "– | –"
-        rows.append(f"| {name} | {c['c1_p50_ms']:.3f} | {c['c1_p99_ms']:.3f} | {added:.3f} | {c['c16_rps']:.0f} | {rss} |")
+        added = "–" if name == "direct" else \
+            f"{(c['c1_p50_ms'] - d['c1_p50_ms']) * 1000:.0f} / {(c['c1_p99_ms'] - d['c1_p99_ms']) * 1000:.0f} µs"
+        rss = (f"{c['rss_idle_mb']:.1f} / {c['rss_loaded_mb']:.1f}") if "rss_idle_mb" in c else "–"
+        rows.append(f"| {name} | {c['c1_p50_ms']:.3f} / {c['c1_p99_ms']:.3f} | {added} | {c['c16_rps']:.0f} |"
+                    f" {c.get('c64_rps', float('nan')):.0f} | {rss} |")
     out = "\n".join(rows) + "\n"
+    if "streaming" in p:
+        st = p["streaming"]
+        sd = st["direct"]
+        out += "\nStreamed chat, request sent to first event (2,000 sequential requests, one connection):\n\n"
+        out += "| | p50 / p99 ms | added p50 / p99 µs |\n|---|---|---|\n"
+        for name, c in st.items():
+            added = "–" if name == "direct" else \
+                f"{(c['p50_ms'] - sd['p50_ms']) * 1000:.0f} / {(c['p99_ms'] - sd['p99_ms']) * 1000:.0f}"
+            out += f"| {name} | {c['p50_ms']:.3f} / {c['p99_ms']:.3f} | {added} |\n"
     if "litellm" in p:
         lit = p["litellm"]
         for name in ("sipp_openai_route", "sipp_profile_route"):

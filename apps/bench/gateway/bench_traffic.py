@@ -27,7 +27,7 @@ def redis_server(tmp: Path) -> Iterator[str]:
     port = g.free_port()
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    with g.process(cmd, tmp / "redis.log"):
+    with g.process(cmd, tmp / "redis.log", cpu=g.LOAD_CPU):
         deadline = time.monotonic() + 20
         while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True).stdout.strip() != "PONG":
             if time.monotonic() > deadline:
@@ -49,15 +49,15 @@ def traffic(binary: str, upstream: str, seconds: int, tmp: Path) -> dict[str, An
     """`upstream` is the mock the proxy table uses (already running)."""
     target = g.mock_target(upstream)
     out: dict[str, Any] = {}
-    with g.sipp_gateway(binary, tmp, target) as (url, _):
+    with g.sipp_gateway(binary, tmp, target, cpu=g.GATEWAY_CPU) as (url, _):
         g.log("bench: sipp-gateway without limits ...")
         out["no_limits"] = contender(url + "/v1/chat/completions", seconds, tmp)
-    with g.sipp_gateway(binary, tmp, target, token_lines=LIMITS) as (url, _):
+    with g.sipp_gateway(binary, tmp, target, token_lines=LIMITS, cpu=g.GATEWAY_CPU) as (url, _):
         g.log("bench: sipp-gateway with token limits in memory ...")
         out["limits_memory"] = contender(url + "/v1/chat/completions", seconds, tmp)
     with redis_server(tmp) as redis_url:
         state = f'[state]\nredis_url = "{redis_url}"\n'
-        with g.sipp_gateway(binary, tmp, target + state, token_lines=LIMITS) as (url, _):
+        with g.sipp_gateway(binary, tmp, target + state, token_lines=LIMITS, cpu=g.GATEWAY_CPU) as (url, _):
             g.log("bench: sipp-gateway with token limits in Redis ...")
             out["limits_redis"] = contender(url + "/v1/chat/completions", seconds, tmp)
     return out

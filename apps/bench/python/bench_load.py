@@ -4,7 +4,11 @@ generation banned so every request makes exactly `--gen` tokens. Each contender 
 in its own process. Prints one JSON object.
 
 1. Aggregate decode tok/s at 1, 8 and 16 concurrent requests (8 slots of 1,024 cells);
-   each contender's peak RSS.
+   each contender's peak RSS. `--rounds` alternating rounds (Sipp, llama-server, Sipp,
+   ...; each a fresh process), medians and min-max; Sipp in its default
+   `cache.mode = "snapshot"`. The same on `--repacked-model` (weights llama.cpp repacks
+   for its CPU GEMMs, e.g. Gemma 3 270M Q4_K_M; `--repacked-banned` its end tokens), and
+   llama-server on the Q8_0 file Sipp's opt-in transcode makes.
 2. Inter-token latency of 4 running streams while a 2,040-token prompt arrives:
    gaps that end while that prompt is being prefilled, against the same streams'
    gaps with nothing arriving (quiet). Sipp with and without chunked prefill, and with
@@ -19,6 +23,7 @@ in its own process. Prints one JSON object.
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import resource
@@ -36,6 +41,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from bench_python import BANNED, PROMPT, run_child, start_llama_server
+
+# End-of-generation tokens banned in every run (`--banned`: another model's).
+banned = list(BANNED)
 
 SLOTS = 8
 # KV cells per slot. Sipp's n_ctx is each request's window; llama-server's -c is shared
@@ -55,7 +63,7 @@ PP_PROMPT = "The history of the river valley spans many centuries of farming, tr
 
 class Sipp:
     def __init__(self, model: str, threads: int, window: int, chunk: int = 0, policy: str = "fcfs",
-                 transcode_dir: str = "") -> None:
+                 transcode_dir: str = "", cache: str = "snapshot") -> None:
         import sipp
 
         self.sipp = sipp
@@ -66,11 +74,11 @@ class Sipp:
             context=sipp.ContextRuntimeConfig(n_ctx=window, n_threads=threads, n_threads_batch=threads),
             scheduler=sipp.SchedulerRuntimeConfig(max_running_requests=SLOTS, prefill_chunk_size=chunk,
                                                   policy=policy),  # type: ignore[arg-type]
-            cache=sipp.CacheRuntimeConfig(mode="none"),
+            cache=sipp.CacheRuntimeConfig(mode=cache),  # type: ignore[arg-type]
         )
         self.client = sipp.SippClient()
         self.ep = self.client.add("bench", sipp.LocalModelDescriptor(model, config))
-        self.bias = sipp.SamplingRuntimeConfig(logit_bias=[sipp.LogitBias(t, float("-inf")) for t in BANNED])
+        self.bias = sipp.SamplingRuntimeConfig(logit_bias=[sipp.LogitBias(t, float("-inf")) for t in banned])
 
     def _run(self, prompt: str, gen: int, stream: bool) -> Any:
         return self.client.query(prompt, endpoint=self.ep,
@@ -109,7 +117,7 @@ class LlamaServer:
 
     def _post(self, prompt: str, gen: int, stream: bool) -> Any:
         body = json.dumps({"prompt": prompt, "n_predict": gen, "temperature": 0, "stream": stream,
-                           "cache_prompt": False, "logit_bias": [[t, False] for t in BANNED]}).encode()
+                           "cache_prompt": False, "logit_bias": [[t, False] for t in banned]}).encode()
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}/completion", body,
                                          {"Content-Type": "application/json"})
         return urllib.request.urlopen(request, timeout=600)
@@ -141,7 +149,7 @@ def contender(args: argparse.Namespace, window: int) -> Iterator[Any]:
     if args.child == "llama-server":
         c: Any = LlamaServer(args.llama_server, args.model, args.threads, window)
     else:
-        c = Sipp(args.model, args.threads, window, args.chunk, args.policy, args.transcode_dir)
+        c = Sipp(args.model, args.threads, window, args.chunk, args.policy, args.transcode_dir, args.cache)
     try:
         yield c
     finally:
@@ -209,6 +217,8 @@ def inter_token(c: Any, with_arrival: bool) -> dict[str, Any]:
 
 
 def child(args: argparse.Namespace) -> dict[str, Any]:
+    if args.banned:
+        banned[:] = [int(t) for t in args.banned.split(",")]
     if args.part == "decode":
         with contender(args, DECODE_WINDOW) as c:
             return decode(c, args.gen, args.repeats)
@@ -225,6 +235,23 @@ def llama_bench(binary: str, model: str, threads: int) -> dict[str, float]:
             for row in json.loads(out)}
 
 
+def markdown(results: dict[str, Any]) -> str:
+    """The decode comparisons as one table: streams, Sipp, llama-server, ratio."""
+    names = {"decode": "default model (Q4_1)", "decode_repacked": "repacked weights",
+             "decode_q8_0": "Sipp transcode q8_0 vs llama-server on the same Q8_0 file"}
+    out = ["| weights | streams | Sipp tok/s (min-max) | llama-server tok/s (min-max) | ratio |", "|---|---|---|---|---|"]
+    for key, label in names.items():
+        r = results.get(key)
+        if not r or "tps_1" not in r.get("sipp", {}) or "tps_1" not in r.get("llama_server", {}):
+            continue
+        for n in (1, 8, 16):
+            cell = {who: "{:.1f} ({:.1f}-{:.1f})".format(r[who][f"tps_{n}"], *r[who]["spread"][f"tps_{n}"])
+                    for who in ("sipp", "llama_server")}
+            out.append(f"| {label}, {r['model']}, {r['rounds']} rounds | {n} | {cell['sipp']} | {cell['llama_server']} |"
+                       f" {r['ratio'][f'tps_{n}']:.2f}x |")
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--child")
@@ -232,6 +259,14 @@ def main() -> None:
     p.add_argument("--chunk", type=int, default=0)
     p.add_argument("--policy", default="fcfs")
     p.add_argument("--transcode-dir", default="", help="sipp: transcode_weights=q8_0 into this directory")
+    p.add_argument("--cache", default="snapshot", help="sipp: cache.mode (snapshot is the default users get)")
+    p.add_argument("--banned", default="", help="comma-separated end tokens of --model (default: the default model's)")
+    p.add_argument("--rounds", type=int, default=3, help="alternating decode rounds per contender")
+    p.add_argument("--markdown", help="also write the decode table here")
+    p.add_argument("--parts", default="decode,repacked,q8_0,itl,pp",
+                   help="which parts to run: decode (default model), repacked, q8_0, itl, pp")
+    p.add_argument("--repacked-model", help="also compare decode on this model (weights llama.cpp repacks)")
+    p.add_argument("--repacked-banned", default="1,106", help="its end tokens (Gemma 3: <eos>, <end_of_turn>)")
     p.add_argument("--model", required=True)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--gen", type=int, default=128)
@@ -244,26 +279,64 @@ def main() -> None:
         print(json.dumps(child(args)))
         return
 
-    def measure(who: str, part: str, chunk: int = 0, policy: str = "fcfs", transcode: str = "") -> dict[str, Any]:
+    def measure(who: str, part: str, chunk: int = 0, policy: str = "fcfs", transcode: str = "",
+                model: str = args.model, banned: str = "", repeats: int = args.repeats) -> dict[str, Any]:
         cmd = [sys.executable, __file__, "--child", who, "--part", part, "--chunk", str(chunk), "--policy", policy,
-               "--transcode-dir", transcode,
-               "--model", args.model, "--threads", str(args.threads), "--gen", str(args.gen),
-               "--repeats", str(args.repeats), "--llama-server", args.llama_server or ""]
-        return run_child(cmd, f"load: {who} {part} chunk={chunk} policy={policy}")
+               "--transcode-dir", transcode, "--banned", banned,
+               "--model", model, "--threads", str(args.threads), "--gen", str(args.gen),
+               "--repeats", str(repeats), "--llama-server", args.llama_server or ""]
+        return run_child(cmd, f"load: {who} {part} {os.path.basename(model)} chunk={chunk} policy={policy}")
 
-    results: dict[str, Any] = {"decode": {"sipp": measure("sipp", "decode")}}
-    if args.llama_server:
-        results["decode"]["llama_server"] = measure("llama-server", "decode")
+    def rounds(model: str, banned: str = "", transcode: str = "", server_model: str = "") -> dict[str, Any]:
+        """Alternating rounds, one repeat each: the machine's drift hits both contenders alike."""
+        runs: dict[str, list[dict[str, Any]]] = {"sipp": [], "llama_server": []}
+        for _ in range(args.rounds):
+            runs["sipp"].append(measure("sipp", "decode", transcode=transcode, model=model, banned=banned, repeats=1))
+            if args.llama_server:
+                runs["llama_server"].append(measure("llama-server", "decode", model=server_model or model,
+                                                    banned=banned, repeats=1))
+        out: dict[str, Any] = {"model": os.path.basename(model), "rounds": args.rounds}
+        for who, rs in runs.items():
+            ok = [r for r in rs if "error" not in r]
+            if not ok:
+                out[who] = rs[0] if rs else {}
+                continue
+            out[who] = {k: statistics.median(r[k] for r in ok) for k in ok[0]}
+            out[who]["spread"] = {f"tps_{n}": [min(r[f"tps_{n}"] for r in ok), max(r[f"tps_{n}"] for r in ok)]
+                                  for n in (1, 8, 16)}
+        if "tps_8" in out.get("llama_server", {}) and "tps_8" in out["sipp"]:
+            out["ratio"] = {f"tps_{n}": out["sipp"][f"tps_{n}"] / out["llama_server"][f"tps_{n}"] for n in (1, 8, 16)}
+        return out
+
+    parts = set(args.parts.split(","))
+    results: dict[str, Any] = {}
+    if "decode" in parts:
+        results["decode"] = rounds(args.model)
+    if args.repacked_model and "repacked" in parts:
+        results["decode_repacked"] = rounds(args.repacked_model, args.repacked_banned)
     with tempfile.TemporaryDirectory() as weights:
-        # Opt-in: the same file's weights re-encoded as Q8_0 (made once, outside the timing).
-        results["decode"]["sipp_transcode_q8_0"] = measure("sipp", "decode", transcode=weights)
-    results["inter_token"] = {
-        "sipp_unchunked": measure("sipp", "itl"),
-        "sipp_chunk_64": measure("sipp", "itl", 64),
-        "sipp_decode_first": measure("sipp", "itl", 0, "decode_first"),
-    }
-    if args.llama_server:
-        results["inter_token"]["llama_server"] = measure("llama-server", "itl")
+        if "q8_0" not in parts:
+            weights = ""
+        # Opt-in: the same file's weights re-encoded as Q8_0 (made once, outside the timing);
+        # llama-server runs on that same Q8_0 file.
+        if weights:
+            measure("sipp", "decode", transcode=weights, repeats=1)  # makes the Q8_0 file
+            q8 = sorted(glob.glob(os.path.join(weights, "**", "*.q8_0.gguf"), recursive=True))
+            results["decode_q8_0"] = rounds(args.model, transcode=weights, server_model=q8[0] if q8 else "")
+    if "itl" in parts:
+        results["inter_token"] = {
+            "sipp_unchunked": measure("sipp", "itl"),
+            "sipp_chunk_64": measure("sipp", "itl", 64),
+            "sipp_decode_first": measure("sipp", "itl", 0, "decode_first"),
+        }
+        if args.llama_server:
+            results["inter_token"]["llama_server"] = measure("llama-server", "itl")
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(results))
+    if "pp" not in parts:
+        print(json.dumps(results, indent=2))
+        return
     pp: dict[str, Any] = {}
     if args.llama_bench:
         pp |= llama_bench(args.llama_bench, args.model, args.threads)

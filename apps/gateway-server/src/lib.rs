@@ -3,7 +3,7 @@
 //! descriptors), `state`, the `public` request flow with its `sipp_routes` and `openai_routes`, the
 //! `management` handlers, `app` (the routers),
 //! `metrics`, `limits` (what a connection or request may hold), `listener` (accepting
-//! and timing out connections), `serve` (listeners, loading, shutdown), and the
+//! and timing out connections), `log_writer` (batched JSON log lines), `serve` (listeners, loading, shutdown), and the
 //! dashboard's `admin`, `controls`, `admission` and `activity`; `sync` has the lock helpers.
 
 pub mod activity;
@@ -17,6 +17,7 @@ pub mod edges;
 pub mod limited;
 pub mod limits;
 pub mod listener;
+pub mod log_writer;
 pub mod management;
 pub mod metrics;
 pub mod openai_routes;

@@ -230,24 +230,28 @@ impl OpenAiCodec {
     /// The finished answer object.
     #[must_use]
     pub fn encode_text(&self, answer: &OpenAiAnswer, response: &SippTextResponse) -> Vec<u8> {
-        let reason = finish_reason(response.finish_reason);
-        let choice = match answer.route {
-            OpenAiRoute::Chat => json!({
-                "index": 0,
-                "message": {"role": "assistant", "content": response.text, "refusal": null},
-                "logprobs": null,
-                "finish_reason": reason,
-            }),
-            OpenAiRoute::Completion => {
-                json!({"index": 0, "text": response.text, "logprobs": null, "finish_reason": reason})
-            }
+        let text = response.text.as_str();
+        let (message, text) = match answer.route {
+            OpenAiRoute::Chat => (Some(AnswerMessage { content: text, refusal: None, role: "assistant" }), None),
+            OpenAiRoute::Completion => (None, Some(text)),
         };
-        let mut body = head(answer, object(answer.route, false));
-        body.insert("choices".into(), json!([choice]));
-        if let Some(u) = response.usage {
-            body.insert("usage".into(), usage(&u));
-        }
-        to_vec(&Value::Object(body))
+        let body = TextAnswer {
+            choices: [AnswerChoice {
+                finish_reason: finish_reason(response.finish_reason),
+                index: 0,
+                logprobs: None,
+                message,
+                text,
+            }],
+            created: answer.created,
+            id: answer.object_id(),
+            model: &answer.model,
+            object: object(answer.route, false),
+            system_fingerprint: None,
+            usage: response.usage.as_ref().map(AnswerUsage::from),
+        };
+        // Plain structs always serialize.
+        serde_json::to_vec(&body).unwrap_or_default()
     }
 
     /// The `list` of embeddings, in input order.
@@ -397,6 +401,52 @@ fn model_object(target: &str) -> Value {
     json!({"id": target, "object": "model", "created": 0, "owned_by": "sipp"})
 }
 
+/// A whole text answer, typed: building it as a `Value` map was ~4% of a proxied
+/// request's CPU time. Fields are in the order a `Value` map wrote them (sorted), so the
+/// bytes are what they were.
+#[derive(serde::Serialize)]
+struct TextAnswer<'a> {
+    choices: [AnswerChoice<'a>; 1],
+    created: u64,
+    id: String,
+    model: &'a str,
+    object: &'static str,
+    system_fingerprint: Option<()>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<AnswerUsage>,
+}
+
+#[derive(serde::Serialize)]
+struct AnswerChoice<'a> {
+    finish_reason: &'static str,
+    index: u32,
+    logprobs: Option<()>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<AnswerMessage<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+struct AnswerMessage<'a> {
+    content: &'a str,
+    refusal: Option<()>,
+    role: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct AnswerUsage {
+    completion_tokens: u32,
+    prompt_tokens: u32,
+    total_tokens: u32,
+}
+
+impl From<&Usage> for AnswerUsage {
+    fn from(u: &Usage) -> Self {
+        Self { completion_tokens: u.output_tokens, prompt_tokens: u.input_tokens, total_tokens: u.total_tokens }
+    }
+}
+
 fn usage(u: &Usage) -> Value {
     json!({"prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens, "total_tokens": u.total_tokens})
 }
@@ -508,6 +558,30 @@ fn to_vec(v: &Value) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The typed answer writes what the `Value` map did, field for field and byte for byte.
+    #[test]
+    fn text_answers_keep_their_fields_and_bytes() {
+        let response = SippTextResponse {
+            text: "Hi \"there\"".into(),
+            finish_reason: FinishReason::Length,
+            usage: Some(Usage { input_tokens: 3, output_tokens: 4, total_tokens: 7 }),
+            local_stats: None,
+        };
+        let answer = |route| OpenAiAnswer { id: "r1".into(), created: 9, model: "m".into(), route };
+        let chat = OpenAiCodec.encode_text(&answer(OpenAiRoute::Chat), &response);
+        let expected = json!({"id": "chatcmpl-r1", "object": "chat.completion", "created": 9, "model": "m",
+            "system_fingerprint": null, "choices": [{"index": 0, "message": {"role": "assistant",
+            "content": "Hi \"there\"", "refusal": null}, "logprobs": null, "finish_reason": "length"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}});
+        assert_eq!(chat, serde_json::to_vec(&expected).unwrap(), "{}", String::from_utf8_lossy(&chat));
+        let done = SippTextResponse { usage: None, finish_reason: FinishReason::Stop, ..response };
+        let completion = OpenAiCodec.encode_text(&answer(OpenAiRoute::Completion), &done);
+        let expected = json!({"id": "cmpl-r1", "object": "text_completion", "created": 9, "model": "m",
+            "system_fingerprint": null, "choices": [{"index": 0, "text": "Hi \"there\"", "logprobs": null,
+            "finish_reason": "stop"}]});
+        assert_eq!(completion, serde_json::to_vec(&expected).unwrap(), "{}", String::from_utf8_lossy(&completion));
+    }
 
     /// The OpenAI route reads the shared options from `SippTextOptions` (flattened), so
     /// one added there (`min_p`, which OpenAI-compatible servers take) needs nothing here;
