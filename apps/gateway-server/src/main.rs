@@ -64,7 +64,7 @@ fn serve(path: &std::path::Path) -> ExitCode {
     let result = (|| -> anyhow::Result<()> {
         let config = GatewayConfig::load(path).map_err(|p| anyhow::anyhow!("{}: {p}", path.display()))?;
         let prepared = serve::prepare(config, &secrets::env)?;
-        let runtime = tokio::runtime::Runtime::new()?;
+        let runtime = runtime()?;
         runtime.block_on(serve::run(prepared, shutdown_signal()))
     })();
     let code = match result {
@@ -77,6 +77,18 @@ fn serve(path: &std::path::Path) -> ExitCode {
     };
     logs.flush();
     code
+}
+
+/// tokio's runtime: the multi-threaded one (a worker per CPU the process may use), or,
+/// when it may use one CPU (`taskset -c 0`, a one-CPU container), the current-thread
+/// one, which does the same work without the work-stealing scheduler's bookkeeping.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    if std::thread::available_parallelism().is_ok_and(|n| n.get() == 1) {
+        tracing::info!(runtime = "current_thread", "one CPU available: tokio runs on this thread");
+        return tokio::runtime::Builder::new_current_thread().enable_all().build();
+    }
+    tracing::info!(runtime = "multi_thread", "tokio runs a worker per available CPU");
+    tokio::runtime::Runtime::new()
 }
 
 async fn shutdown_signal() {

@@ -31,6 +31,11 @@ struct Gateway {
 
 impl Gateway {
     async fn start() -> Self {
+        Self::start_on(None).await
+    }
+
+    /// `cpu`: run the binary under `taskset -c cpu` (one CPU: the current-thread runtime).
+    async fn start_on(cpu: Option<&str>) -> Self {
         let upstream = common::mock_upstream().await;
         let dir = tempfile::tempdir().unwrap();
         let (public, management) = (free_port(), free_port());
@@ -78,7 +83,15 @@ embeddings = true
         );
         let path = dir.path().join("gateway.toml");
         std::fs::write(&path, config).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_sipp-gateway"))
+        let mut command = match cpu {
+            Some(cpu) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpu, env!("CARGO_BIN_EXE_sipp-gateway")]);
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_sipp-gateway")),
+        };
+        let child = command
             .args(["serve", "--config"])
             .arg(&path)
             .env("TEST_GATEWAY_TOKEN", TOKEN)
@@ -131,6 +144,32 @@ embeddings = true
         let logs = self.logs.take().unwrap().join().unwrap();
         (status, logs)
     }
+}
+
+/// Pinned to one CPU (how the gateway benchmark runs it, and a one-CPU container), the
+/// gateway runs tokio's current-thread runtime: the local engine, a proxied target and a
+/// stream all still answer, and it stops cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_one_cpu_the_gateway_serves_on_the_current_thread_runtime() {
+    let gw = Gateway::start_on(Some("0")).await;
+    let http = reqwest::Client::new();
+    let post = |body: serde_json::Value| {
+        http.post(format!("{}/v1/chat/completions", gw.public))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let hi = serde_json::json!([{"role": "user", "content": "What is the capital of France?"}]);
+    let r = post(serde_json::json!({"model": "mock", "messages": hi})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = post(serde_json::json!({"model": "local", "messages": hi, "max_tokens": 8, "stream": true})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("chat.completion.chunk") && body.trim_end().ends_with("data: [DONE]"), "{body}");
+    let (status, logs) = tokio::task::spawn_blocking(move || gw.stop()).await.unwrap();
+    assert!(status.success(), "exit {status}: {logs}");
+    assert!(logs.contains(r#""runtime":"current_thread""#), "{logs}");
 }
 
 async fn get_text(url: &str) -> reqwest::Result<String> {
