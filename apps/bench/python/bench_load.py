@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -287,13 +287,16 @@ def main() -> None:
                "--repeats", str(repeats), "--llama-server", args.llama_server or ""]
         return run_child(cmd, f"load: {who} {part} {os.path.basename(model)} chunk={chunk} policy={policy}")
 
-    def rounds(model: str, banned: str = "", transcode: str = "", server_model: str = "") -> dict[str, Any]:
-        """Alternating rounds, one repeat each: the machine's drift hits both contenders alike."""
+    def rounds(model: str, banned: str = "", transcode: str = "",
+               server_model: Callable[[], str] | None = None) -> dict[str, Any]:
+        """Alternating rounds, one repeat each: the machine's drift hits both contenders alike.
+        `server_model`: llama-server's file, asked after Sipp's first round (default `model`)."""
         runs: dict[str, list[dict[str, Any]]] = {"sipp": [], "llama_server": []}
         for _ in range(args.rounds):
             runs["sipp"].append(measure("sipp", "decode", transcode=transcode, model=model, banned=banned, repeats=1))
             if args.llama_server:
-                runs["llama_server"].append(measure("llama-server", "decode", model=server_model or model,
+                runs["llama_server"].append(measure("llama-server", "decode",
+                                                    model=server_model() if server_model else model,
                                                     banned=banned, repeats=1))
         out: dict[str, Any] = {"model": os.path.basename(model), "rounds": args.rounds}
         for who, rs in runs.items():
@@ -314,15 +317,17 @@ def main() -> None:
         results["decode"] = rounds(args.model)
     if args.repacked_model and "repacked" in parts:
         results["decode_repacked"] = rounds(args.repacked_model, args.repacked_banned)
-    with tempfile.TemporaryDirectory() as weights:
-        if "q8_0" not in parts:
-            weights = ""
-        # Opt-in: the same file's weights re-encoded as Q8_0 (made once, outside the timing);
-        # llama-server runs on that same Q8_0 file.
-        if weights:
-            measure("sipp", "decode", transcode=weights, repeats=1)  # makes the Q8_0 file
-            q8 = sorted(glob.glob(os.path.join(weights, "**", "*.q8_0.gguf"), recursive=True))
-            results["decode_q8_0"] = rounds(args.model, transcode=weights, server_model=q8[0] if q8 else "")
+    if "q8_0" in parts:
+        # Opt-in: the same file's weights re-encoded as Q8_0 (by the first Sipp round, at
+        # load, outside the timing); llama-server runs on that same Q8_0 file.
+        with tempfile.TemporaryDirectory() as weights:
+            def q8_file() -> str:
+                found = sorted(glob.glob(os.path.join(weights, "**", "*.q8_0.gguf"), recursive=True))
+                if not found:
+                    raise RuntimeError(f"the transcode left no .q8_0.gguf in {weights}")
+                return found[0]
+
+            results["decode_q8_0"] = rounds(args.model, transcode=weights, server_model=q8_file)
     if "itl" in parts:
         results["inter_token"] = {
             "sipp_unchunked": measure("sipp", "itl"),
@@ -331,23 +336,20 @@ def main() -> None:
         }
         if args.llama_server:
             results["inter_token"]["llama_server"] = measure("llama-server", "itl")
+    if "pp" in parts:
+        pp: dict[str, Any] = {}
+        if args.llama_bench:
+            pp |= llama_bench(args.llama_bench, args.model, args.threads)
+        if args.rust_report and os.path.exists(args.rust_report):
+            with open(args.rust_report) as f:
+                rust = json.load(f)
+            pp["raw_llama_cpp_2_tps"] = rust["raw"]["prompt_tps"]
+            pp["sipp_engine_tps"] = rust["engine"]["prompt_tps"]
+        results["prompt_processing_512"] = pp
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(markdown(results))
-    if "pp" not in parts:
-        print(json.dumps(results, indent=2))
-        return
-    pp: dict[str, Any] = {}
-    if args.llama_bench:
-        pp |= llama_bench(args.llama_bench, args.model, args.threads)
-    if args.rust_report and os.path.exists(args.rust_report):
-        with open(args.rust_report) as f:
-            rust = json.load(f)
-        pp["raw_llama_cpp_2_tps"] = rust["raw"]["prompt_tps"]
-        pp["sipp_engine_tps"] = rust["engine"]["prompt_tps"]
-    results["prompt_processing_512"] = pp
     print(json.dumps(results, indent=2))
-
 
 if __name__ == "__main__":
     main()

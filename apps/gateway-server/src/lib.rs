@@ -3,8 +3,9 @@
 //! descriptors), `state`, the `public` request flow with its `sipp_routes` and `openai_routes`, the
 //! `management` handlers, `app` (the routers),
 //! `metrics`, `limits` (what a connection or request may hold), `listener` (accepting
-//! and timing out connections), `log_writer` (batched JSON log lines), `serve` (listeners, loading, shutdown), and the
-//! dashboard's `admin`, `controls`, `admission` and `activity`; `sync` has the lock helpers.
+//! and timing out connections), `log_writer` (batched JSON log lines), `serve`
+//! (listeners, loading, shutdown), and the dashboard's `admin`, `controls`, `admission`
+//! and `activity`; `sync` has the lock helpers.
 
 pub mod activity;
 pub mod admin;

@@ -448,7 +448,7 @@ impl From<&Usage> for AnswerUsage {
 }
 
 fn usage(u: &Usage) -> Value {
-    json!({"prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens, "total_tokens": u.total_tokens})
+    json!(AnswerUsage::from(u))
 }
 
 fn finish_reason(reason: FinishReason) -> &'static str {

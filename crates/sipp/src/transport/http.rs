@@ -152,8 +152,9 @@ impl HttpTransport {
         if let Some((_, url)) = urls.iter().find(|(p, _)| p == path) {
             return Ok(url.clone());
         }
-        let url = reqwest::Url::parse(&self.url(path))
-            .map_err(|e| SippError::InvalidRequest(format!("request URL `{}`: {e}", self.url(path))))?;
+        let text = self.url(path);
+        let url =
+            reqwest::Url::parse(&text).map_err(|e| SippError::InvalidRequest(format!("request URL `{text}`: {e}")))?;
         if urls.len() < URL_CACHE {
             urls.push((path.to_string(), url.clone()));
         }
