@@ -2,7 +2,8 @@
 
 1. Provider proxying against a mock upstream much faster than any gateway (nginx
    answering a fixed chat-completion body): wrk on loopback, client to upstream,
-   direct vs `sipp-gateway` (its OpenAI-compatible route and its own profile) vs
+   direct vs nginx as a bare reverse proxy on the gateway's core (the floor: forwarding
+   alone) vs `sipp-gateway` (its OpenAI-compatible route and its own profile) vs
    LiteLLM proxy (PyPI, one worker). Cores pinned (shared/design/perf.md): the
    gateway on CPU 0 (`taskset -c 0`), nginx and wrk on CPU 1. p50/p99 at concurrency 1
    and what the gateway adds to them (through the gateway minus direct, same run),
@@ -222,6 +223,37 @@ http {{
     return conf
 
 
+def nginx_proxy_conf(tmp: Path, port: int, upstream: str) -> Path:
+    """nginx as a plain reverse proxy in front of the mock (kept-alive upstream connections,
+    unbuffered so streams pass at once): what forwarding alone adds on these cores, with no
+    JSON read, no token checked and no answer re-encoded. Not a gateway; the floor under one."""
+    conf = tmp / "nginx-proxy.conf"
+    temp = "\n".join(f"  {k}_temp_path {tmp}/proxy-{k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf.write_text(f"""
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx-proxy.pid;
+error_log stderr warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+{temp}
+  keepalive_requests 10000000;
+  upstream mock {{ server {upstream.removeprefix("http://")}; keepalive 128; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://mock;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }}
+  }}
+}}
+""")
+    return conf
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -332,12 +364,14 @@ def first_event_ms(url: str, path: str, body: dict[str, Any], headers: dict[str,
     return {"p50_ms": times[len(times) // 2], "p99_ms": times[int(len(times) * 0.99)]}
 
 
-def streaming(upstream: str, url: str) -> dict[str, Any]:
-    """Time to the first event of a streamed chat answer: direct, and through both routes."""
+def streaming(upstream: str, url: str, floor: str) -> dict[str, Any]:
+    """Time to the first event of a streamed chat answer: direct, through the nginx proxy
+    floor, and through both routes."""
     auth = {"Authorization": f"Bearer {TOKEN}"}
     chat = CHAT | {"model": "mock-stream", "stream": True}
     return {
         "direct": first_event_ms(upstream, "/stream/v1/chat/completions", chat, {}),
+        "nginx_proxy": first_event_ms(floor, "/stream/v1/chat/completions", chat, {}),
         "sipp_openai_route": first_event_ms(url, "/v1/chat/completions", chat, auth),
         "sipp_profile_route": first_event_ms(url, "/v1/chat", chat, auth),
     }
@@ -352,6 +386,13 @@ def proxying(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         wait_http(upstream + "/", 10)
         print("bench: direct to the mock upstream ...", file=sys.stderr, flush=True)
         results["direct"] = proxy_contender(upstream + "/v1/chat/completions", {}, None, args.seconds, tmp)
+        floor_port = free_port()
+        floor = f"http://127.0.0.1:{floor_port}"
+        floor_conf = nginx_proxy_conf(tmp, floor_port, upstream)
+        with process([nginx, "-c", str(floor_conf), "-e", "stderr"], tmp / "nginx-proxy.log", cpu=GATEWAY_CPU) as proc:
+            wait_http(floor + "/", 10)
+            print("bench: nginx reverse proxy (the floor) ...", file=sys.stderr, flush=True)
+            results["nginx_proxy"] = proxy_contender(floor + "/v1/chat/completions", {}, proc.pid, args.seconds, tmp)
         target = mock_target(upstream)
         auth = {"Authorization": f"Bearer {TOKEN}"}
         results["pinned"] = PINNED
@@ -361,7 +402,9 @@ def proxying(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             print("bench: sipp-gateway (Sipp profile) ...", file=sys.stderr, flush=True)
             results["sipp_profile_route"] = proxy_contender(url + "/v1/chat", auth, pid, args.seconds, tmp)
             print("bench: streamed answers, time to the first event ...", file=sys.stderr, flush=True)
-            results["streaming"] = streaming(upstream, url)
+            with process([nginx, "-c", str(floor_conf), "-e", "stderr"], tmp / "nginx-proxy.log", cpu=GATEWAY_CPU):
+                wait_http(floor + "/", 10)
+                results["streaming"] = streaming(upstream, url, floor)
         results["traffic"] = bench_traffic.traffic(args.gateway_bin, upstream, args.seconds, tmp)
         if args.litellm:
             with litellm_proxy(args.litellm, tmp, upstream) as (url, pid):
@@ -438,9 +481,9 @@ def markdown(r: dict[str, Any]) -> str:
     p, d = r["proxy"], r["proxy"]["direct"]
     where = "gateway on CPU 0, nginx and wrk on CPU 1" if p.get("pinned") else "cores not pinned (one CPU)"
     rows = [f"Proxying to an nginx mock ({where}); added = through the gateway minus direct, same run.", "",
-            "| contender | c=1 p50 / p99 ms | added p50 / p99 ms | c=16 req/s | c=64 req/s | RSS idle / loaded MB |",
+            "| contender | c=1 p50 / p99 ms | added p50 / p99 | c=16 req/s | c=64 req/s | RSS idle / loaded MB |",
             "|---|---|---|---|---|---|"]
-    for name in ("direct", "sipp_openai_route", "sipp_profile_route", "litellm"):
+    for name in ("direct", "nginx_proxy", "sipp_openai_route", "sipp_profile_route", "litellm"):
         if name not in p:
             continue
         c = p[name]
@@ -450,6 +493,9 @@ def markdown(r: dict[str, Any]) -> str:
         rows.append(f"| {name} | {c['c1_p50_ms']:.3f} / {c['c1_p99_ms']:.3f} | {added} | {c['c16_rps']:.0f} |"
                     f" {c.get('c64_rps', float('nan')):.0f} | {rss} |")
     out = "\n".join(rows) + "\n"
+    if "nginx_proxy" in p:
+        out += ("\nnginx_proxy: nginx as a plain reverse proxy on the gateway's core (no JSON read, no token, no"
+                " re-encoding): what forwarding alone adds on these cores.\n")
     if "streaming" in p:
         st = p["streaming"]
         sd = st["direct"]
