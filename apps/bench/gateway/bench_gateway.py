@@ -402,6 +402,7 @@ def proxying(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             print("bench: sipp-gateway (Sipp profile) ...", file=sys.stderr, flush=True)
             results["sipp_profile_route"] = proxy_contender(url + "/v1/chat", auth, pid, args.seconds, tmp)
             print("bench: streamed answers, time to the first event ...", file=sys.stderr, flush=True)
+            # The floor shares the gateway's core, so it runs only while it is measured.
             with process([nginx, "-c", str(floor_conf), "-e", "stderr"], tmp / "nginx-proxy.log", cpu=GATEWAY_CPU):
                 wait_http(floor + "/", 10)
                 results["streaming"] = streaming(upstream, url, floor)
