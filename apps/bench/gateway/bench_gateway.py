@@ -194,19 +194,30 @@ def proxy_contender(url: str, headers: dict[str, str], pid: int | None, seconds:
     return out
 
 
-def nginx_conf(tmp: Path, port: int) -> Path:
-    conf = tmp / "nginx.conf"
-    temp = "\n".join(f"  {k}_temp_path {tmp}/{k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+def write_nginx_conf(tmp: Path, name: str, http_body: str) -> Path:
+    """One nginx worker in the foreground, its pid and temp files under `tmp` (prefixed by
+    `name`), no access log; `http_body` goes inside `http { }`."""
+    conf = tmp / f"{name}.conf"
+    temp = "\n".join(f"  {k}_temp_path {tmp}/{name}-{k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     conf.write_text(f"""
 worker_processes 1;
 daemon off;
-pid {tmp}/nginx.pid;
+pid {tmp}/{name}.pid;
 error_log stderr warn;
 events {{ worker_connections 4096; }}
 http {{
   access_log off;
 {temp}
   keepalive_requests 10000000;
+{http_body}
+}}
+""")
+    return conf
+
+
+def nginx_conf(tmp: Path, port: int) -> Path:
+    """The mock upstream: a fixed chat completion, and a fixed SSE answer under `/stream/`."""
+    return write_nginx_conf(tmp, "nginx", f"""
   server {{
     listen 127.0.0.1:{port};
     location /stream/ {{
@@ -217,28 +228,14 @@ http {{
       default_type application/json;
       return 200 '{UPSTREAM_BODY}';
     }}
-  }}
-}}
-""")
-    return conf
+  }}""")
 
 
 def nginx_proxy_conf(tmp: Path, port: int, upstream: str) -> Path:
     """nginx as a plain reverse proxy in front of the mock (kept-alive upstream connections,
     unbuffered so streams pass at once): what forwarding alone adds on these cores, with no
     JSON read, no token checked and no answer re-encoded. Not a gateway; the floor under one."""
-    conf = tmp / "nginx-proxy.conf"
-    temp = "\n".join(f"  {k}_temp_path {tmp}/proxy-{k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    conf.write_text(f"""
-worker_processes 1;
-daemon off;
-pid {tmp}/nginx-proxy.pid;
-error_log stderr warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-{temp}
-  keepalive_requests 10000000;
+    return write_nginx_conf(tmp, "nginx-proxy", f"""
   upstream mock {{ server {upstream.removeprefix("http://")}; keepalive 128; }}
   server {{
     listen 127.0.0.1:{port};
@@ -248,10 +245,7 @@ http {{
       proxy_set_header Connection "";
       proxy_buffering off;
     }}
-  }}
-}}
-""")
-    return conf
+  }}""")
 
 
 def log(message: str) -> None:
