@@ -18,6 +18,7 @@ pub mod edges;
 pub mod limited;
 pub mod limits;
 pub mod listener;
+pub mod log_format;
 pub mod log_writer;
 pub mod management;
 pub mod metrics;

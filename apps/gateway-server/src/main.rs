@@ -54,7 +54,8 @@ fn main() -> ExitCode {
 fn serve(path: &std::path::Path) -> ExitCode {
     let logs = sipp_gateway_server::log_writer::BufferedStderr::start();
     tracing_subscriber::fmt()
-        .json()
+        .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+        .event_format(sipp_gateway_server::log_format::JsonLines)
         .with_writer(logs.clone())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
