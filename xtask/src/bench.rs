@@ -160,7 +160,9 @@ fn prefix(sh: &Shell, venv: &python::Venv) -> Result<()> {
 
 /// Part 5: the gateway against LiteLLM and direct, and a local target through it.
 fn gateway(sh: &Shell, venv: &python::Venv) -> Result<()> {
-    cmd!(sh, "cargo build --release --quiet -p sipp-gateway-server").run()?;
+    // What users run: the `dist` profile (whole-program optimisation), not the tests' build.
+    let root = sh.current_dir();
+    crate::build::cargo_build(&root, "sipp-gateway-server", "cpu", crate::build::DIST, "building sipp-gateway")?;
     let anchor = anchor_venv(sh, "bench-litellm", "litellm.proxy.proxy_server", LITELLM)?;
     let litellm = anchor.with_file_name("litellm");
     let model = sipp_models::default_model()?;
@@ -168,7 +170,7 @@ fn gateway(sh: &Shell, venv: &python::Venv) -> Result<()> {
     sh.create_dir(".build/bench")?;
     let report = cmd!(
         sh,
-        "{py} apps/bench/gateway/bench_gateway.py --gateway-bin target/release/sipp-gateway --litellm {litellm}
+        "{py} apps/bench/gateway/bench_gateway.py --gateway-bin target/dist/sipp-gateway --litellm {litellm}
             --model {model} --markdown .build/bench/gateway.md"
     )
     .read()?;

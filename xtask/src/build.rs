@@ -1,7 +1,7 @@
 //! `cargo xtask build gateway-server [--backend cpu|cuda|vulkan|metal]` (the spec's `sipp
 //! build gateway-server`): the runnable gateway distribution its "Generated Executable"
 //! describes, staged in `.build/artifacts/gateway-server`: the `sipp-gateway` executable
-//! with the Admin Dashboard's Vite build in `admin-ui/` beside it (where the binary looks
+//! (the `dist` profile) with the Admin Dashboard's Vite build in `admin-ui/` beside it (where the binary looks
 //! for it). llama.cpp is linked statically; the system's libgomp and libstdc++ are the
 //! only runtime libraries it needs. `cargo xtask run gateway-server check|serve …` (the
 //! spec's `sipp run gateway-server`) stages it and runs it.
@@ -20,7 +20,7 @@ pub fn run(sh: &Shell, what: &[String]) -> Result<()> {
                     "unexpected argument `{arg}`: `cargo xtask build gateway-server [--backend cpu|cuda|vulkan|metal]`"
                 );
             }
-            let staged = gateway_server(sh, Some(backend))?;
+            let staged = gateway_server(sh, Some(backend), DIST)?;
             println!("{}", staged.display());
             Ok(())
         }
@@ -41,7 +41,7 @@ pub fn run(sh: &Shell, what: &[String]) -> Result<()> {
 /// binary with the rest of the arguments (its stdout is the command's).
 pub fn run_gateway_server(sh: &Shell, args: &[String]) -> Result<()> {
     let (backend, rest) = backend(args)?;
-    let binary = gateway_server(sh, Some(backend))?.join("sipp-gateway");
+    let binary = gateway_server(sh, Some(backend), DIST)?.join("sipp-gateway");
     let status = std::process::Command::new(&binary).args(&rest).status().context("starting sipp-gateway")?;
     if !status.success() {
         bail!("sipp-gateway {} ended with {status}", rest.join(" "));
@@ -77,33 +77,41 @@ fn backend(args: &[String]) -> Result<(&'static str, Vec<String>)> {
     Ok((backend, rest))
 }
 
+/// The cargo profile of what users run and the benches measure (Cargo.toml: fat LTO,
+/// one codegen unit). The tests build `release`, incremental, in a fraction of the time.
+pub const DIST: &str = "dist";
+
 /// `cargo build --release -p package` with `backend`'s feature (none for cpu).
 pub fn cargo_release(root: &Path, package: &str, backend: &str, what: &str) -> Result<()> {
-    let mut args = vec!["build", "--release", "-p", package];
+    cargo_build(root, package, backend, "release", what)
+}
+
+/// `cargo build --profile profile -p package` with `backend`'s feature (none for cpu).
+pub fn cargo_build(root: &Path, package: &str, backend: &str, profile: &str, what: &str) -> Result<()> {
+    let mut args = vec!["build", "--profile", profile, "-p", package];
     if backend != "cpu" {
         args.extend(["--features", backend]);
     }
-    progress::run_to_stderr(
-        root,
-        what,
-        "the first build compiles llama.cpp: about 10 minutes on 2 cores",
-        "cargo",
-        &args,
-    )
+    let first = if profile == DIST {
+        "the first build compiles llama.cpp and optimises the whole program: about 15 minutes on 2 cores"
+    } else {
+        "the first build compiles llama.cpp: about 10 minutes on 2 cores"
+    };
+    progress::run_to_stderr(root, what, first, "cargo", &args)
 }
 
-/// Stage the gateway (building the binary first, with `backend`'s feature, when given);
-/// returns the directory.
-pub fn gateway_server(sh: &Shell, backend: Option<&str>) -> Result<PathBuf> {
+/// Stage the gateway built with `profile` (building it first, with `backend`'s feature,
+/// when given; without, the binary must be there); returns the directory.
+pub fn gateway_server(sh: &Shell, backend: Option<&str>, profile: &str) -> Result<PathBuf> {
     let root = sh.current_dir();
     if let Some(backend) = backend {
-        cargo_release(&root, "sipp-gateway-server", backend, "building sipp-gateway")?;
+        cargo_build(&root, "sipp-gateway-server", backend, profile, "building sipp-gateway")?;
     }
     let dist = admin_ui::build(sh)?;
     let out = root.join(".build").join("artifacts").join("gateway-server");
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out)?;
-    let binary = root.join("target").join("release").join("sipp-gateway");
+    let binary = root.join("target").join(profile).join("sipp-gateway");
     std::fs::copy(&binary, out.join("sipp-gateway")).with_context(|| format!("copying {}", binary.display()))?;
     copy_dir(&dist, &out.join("admin-ui"))?;
     eprintln!("build: staged sipp-gateway and admin-ui/ in {}", out.display());
