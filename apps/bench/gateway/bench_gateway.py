@@ -19,7 +19,7 @@
 
 Prints one JSON object; writes a Markdown table next to the JSON when asked.
 
-    python bench_gateway.py --gateway-bin target/release/sipp-gateway --litellm .build/bench-litellm/bin/litellm \
+    python bench_gateway.py --gateway-bin target/dist/sipp-gateway --litellm .build/bench-litellm/bin/litellm \
         --model M.gguf --markdown .build/bench/gateway.md
 """
 
@@ -162,33 +162,44 @@ class RssSampler:
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk(url: str, body: dict[str, Any], headers: dict[str, str], connections: int, seconds: int, tmp: Path) -> dict[str, float]:
+def wrk(url: str, body: dict[str, Any], headers: dict[str, str], connections: int, seconds: int, tmp: Path,
+        strict: bool = True) -> dict[str, float]:
+    """One wrk run. A failed request (a socket error, a timeout, a non-2xx answer) stops the
+    bench when `strict` (a Sipp contender must answer every request); an anchor's are
+    counted and shown next to its numbers instead."""
     script = tmp / "post.lua"
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}",
              'wrk.headers["Content-Type"] = "application/json"']
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
     script.write_text("\n".join(lines) + "\n")
+    # A 10 s request timeout (wrk's default is 2 s): an overloaded contender is slow, and
+    # its latency, not a count of give-ups, is what the table should show.
     out = subprocess.run(
-        pinned(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url], LOAD_CPU),
+        pinned(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s", str(script),
+                url], LOAD_CPU),
         capture_output=True, text=True, check=True, timeout=seconds + 60,
     ).stdout
-    if "Non-2xx" in out or "Socket errors" in out:
+    failed = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    failed += sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", out))
+    if failed and strict:
         raise RuntimeError(f"wrk against {url} saw failures:\n{out}")
     pct = {m[0]: float(m[1]) * UNITS[m[2]] for m in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    return {"p50_ms": pct["50"], "p99_ms": pct["99"], "rps": rps}
+    return {"p50_ms": pct["50"], "p99_ms": pct["99"], "rps": rps, "failed": failed}
 
 
-def proxy_contender(url: str, headers: dict[str, str], pid: int | None, seconds: int, tmp: Path) -> dict[str, float]:
-    wrk(url, CHAT, headers, 4, 2, tmp)  # warm-up: connections, pools, lazy init
+def proxy_contender(url: str, headers: dict[str, str], pid: int | None, seconds: int, tmp: Path,
+                    strict: bool = True) -> dict[str, float]:
+    wrk(url, CHAT, headers, 4, 2, tmp, strict)  # warm-up: connections, pools, lazy init
     idle = tree_rss_mb(pid) if pid else 0.0
-    c1 = wrk(url, CHAT, headers, 1, seconds, tmp)
+    c1 = wrk(url, CHAT, headers, 1, seconds, tmp, strict)
     sampler = RssSampler(pid) if pid else contextlib.nullcontext()
     with sampler:
-        c16 = wrk(url, CHAT, headers, 16, seconds, tmp)
-        c64 = wrk(url, CHAT, headers, 64, seconds, tmp)
+        c16 = wrk(url, CHAT, headers, 16, seconds, tmp, strict)
+        c64 = wrk(url, CHAT, headers, 64, seconds, tmp, strict)
     out = {"c1_p50_ms": c1["p50_ms"], "c1_p99_ms": c1["p99_ms"], "c1_rps": c1["rps"], "c16_rps": c16["rps"],
-           "c16_p50_ms": c16["p50_ms"], "c16_p99_ms": c16["p99_ms"], "c64_rps": c64["rps"]}
+           "c16_p50_ms": c16["p50_ms"], "c16_p99_ms": c16["p99_ms"], "c64_rps": c64["rps"],
+           "failed": c1["failed"] + c16["failed"] + c64["failed"]}
     if pid:
         out |= {"rss_idle_mb": idle, "rss_loaded_mb": sampler.peak}  # type: ignore[union-attr]
     return out
@@ -405,7 +416,8 @@ def proxying(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             with litellm_proxy(args.litellm, tmp, upstream) as (url, pid):
                 print("bench: LiteLLM proxy ...", file=sys.stderr, flush=True)
                 auth = {"Authorization": f"Bearer {LITELLM_KEY}"}
-                results["litellm"] = proxy_contender(url + "/v1/chat/completions", auth, pid, args.seconds, tmp)
+                results["litellm"] = proxy_contender(url + "/v1/chat/completions", auth, pid, args.seconds, tmp,
+                                                      strict=False)
     return results
 
 
@@ -485,7 +497,8 @@ def markdown(r: dict[str, Any]) -> str:
         added = "–" if name == "direct" else \
             f"{(c['c1_p50_ms'] - d['c1_p50_ms']) * 1000:.0f} / {(c['c1_p99_ms'] - d['c1_p99_ms']) * 1000:.0f} µs"
         rss = (f"{c['rss_idle_mb']:.1f} / {c['rss_loaded_mb']:.1f}") if "rss_idle_mb" in c else "–"
-        rows.append(f"| {name} | {c['c1_p50_ms']:.3f} / {c['c1_p99_ms']:.3f} | {added} | {c['c16_rps']:.0f} |"
+        failed = f" ({c['failed']} requests failed)" if c.get("failed") else ""
+        rows.append(f"| {name}{failed} | {c['c1_p50_ms']:.3f} / {c['c1_p99_ms']:.3f} | {added} | {c['c16_rps']:.0f} |"
                     f" {c.get('c64_rps', float('nan')):.0f} | {rss} |")
     out = "\n".join(rows) + "\n"
     if "nginx_proxy" in p:
