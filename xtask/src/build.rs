@@ -1,10 +1,10 @@
 //! `cargo xtask build gateway-server [--backend cpu|cuda|vulkan|metal]` (the spec's `sipp
 //! build gateway-server`): the runnable gateway distribution its "Generated Executable"
 //! describes, staged in `.build/artifacts/gateway-server`: the `sipp-gateway` executable
-//! (the `dist` profile) with the Admin Dashboard's Vite build in `admin-ui/` beside it (where the binary looks
-//! for it). llama.cpp is linked statically; the system's libgomp and libstdc++ are the
-//! only runtime libraries it needs. `cargo xtask run gateway-server check|serve …` (the
-//! spec's `sipp run gateway-server`) stages it and runs it.
+//! (the `dist` profile) with the Admin Dashboard's Vite build in `admin-ui/` beside it
+//! (where the binary looks for it). llama.cpp is linked statically; the system's libgomp
+//! and libstdc++ are the only runtime libraries it needs. `cargo xtask run gateway-server
+//! check|serve …` (the spec's `sipp run gateway-server`) stages it and runs it.
 
 use crate::{admin_ui, progress};
 use anyhow::{bail, Context, Result};
@@ -78,13 +78,10 @@ fn backend(args: &[String]) -> Result<(&'static str, Vec<String>)> {
 }
 
 /// The cargo profile of what users run and the benches measure (Cargo.toml: fat LTO,
-/// one codegen unit). The tests build `release`, incremental, in a fraction of the time.
+/// one codegen unit).
 pub const DIST: &str = "dist";
-
-/// `cargo build --release -p package` with `backend`'s feature (none for cpu).
-pub fn cargo_release(root: &Path, package: &str, backend: &str, what: &str) -> Result<()> {
-    cargo_build(root, package, backend, "release", what)
-}
+/// The tests' profile: incremental, built in a fraction of `DIST`'s time.
+pub const RELEASE: &str = "release";
 
 /// `cargo build --profile profile -p package` with `backend`'s feature (none for cpu).
 pub fn cargo_build(root: &Path, package: &str, backend: &str, profile: &str, what: &str) -> Result<()> {

@@ -45,7 +45,7 @@ pub fn package(sh: &Shell, backend: &str) -> Result<Packed> {
     }
     npm::check_node(sh)?;
     let root = sh.current_dir();
-    crate::build::cargo_release(&root, "sipp-node", backend, "building the Node native module")?;
+    crate::build::cargo_build(&root, "sipp-node", backend, crate::build::RELEASE, "building the Node native module")?;
     let wrapper = wrapper_dir(sh);
     let platform = wrapper.join("npm").join(TRIPLE);
     let module = platform.join(format!("sipp-server.{backend}.node"));

@@ -24,7 +24,7 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     let server = llama_server::ensure(sh, &venv)?;
     // Built by the cargo test step above (its integration tests run the binary), staged
     // with the dashboard beside it, as an operator runs it.
-    let gateway = crate::build::gateway_server(sh, None, "release")?.join("sipp-gateway");
+    let gateway = crate::build::gateway_server(sh, None, crate::build::RELEASE)?.join("sipp-gateway");
     // The Node package, packed, and the Next.js example built on it (pytest calls its
     // routes; the Node tests below install the same tarballs).
     let packed = node::package_checked(sh)?;
@@ -46,7 +46,7 @@ pub fn node_only(sh: &Shell) -> Result<()> {
     let venv = python::venv(sh)?;
     let embed_model = python::test_models(sh, &venv)?;
     let server = llama_server::ensure(sh, &venv)?;
-    let gateway = crate::build::gateway_server(sh, Some("cpu"), "release")?.join("sipp-gateway");
+    let gateway = crate::build::gateway_server(sh, Some("cpu"), crate::build::RELEASE)?.join("sipp-gateway");
     let packed = node::package_checked(sh)?;
     node_tests(sh, &packed, &embed_model, &gateway, &server)?;
     // The Next.js routes, called by a Sipp gateway endpoint and curl (a pytest file).
