@@ -33,7 +33,16 @@ pub fn run(sh: &Shell, what: &[String]) -> Result<()> {
             println!("{}\n{}", packed.wrapper.display(), packed.platform.display());
             Ok(())
         }
-        other => bail!("build what? `cargo xtask build gateway-server` or `node` (got {:?})", other.map(|o| o.0)),
+        Some((target, rest)) if target == "web" => {
+            if let Some(arg) = rest.first() {
+                bail!("unexpected argument `{arg}`: `cargo xtask build web`");
+            }
+            println!("{}", crate::web::package(sh)?.display());
+            Ok(())
+        }
+        other => {
+            bail!("build what? `cargo xtask build gateway-server`, `node` or `web` (got {:?})", other.map(|o| o.0))
+        }
     }
 }
 

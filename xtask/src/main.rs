@@ -9,6 +9,7 @@
 //!     cargo xtask llama-server          build llama.cpp's server for the real-server tests
 //!     cargo xtask build gateway-server  stage sipp-gateway + its Admin Dashboard in .build/artifacts
 //!     cargo xtask build node            pack @sipp/sipp-server + its linux-x64-gnu package in .build/artifacts
+//!     cargo xtask build web             build, test and pack the browser package @sipp/sipp in .build/artifacts
 //!     cargo xtask bench [ARGS]          engine, Python and gateway benchmarks (--gateway-only)
 //!     cargo xtask determinism [--avx2]  the determinism matrix (also on an AVX2-only build)
 //!     cargo xtask fuzz --minutes N      fuzz the gateway's public routes for N minutes
@@ -32,6 +33,7 @@ mod python;
 mod reliability;
 mod setup;
 mod test;
+mod web;
 
 use anyhow::{bail, Result};
 use xshell::{cmd, Shell};

@@ -3,10 +3,11 @@
 //! (`build gateway-server`) and the wheel is built and installed into the project venv
 //! for pytest (with llama.cpp's `llama-server` built for the real-server tests),
 //! mypy --strict on the package and examples, and stubtest; then the Node package is
-//! packed, installed into a fresh project and tested there (`tests/node`). `cargo fmt --check` and clippy
+//! packed, installed into a fresh project and tested there (`tests/node`); the browser
+//! package is packed and driven in Chromium (`web.rs`). `cargo fmt --check` and clippy
 //! (`-D warnings`) run first.
 
-use crate::{llama_server, node, python};
+use crate::{llama_server, node, python, web};
 use anyhow::Result;
 use std::path::Path;
 use xshell::{cmd, Shell};
@@ -29,11 +30,15 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     // routes; the Node tests below install the same tarballs).
     let packed = node::package_checked(sh)?;
     let nextjs = node::nextjs(sh, &packed)?;
+    // The browser package, packed, and the two pages built on it (tests/python/test_browser.py).
+    let (browser_app, web_example) = web::pages(sh, &web::package(sh)?)?;
     let py = venv.python();
     cmd!(sh, "{py} -m pytest tests/python")
         .env("SIPP_LLAMA_SERVER", &server)
         .env("SIPP_GATEWAY_BIN", &gateway)
         .env("SIPP_NEXTJS_DIR", &nextjs)
+        .env("SIPP_BROWSER_APP", &browser_app)
+        .env("SIPP_WEB_EXAMPLE", &web_example)
         .run()?;
     cmd!(sh, "{py} -m mypy").run()?;
     cmd!(sh, "{py} -m mypy.stubtest sipp._sipp").run()?;

@@ -2,12 +2,15 @@
 // the same rule the native module converts names with (bindings/node/src/shape.rs):
 // request, descriptor and response fields are camelCase; runtime config groups (every
 // `…RuntimeConfig` type and what it holds) keep their snake_case names; free-form maps
-// pass through. `--check` only reports whether the committed file is current.
+// pass through. `--check` only reports whether the committed file is current. `--out F`
+// writes F instead (the browser package's copy of the same types).
 import { compile } from "json-schema-to-typescript";
 import { readFile, writeFile } from "node:fs/promises";
 
 const schemaUrl = new URL("../../../schema/sipp.schema.json", import.meta.url);
-const outUrl = new URL("../src/schema-types.ts", import.meta.url);
+const outAt = process.argv.indexOf("--out");
+const outUrl =
+  outAt > 0 ? new URL(process.argv[outAt + 1], `file://${process.cwd()}/`) : new URL("../src/schema-types.ts", import.meta.url);
 const schema = JSON.parse(await readFile(schemaUrl, "utf8"));
 const defs = schema.$defs;
 
@@ -84,7 +87,7 @@ ts = ts.replace(/export interface SippSchemaRoot \{[^}]*\}\n/, "");
 if (process.argv.includes("--check")) {
   const current = await readFile(outUrl, "utf8").catch(() => "");
   if (current !== ts) {
-    console.error("src/schema-types.ts is out of date: run `npm run types`");
+    console.error(`${outUrl.pathname} is out of date: run \`npm run types\``);
     process.exit(1);
   }
 } else {

@@ -1,7 +1,8 @@
 // SippClient: register endpoints with `add`, keep the EndpointRef, pass it to `query`,
 // `chat` or `embed`. Descriptor and request types are the schema's (schema-types.ts);
 // the native side converts and checks every field by the same schema.
-import { call, InvalidConfigError, InvalidRequestError, settle } from "./errors";
+import { InvalidConfigError, InvalidRequestError } from "./errors";
+import { call, settle } from "./native-errors";
 import { native, type NativeClient, type NativeEndpointRef } from "./native";
 import { SippEmbeddingRun, SippTextRun } from "./run";
 import type * as S from "./schema-types";

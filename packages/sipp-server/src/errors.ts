@@ -1,6 +1,8 @@
 // Errors Sipp throws: one class per error code (the codes of `sipp::ErrorCode`, from the
 // schema), each with `.code`, and for remote failures `.status`, `.upstreamCode` and
 // `.retryAfter` (seconds) — the same classes, and the same table, as the Python package.
+// Plain TypeScript with no Node API: the browser package `@sipp/sipp` builds this very
+// file into itself (packages/sipp/scripts/build.mjs), so both packages throw one hierarchy.
 import type { ErrorCode } from "./schema-types";
 
 export interface SippErrorDetails {
@@ -21,7 +23,9 @@ export class SippError extends Error {
 
   constructor(message: string, code = "sipp_error", details: SippErrorDetails = {}) {
     super(message);
-    this.name = new.target.name;
+    // Sipp's own classes get their name from NAMES below (minifiers rename classes); a
+    // subclass of the caller's keeps its own.
+    if (!Object.prototype.hasOwnProperty.call(new.target.prototype, "name")) this.name = new.target.name;
     this.code = code;
     this.status = details.status ?? null;
     this.upstreamCode = details.upstreamCode ?? null;
@@ -82,6 +86,18 @@ export class EndpointClosedError extends SippError {}
 /** Running the request failed (in llama.cpp, or on the remote side: HTTP 500). */
 export class ExecutionError extends SippError {}
 
+// The names users see, whatever a bundler renamed the classes to.
+const NAMES: Readonly<Record<string, typeof SippError>> = {
+  SippError, ModelLoadError, ModelNotFoundError, NotGgufError, InvalidConfigError, NotSupportedYetError,
+  BackendUnavailableError, InvalidRequestError, ContextOverflowError, GrammarError, UnsupportedOperationError,
+  ChatTemplateMissingError, ChatTemplateError, UnknownEndpointError, EndpointRequiredError, OverloadedError,
+  AuthenticationError, AuthorizationError, NotFoundError, PayloadTooLargeError, UnavailableError,
+  TransportError, RequestTimeoutError, ProtocolError, CancelledError, EndpointClosedError, ExecutionError,
+};
+for (const [name, Class] of Object.entries(NAMES)) {
+  Object.defineProperty(Class.prototype, "name", { value: name, writable: true, configurable: true });
+}
+
 type ErrorClass = new (message: string, code?: string, details?: SippErrorDetails) => SippError;
 
 /** The class of each error code; typed by the schema's codes, so a new code fails to compile. */
@@ -117,37 +133,4 @@ export const CLASS_OF_CODE: Readonly<Record<ErrorCode, ErrorClass>> = Object.fre
 /** The class of an error code (codes from elsewhere: `ExecutionError`). */
 export function classFor(code: string): ErrorClass {
   return (CLASS_OF_CODE as Record<string, ErrorClass>)[code] ?? ExecutionError;
-}
-
-// What the native module puts before an error's JSON document (bindings/node/src/errors.rs).
-const PREFIX = "sipp-error:";
-
-/** A native error as its class; anything else unchanged. */
-export function fromNative(error: unknown): unknown {
-  if (!(error instanceof Error) || !error.message.startsWith(PREFIX)) return error;
-  try {
-    const d = JSON.parse(error.message.slice(PREFIX.length)) as SippErrorDetails & { code: string; message: string };
-    const Class = classFor(d.code);
-    return new Class(d.message, d.code, d);
-  } catch {
-    return new ExecutionError(error.message, "execution");
-  }
-}
-
-/** Run a native call, throwing typed errors. */
-export function call<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw fromNative(e);
-  }
-}
-
-/** Await a native promise, rejecting with typed errors. */
-export async function settle<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (e) {
-    throw fromNative(e);
-  }
 }

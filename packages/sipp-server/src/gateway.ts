@@ -4,7 +4,8 @@
 // browser `kind: 'gateway'` endpoint cannot tell the difference. Routes, auth and
 // policy stay yours.
 import type { SippChatRequest, SippEmbedRequest, SippQueryRequest } from "./client";
-import { call, SippError } from "./errors";
+import { SippError } from "./errors";
+import { call } from "./native-errors";
 import { native } from "./native";
 import type { SippTextRun } from "./run";
 import type { SippEmbeddingResponse, SippTextResponse } from "./schema-types";

@@ -1,5 +1,5 @@
 // What this install can run, and the default model.
-import { settle } from "./errors";
+import { settle } from "./native-errors";
 import { native, nativeBackend } from "./native";
 
 /** Backends compiled into the loaded native module, `cpu` first. */

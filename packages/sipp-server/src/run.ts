@@ -1,7 +1,7 @@
 // Run handles. A run is an async iterable of token batches (also `run.tokens`), has a
 // `response` Promise, and `cancel(reason)`; an AbortSignal given with the request cancels
 // it too. Every wait is a Promise the engine's threads settle: nothing blocks the loop.
-import { settle } from "./errors";
+import { settle } from "./native-errors";
 import type { NativeEmbeddingRun, NativeTextRun } from "./native";
 import type { SippEmbeddingResponse, SippTextResponse, TokenBatch } from "./schema-types";
 

@@ -1,0 +1,61 @@
+// @sipp/sipp: the Sipp client for browser code. See README.md.
+export { SippClient } from "./client.js";
+export type {
+  BrowserBackend,
+  ChatMessageInit,
+  EmbedRequestOptions,
+  EndpointDescriptor,
+  EndpointRef,
+  GatewayEndpointDescriptor,
+  LocalEndpointDescriptor,
+  LocalSource,
+  ProviderEndpointDescriptor,
+  TextRequestOptions,
+  ValueProvider,
+} from "./descriptors.js";
+export type { BrowserCacheOptions, ExecutionMode, SippClientOptions, WasmThreading } from "./options.js";
+export { SippEmbeddingRun, SippTextRun } from "./run.js";
+export {
+  AuthenticationError,
+  AuthorizationError,
+  BackendUnavailableError,
+  CancelledError,
+  ChatTemplateError,
+  ChatTemplateMissingError,
+  CLASS_OF_CODE,
+  classFor,
+  ContextOverflowError,
+  EndpointClosedError,
+  EndpointRequiredError,
+  ExecutionError,
+  GrammarError,
+  InvalidConfigError,
+  InvalidRequestError,
+  ModelLoadError,
+  ModelNotFoundError,
+  NotFoundError,
+  NotGgufError,
+  NotSupportedYetError,
+  OverloadedError,
+  PayloadTooLargeError,
+  ProtocolError,
+  RequestTimeoutError,
+  SippError,
+  TransportError,
+  UnavailableError,
+  UnknownEndpointError,
+  UnsupportedOperationError,
+} from "./generated/errors.js";
+export type { SippErrorDetails } from "./generated/errors.js";
+export type {
+  ChatMessage,
+  ChatRole,
+  ErrorCode,
+  FinishReason,
+  NativeRuntimeConfig,
+  SippEmbeddingResponse,
+  SippTextOptions,
+  SippTextResponse,
+  TokenBatch,
+  Usage,
+} from "./generated/schema-types.js";
