@@ -28,6 +28,8 @@ function serveModel(): Plugin {
 
 export default defineConfig({
   plugins: [react(), serveModel()],
+  // Served from the package as it is, so its worker and .wasm resolve next to it.
+  optimizeDeps: { exclude: ["@sipp/sipp"] },
   server: { headers: isolation },
   preview: { headers: isolation },
 });

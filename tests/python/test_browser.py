@@ -5,11 +5,14 @@ driven by Playwright for Python, against pages Vite built with the *packed* pack
 two). The test page is served twice by ``vite preview``: cross-origin isolated (COOP/COEP)
 and plainly. Both talk to the real ``sipp-gateway`` binary with CORS allowing their origin.
 
-What a page does: a gateway chat that streams, a query and an embed on MiniLM, cancel
-mid-stream, a value provider for short-lived tokens, typed errors (a wrong token, a
-gateway that does not allow the origin, a stream cut before its final event), and a
-browser-local endpoint refused with BackendUnavailableError in this build (never a
-silent CPU run for ``backend: 'webgpu'``). The React example is used through its UI."""
+What a page does, locally (llama.cpp in WebAssembly, in a worker and on the main
+thread): the spec's Browser Local snippet (query, chat, embed on the default model and
+MiniLM), a second load that comes from OPFS with no request, cancel mid-stream, typed
+errors (not a GGUF, a missing model, no chat template, a prompt over the window,
+``backend: 'webgpu'`` refused rather than run on the CPU). Through the gateway: a chat
+that streams, a query and an embed, cancel, a value provider for short-lived tokens,
+typed errors (a wrong token, a gateway that does not allow the origin, a stream cut
+before its final event). The React example is used through its UI, both panels."""
 
 from __future__ import annotations
 
@@ -45,6 +48,17 @@ def node() -> str:
     if not found:
         pytest.fail("node missing; `cargo xtask test` sets up Node.js")
     return found
+
+
+@pytest.fixture(scope="module")
+def models_dir() -> Iterator[Path]:
+    """What the test page serves at /models/: the two models and a file that is not GGUF."""
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        (d / "chat.gguf").symlink_to(MODEL)
+        (d / "embed.gguf").symlink_to(MINILM)
+        (d / "notes.gguf").write_bytes(b"not a model, just text" * 10)
+        yield d
 
 
 def vite_preview(app: Path, port: int, env: dict[str, str]) -> Any:
@@ -102,10 +116,11 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module", params=["isolated", "plain"])
-def page(request: pytest.FixtureRequest, browser: Any, gateway: tuple[str, str, Any]) -> Iterator[Any]:
+def page(request: pytest.FixtureRequest, browser: Any, gateway: tuple[str, str, Any], models_dir: Path) -> Iterator[Any]:
     mode = request.param
     port = PORTS[mode]
-    with vite_preview(APP, port, {"SIPP_ISOLATED": "1" if mode == "isolated" else "0"}):
+    env = {"SIPP_ISOLATED": "1" if mode == "isolated" else "0", "SIPP_MODELS_DIR": str(models_dir)}
+    with vite_preview(APP, port, env):
         context = browser.new_context()
         pg = context.new_page()
         problems: list[str] = []
@@ -115,6 +130,7 @@ def page(request: pytest.FixtureRequest, browser: Any, gateway: tuple[str, str, 
         assert pg.evaluate("() => window.crossOriginIsolated") is (mode == "isolated")
         assert pg.evaluate("() => typeof SharedArrayBuffer") == ("function" if mode == "isolated" else "undefined")
         pg.evaluate("([url, token]) => { window.GATEWAY = url; window.TOKEN = token; }", [gateway[0], TOKEN])
+        pg.mode = mode
         yield pg
         assert not problems, problems
         context.close()
@@ -228,8 +244,7 @@ await grab('relative', () => client.add('rel', {{ kind: 'gateway', target: 'loca
 await grab('provider', () => client.add('p', {{ kind: 'provider', provider: 'openai', model: 'gpt-5-mini' }}));
 await grab('noEndpoint', () => client.query('hi').response);
 await grab('badOption', () => client.query('hi', {{ endpoint: wrong, max_tokens: 4 }}).response);
-await grab('local', () => client.add('l', {{ kind: 'local', source: '/models/model.gguf' }}));
-await grab('webgpu', () => client.add('g', {{ kind: 'local', source: '/models/model.gguf', options: {{ backend: 'webgpu' }} }}));
+await grab('webgpu', () => client.add('g', {{ kind: 'local', source: '/models/chat.gguf', options: {{ backend: 'webgpu' }} }}));
 await grab('options', async () => new sipp.SippClient({{ wasmThreading: 'threads' }}));
 return errors;
 """)
@@ -240,7 +255,6 @@ return errors;
     assert out["provider"]["name"] == "InvalidConfigError" and "provider key" in out["provider"]["message"]
     assert out["noEndpoint"]["name"] == "EndpointRequiredError"
     assert out["badOption"]["name"] == "InvalidRequestError" and "max_tokens" in out["badOption"]["message"]
-    assert out["local"]["name"] == "BackendUnavailableError" and out["local"]["code"] == "backend_unavailable"
     assert out["webgpu"]["name"] == "BackendUnavailableError" and "nothing ran on the CPU" in out["webgpu"]["message"]
     assert out["options"]["name"] == "InvalidConfigError"
 
@@ -296,7 +310,7 @@ catch (e) {{ return {{ seen, error: [e.name, e.message] }}; }}
 def test_the_react_example_chats_through_the_gateway(browser: Any, gateway: tuple[str, str, Any]) -> None:
     public = gateway[0]
     port = PORTS["web"]
-    with vite_preview(WEB, port, {}):
+    with vite_preview(WEB, port, {"SIPP_MODEL": str(MODEL)}):
         context = browser.new_context()
         pg = context.new_page()
         problems: list[str] = []
@@ -317,9 +331,138 @@ def test_the_react_example_chats_through_the_gateway(browser: Any, gateway: tupl
         assert "Paris" in pg.get_by_test_id("gateway-answer").inner_text()
         pg.get_by_test_id("local-send").click()
         pg.wait_for_function(
-            "() => document.querySelector('[data-testid=local-status]').textContent !== 'running'"
+            "() => document.querySelector('[data-testid=local-status]').textContent.startsWith('done')", timeout=120_000
         )
-        assert pg.get_by_test_id("local-status").inner_text().startswith("BackendUnavailableError")
+        assert "Paris" in pg.get_by_test_id("local-answer").inner_text()
         assert TOKEN not in pg.content().replace(f'value="{TOKEN}"', "")
         assert not problems, problems
         context.close()
+
+
+LOCAL_SNIPPET = """
+const client = new sipp.SippClient();
+const messages = [
+  { role: 'system', content: 'Answer concisely.' },
+  { role: 'user', content: 'What is the capital of France?' },
+];
+const queryPrompt = '<|im_start|>user\\nWhat is the capital of France?<|im_end|>\\n<|im_start|>assistant\\n';
+const textEndpoint = await client.add('text', {
+  kind: 'local',
+  source: '/models/chat.gguf',
+  options: { BACKEND runtime: { context: { n_ctx: 2048 } } },
+});
+const query = await client.query(queryPrompt, { endpoint: textEndpoint, maxTokens: 64, temperature: 0, contextKey: 'browser-query' }).response;
+const chat = await client.chat(messages, { endpoint: textEndpoint, maxTokens: 64, temperature: 0, contextKey: 'browser-chat' }).response;
+const embedEndpoint = await client.add('embed', {
+  kind: 'local',
+  source: '/models/embed.gguf',
+  options: { BACKEND runtime: { context: { n_ctx: 2048, embeddings: true, pooling: 'mean' } } },
+});
+const embedding = await client.embed('Sipp embedding input.', { endpoint: embedEndpoint, contextKey: 'browser-embed', normalize: true }).response;
+const near = await client.embed('A cat sits on the mat.', { endpoint: embedEndpoint, normalize: true }).response;
+const close = await client.embed('A kitten is sitting on a rug.', { endpoint: embedEndpoint, normalize: true }).response;
+const far = await client.embed('Quarterly tax filing deadlines.', { endpoint: embedEndpoint, normalize: true }).response;
+const dot = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
+const info = client.endpointInfo(textEndpoint);
+await client.close();
+return { query, chat, n: embedding.values.length, norm: Math.sqrt(dot(embedding.values, embedding.values)),
+  normalized: embedding.normalized, near: dot(near.values, close.values), far: dot(near.values, far.values), info };
+"""
+
+
+def served(page: Any) -> dict[str, int]:
+    return dict(page.evaluate("async () => (await fetch('/models-served')).json()"))
+
+
+def test_the_spec_browser_local_snippet(page: Any) -> None:
+    # Verbatim, the snippet asks for WebGPU: this build has none, so it is refused (never a CPU run).
+    refused = run_js(page, "try { " + LOCAL_SNIPPET.replace("BACKEND", "backend: 'webgpu',") + " } catch (e) { return [e.name, e.message]; }")
+    assert refused[0] == "BackendUnavailableError" and "nothing ran on the CPU" in refused[1], refused
+    out = run_js(page, LOCAL_SNIPPET.replace("BACKEND", ""))
+    assert "Paris" in out["query"]["text"], out["query"]
+    assert "Paris" in out["chat"]["text"], out["chat"]
+    assert out["chat"]["finishReason"] == "stop" and out["chat"]["usage"]["outputTokens"] > 0
+    assert out["chat"]["localStats"]["decodeTokensPerSecond"] > 0
+    assert out["n"] == 384 and abs(out["norm"] - 1) < 1e-4 and out["normalized"]
+    assert out["near"] > out["far"] + 0.2, out
+    assert out["info"]["executionMode"] == "worker" and out["info"]["mountedWithoutCopy"] is True
+    print(f"[{page.mode}] wasm single-thread decode {out['chat']['localStats']['decodeTokensPerSecond']:.1f} tok/s")
+
+
+def test_a_second_load_comes_from_opfs(page: Any) -> None:
+    before = served(page).get("chat.gguf", 0)
+    out = run_js(page, """
+const froms = [];
+for (let i = 0; i < 2; i++) {
+  const client = new sipp.SippClient();
+  const ep = await client.add('text', { kind: 'local', source: '/models/chat.gguf', options: { runtime: { context: { n_ctx: 512 } } } });
+  froms.push(client.endpointInfo(ep).modelFrom);
+  const r = await client.query('The capital of France is', { endpoint: ep, maxTokens: 4, temperature: 0 }).response;
+  froms.push(r.text);
+  await client.close();
+}
+return froms;
+""")
+    assert out[0] in ("network", "cache") and out[2] == "cache", out
+    assert out[1] == out[3], "the cached model answered differently"
+    # The snippet test above already fetched it once in this context: no new request now.
+    assert served(page).get("chat.gguf", 0) == before, served(page)
+
+
+def test_local_cancel_mid_stream_and_main_thread(page: Any) -> None:
+    out = run_js(page, """
+const results = {};
+for (const executionMode of ['worker', 'main-thread']) {
+  const client = new sipp.SippClient({ executionMode });
+  const ep = await client.add('text', { kind: 'local', source: '/models/chat.gguf', options: { runtime: { context: { n_ctx: 1024 } } } });
+  const run = client.chat([{ role: 'user', content: 'Write a long story about a dragon and a knight.' }],
+    { endpoint: ep, maxTokens: 400, emitTokens: true, temperature: 0 });
+  let n = 0, streamed = '';
+  for await (const b of run.tokens) { streamed += b.text; if (++n === 3) run.cancel('user'); }
+  const response = await run.response;
+  const after = await client.query('The capital of France is', { endpoint: ep, maxTokens: 4, temperature: 0 }).response;
+  results[executionMode] = { response, streamed, n, info: client.endpointInfo(ep), after: after.text };
+  await client.close();
+}
+return results;
+""")
+    for mode, r in out.items():
+        assert r["response"]["finishReason"] == "cancelled", (mode, r)
+        assert r["response"]["text"] == r["streamed"] and r["n"] <= 5, (mode, r)
+        assert "Paris" in r["after"], (mode, r)
+    assert out["worker"]["info"]["executionMode"] == "worker"
+    assert out["main-thread"]["info"]["executionMode"] == "main-thread"
+    assert out["main-thread"]["info"]["mountedWithoutCopy"] is False
+
+
+def test_local_typed_errors(page: Any) -> None:
+    out = run_js(page, """
+const errors = {};
+const grab = async (name, f) => { try { await f(); errors[name] = null; } catch (e) {
+  errors[name] = { name: e.name, code: e.code, message: e.message, sipp: e instanceof sipp.SippError }; } };
+const client = new sipp.SippClient();
+await grab('notGguf', () => client.add('a', { kind: 'local', source: '/models/notes.gguf' }));
+await grab('missing', () => client.add('b', { kind: 'local', source: '/models/absent.gguf' }));
+await grab('spaFallback', () => client.add('b', { kind: 'local', source: '/no-such-dir/model.gguf' }));
+await grab('unsupported', () => client.add('c', { kind: 'local', source: '/models/chat.gguf', options: { runtime: { context: { flash_attention: 'on' } } } }));
+await grab('threads', () => new sipp.SippClient({ wasmThreading: 'pthread' }).add('d', { kind: 'local', source: '/models/chat.gguf' }));
+const small = await client.add('small', { kind: 'local', source: '/models/chat.gguf', options: { runtime: { context: { n_ctx: 32 } } } });
+await grab('overflow', () => client.query('word '.repeat(2000), { endpoint: small }).response);
+await grab('embedOnText', () => client.embed('x', { endpoint: small }).response);
+await grab('grammar', () => client.query('x', { endpoint: small, grammar: 'root ::= "a"' }).response);
+const emb = await client.add('emb', { kind: 'local', source: '/models/embed.gguf', options: { runtime: { context: { embeddings: true } } } });
+await grab('noTemplate', () => client.chat([{ role: 'user', content: 'hi' }], { endpoint: emb }).response);
+await client.close();
+return errors;
+""")
+    assert out["notGguf"]["name"] == "NotGgufError", out["notGguf"]
+    assert out["missing"]["name"] == "ModelNotFoundError" and "404" in out["missing"]["message"], out["missing"]
+    assert out["spaFallback"]["name"] == "ModelNotFoundError" and "HTML page" in out["spaFallback"]["message"]
+    assert out["unsupported"]["name"] == "NotSupportedYetError" and "flash_attention" in out["unsupported"]["message"]
+    assert out["threads"]["name"] == "BackendUnavailableError"
+    if page.mode == "plain":
+        assert "not cross-origin isolated" in out["threads"]["message"]
+    assert out["overflow"]["name"] == "ContextOverflowError", out["overflow"]
+    assert out["embedOnText"]["name"] == "UnsupportedOperationError"
+    assert out["grammar"]["name"] == "NotSupportedYetError"
+    assert out["noTemplate"]["name"] == "ChatTemplateMissingError", out["noTemplate"]

@@ -21,13 +21,25 @@ pub struct Tool {
 /// gateway replicas' limits through a real Redis.
 pub const TEST_TOOLS: &[Tool] = &[
     Tool { program: "promtool", what: "promtool (checks the gateway's /metrics)", apt_package: "prometheus" },
-    Tool { program: "chromium", what: "Chromium (the Admin Dashboard's browser test)", apt_package: "chromium" },
+    Tool {
+        program: "chromium",
+        what: "Chromium (the Admin Dashboard's and the browser package's tests)",
+        apt_package: "chromium",
+    },
+    Tool { program: "emcc", what: "Emscripten (the browser package's WebAssembly runtime)", apt_package: "emscripten" },
     Tool {
         program: "redis-server",
         what: "redis-server (the gateway replicas' shared traffic limits)",
         apt_package: "redis-server",
     },
 ];
+
+/// `cargo xtask build web`: the browser package's runtime is compiled by Emscripten.
+pub const WEB_TOOLS: &[Tool] = &[Tool {
+    program: "emcc",
+    what: "Emscripten (the browser package's WebAssembly runtime)",
+    apt_package: "emscripten",
+}];
 
 /// The gateway benchmark's upstream: a server much faster than anything measured.
 pub const BENCH_TOOLS: &[Tool] = &[

@@ -78,7 +78,11 @@ fn main() -> Result<()> {
         }
         "doctor" => doctor::report(&sh),
         "build" => {
-            setup::ensure(&sh)?;
+            if rest.first().is_some_and(|w| w == "web") {
+                setup::ensure_with(&sh, doctor::WEB_TOOLS)?;
+            } else {
+                setup::ensure(&sh)?;
+            }
             build::run(&sh, &rest)
         }
         "setup" => setup::ensure(&sh),

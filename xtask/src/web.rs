@@ -5,6 +5,12 @@
 //! `.build/artifacts/web/`. The tests then install that tarball, as a user's app would,
 //! into the Vite test page (`tests/browser/app`) and the React example (`examples/web`)
 //! and build both; `tests/python/test_browser.py` drives them in Chromium.
+//!
+//! The package's local endpoints run `packages/sipp/runtime/sipp_wasm.cpp` over the same
+//! llama.cpp the native crates build (llama-cpp-sys-2's copy), compiled by Debian's
+//! Emscripten into `.build/wasm/single-thread/sipp-wasm.{js,wasm}`: SIMD128, wasm
+//! exceptions (llama.cpp reports load failures by throwing), 32-bit memory (Emscripten
+//! 3.1.6 predates memory64, which llama.cpp's CMake turns on by default).
 
 use crate::{npm, progress};
 use anyhow::{bail, Context, Result};
@@ -15,18 +21,144 @@ fn package_dir(sh: &Shell) -> PathBuf {
     sh.current_dir().join("packages").join("sipp")
 }
 
+/// Flags every object of the runtime is compiled with (llama.cpp, ggml and the shim).
+const WASM_FLAGS: &str = "-msimd128 -fwasm-exceptions";
+
+/// What the runtime's link exports and how it loads (an ES module factory, in a page or
+/// a worker, memory that grows to 4 GiB, WORKERFS to read a File without a copy).
+const LINK_FLAGS: &[&str] = &[
+    "-sMODULARIZE=1",
+    "-sEXPORT_ES6=1",
+    "-sEXPORT_NAME=createSippWasm",
+    "-sENVIRONMENT=web,worker",
+    "-sALLOW_MEMORY_GROWTH=1",
+    "-sMAXIMUM_MEMORY=4GB",
+    "-sINITIAL_MEMORY=64MB",
+    "-sTOTAL_STACK=1MB",
+    "-sEXPORTED_RUNTIME_METHODS=FS,ccall,UTF8ToString",
+    "-sEXPORTED_FUNCTIONS=_malloc,_free",
+    "-sFORCE_FILESYSTEM=1",
+    "-lworkerfs.js",
+];
+
+/// The llama.cpp sources llama-cpp-sys-2 builds (one version for native and browser).
+fn llama_cpp_source(root: &Path) -> Result<PathBuf> {
+    let out = std::process::Command::new("cargo")
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .current_dir(root)
+        .output()
+        .context("cargo metadata")?;
+    if !out.status.success() {
+        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let manifest = meta["packages"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "llama-cpp-sys-2"))
+        .and_then(|p| p["manifest_path"].as_str())
+        .context("llama-cpp-sys-2 is not in the workspace's dependencies")?;
+    let dir = Path::new(manifest).parent().context("manifest path")?.join("llama.cpp");
+    if !dir.join("CMakeLists.txt").is_file() {
+        bail!("{} has no llama.cpp sources", dir.display());
+    }
+    Ok(dir)
+}
+
+/// Emscripten's tools: Debian's packaged Node modules (acorn) are found through NODE_PATH,
+/// which a Node.js not from Debian does not search by itself.
+fn emscripten(program: &str) -> std::process::Command {
+    let mut c = std::process::Command::new(program);
+    c.env("NODE_PATH", "/usr/share/nodejs");
+    c
+}
+
+/// The single-thread WebAssembly runtime, built once per source and flag set.
+pub fn runtime(sh: &Shell) -> Result<PathBuf> {
+    let root = sh.current_dir();
+    let wasm = root.join(".build").join("wasm");
+    let out = wasm.join("single-thread");
+    let shim = root.join("packages").join("sipp").join("runtime").join("sipp_wasm.cpp");
+    let source = llama_cpp_source(&root)?;
+    let stamp = format!(
+        "{}\n{WASM_FLAGS}\n{}\n{}\n",
+        source.display(),
+        LINK_FLAGS.join(" "),
+        std::fs::read_to_string(&shim).context("reading runtime/sipp_wasm.cpp")?
+    );
+    let stamp_file = out.join("stamp");
+    if std::fs::read_to_string(&stamp_file).is_ok_and(|s| s == stamp) && out.join("sipp-wasm.wasm").is_file() {
+        return Ok(out);
+    }
+    let build = wasm.join("build-single-thread");
+    let flags = format!("-DCMAKE_C_FLAGS={WASM_FLAGS}");
+    let cxx_flags = format!("-DCMAKE_CXX_FLAGS={WASM_FLAGS}");
+    let mut configure = emscripten("emcmake");
+    configure.arg("cmake").arg("-S").arg(&source).arg("-B").arg(&build).args([
+        "-DCMAKE_BUILD_TYPE=Release",
+        &flags,
+        &cxx_flags,
+        "-DBUILD_SHARED_LIBS=OFF",
+        "-DLLAMA_WASM_MEM64=OFF",
+        "-DLLAMA_BUILD_HTML=OFF",
+        "-DLLAMA_BUILD_COMMON=OFF",
+        "-DLLAMA_BUILD_TESTS=OFF",
+        "-DLLAMA_BUILD_EXAMPLES=OFF",
+        "-DLLAMA_BUILD_TOOLS=OFF",
+        "-DLLAMA_BUILD_SERVER=OFF",
+        "-DLLAMA_BUILD_APP=OFF",
+        "-DLLAMA_CURL=OFF",
+        "-DGGML_OPENMP=OFF",
+    ]);
+    progress::run_to_stderr_with(&root, "configuring llama.cpp for WebAssembly (emcmake cmake)", "", &mut configure)?;
+    let jobs = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get).to_string();
+    let mut compile = emscripten("cmake");
+    compile.arg("--build").arg(&build).args(["--target", "llama", "-j", &jobs]);
+    progress::run_to_stderr_with(
+        &root,
+        "compiling llama.cpp and ggml to WebAssembly",
+        "about 5 minutes",
+        &mut compile,
+    )?;
+    std::fs::create_dir_all(&out)?;
+    let include = |p: &str| format!("-I{}", source.join(p).display());
+    let lib = |p: &str| build.join(p).display().to_string();
+    let mut link = emscripten("em++");
+    link.args(["-O3", "-std=c++17"])
+        .args(WASM_FLAGS.split(' '))
+        .args([include("include"), include("ggml/include")])
+        .arg(&shim)
+        .args([
+            lib("src/libllama.a"),
+            lib("ggml/src/libggml.a"),
+            lib("ggml/src/libggml-cpu.a"),
+            lib("ggml/src/libggml-base.a"),
+        ])
+        .arg("-o")
+        .arg(out.join("sipp-wasm.js"))
+        .args(LINK_FLAGS);
+    progress::run_to_stderr_with(
+        &root,
+        "linking the WebAssembly runtime (em++, wasm-opt)",
+        "about 3 minutes",
+        &mut link,
+    )?;
+    std::fs::write(&stamp_file, stamp)?;
+    Ok(out)
+}
+
 /// Build, test and pack `@sipp/sipp`; returns the tarball.
 pub fn package(sh: &Shell) -> Result<PathBuf> {
     npm::check_node(sh)?;
+    let runtime = runtime(sh)?;
     // The generator of the schema's types lives in the Node package (one generator).
     npm::ci(&crate::node::wrapper_dir(sh), "@sipp/sipp-server")?;
     let dir = package_dir(sh);
     npm::ci(&dir, "@sipp/sipp")?;
     progress::run_to_stderr_with(
         &dir,
-        "building @sipp/sipp (shared types + tsc)",
+        "building @sipp/sipp (shared types + tsc + the runtime)",
         "",
-        &mut npm::npm(&["run", "build"]),
+        npm::npm(&["run", "build"]).env("SIPP_WASM_DIR", &runtime),
     )?;
     progress::run_to_stderr_with(
         &dir,

@@ -1,8 +1,9 @@
 // Local and gateway chat side by side on one SippClient (spec: Browser Hybrid
-// Endpoints). The gateway's URL and target come from the page's query string
-// (?gateway=http://127.0.0.1:8080&target=local) or VITE_SIPP_GATEWAY_URL / _TARGET; the
-// token is typed in and read per request through a valueProvider, so no credential is
-// ever built into the bundle.
+// Endpoints). The local model runs in a worker as WebAssembly; vite.config.ts serves the
+// file SIPP_MODEL names at /models/model.gguf. The gateway's URL and target come from
+// the page's query string (?gateway=http://127.0.0.1:8080&target=local) or
+// VITE_SIPP_GATEWAY_URL / _TARGET; the token is typed in and read per request through a
+// valueProvider, so no credential is ever built into the bundle.
 import { useMemo, useRef } from "react";
 import { SippClient } from "@sipp/sipp";
 import { Chat } from "./Chat";
@@ -26,7 +27,13 @@ export function App(): React.JSX.Element {
           id="local"
           title="Browser local"
           client={client}
-          connect={() => client.add("browser-local", { kind: "local", source: "/models/model.gguf" })}
+          connect={() =>
+            client.add("browser-local", {
+              kind: "local",
+              source: "/models/model.gguf",
+              options: { runtime: { context: { n_ctx: 2048 } } },
+            })
+          }
         />
         <Chat
           id="gateway"

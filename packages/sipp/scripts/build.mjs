@@ -6,7 +6,7 @@
 //    descriptors and requests are checked at run time by the same schema;
 //  - errors.ts: the Node package's error classes (plain TypeScript, no Node API).
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 const root = new URL("..", import.meta.url);
@@ -63,3 +63,19 @@ writeFileSync(
 
 rmSync(new URL("dist", root), { recursive: true, force: true });
 run(process.execPath, [createRequire(import.meta.url).resolve("typescript/bin/tsc"), "-p", "tsconfig.json"]);
+
+// The WebAssembly runtime (runtime/sipp_wasm.cpp + llama.cpp), built by `cargo xtask
+// build web` into SIPP_WASM_DIR (default .build/wasm/single-thread).
+const wasmDir = process.env.SIPP_WASM_DIR
+  ? new URL(`file://${process.env.SIPP_WASM_DIR.replace(/\/?$/, "/")}`)
+  : new URL("../../.build/wasm/single-thread/", root);
+mkdirSync(new URL("dist/runtime/", root), { recursive: true });
+for (const file of ["sipp-wasm.js", "sipp-wasm.wasm"]) {
+  const from = new URL(file, wasmDir);
+  if (!existsSync(from)) {
+    console.error(`${from.pathname} is missing: the WebAssembly runtime is built by \`cargo xtask build web\``);
+    process.exit(1);
+  }
+  copyFileSync(from, new URL(`dist/runtime/${file}`, root));
+}
+copyFileSync(new URL("src/runtime/sipp-wasm.d.ts", root), new URL("dist/runtime/sipp-wasm.d.ts", root));

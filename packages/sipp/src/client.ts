@@ -9,6 +9,7 @@ import {
   InvalidRequestError,
   type SippError,
   UnknownEndpointError,
+  UnsupportedOperationError,
 } from "./generated/errors.js";
 import type * as S from "./generated/schema-types.js";
 import type {
@@ -21,12 +22,12 @@ import type {
   TextRequestOptions,
 } from "./descriptors.js";
 import { GatewayEndpoint } from "./gateway.js";
-import { refuseLocal } from "./local.js";
+import { LocalEndpoint } from "./local.js";
 import { checkedOptions, type SippClientOptions } from "./options.js";
 import { embedCall, localFieldsSet, textCall, type EmbedCall, type TextCall } from "./request.js";
 import { SippEmbeddingRun, SippTextRun } from "./run.js";
 
-type Endpoint = GatewayEndpoint;
+type Endpoint = GatewayEndpoint | LocalEndpoint;
 
 function ref(kind: S.EndpointKind, id: string): EndpointRef {
   return Object.freeze({ kind, id });
@@ -54,8 +55,8 @@ export class SippClient {
         endpoint = new GatewayEndpoint(id, descriptor as GatewayEndpointDescriptor, this.#fetch());
         break;
       case "local":
-        refuseLocal(id, descriptor as LocalEndpointDescriptor, this.#options);
-      // falls through (refuseLocal never returns)
+        endpoint = await LocalEndpoint.load(id, descriptor as LocalEndpointDescriptor, this.#options);
+        break;
       case "provider":
         throw new InvalidConfigError(
           "provider endpoints are for trusted server code: a page would have to ship the provider key. " +
@@ -122,6 +123,16 @@ export class SippClient {
   /** The registered endpoints. */
   endpoints(): EndpointRef[] {
     return [...this.#endpoints].map(([id, e]) => ref(e.kind, id));
+  }
+
+  /** What a local endpoint loaded, and how (runtime, execution mode, where the model came from). */
+  endpointInfo(endpoint: EndpointRef): Record<string, unknown> {
+    const e = this.#endpoints.get(endpoint?.id);
+    if (!e) throw new UnknownEndpointError(`no endpoint \`${endpoint?.id}\` is registered`, "unknown_endpoint");
+    if (!(e instanceof LocalEndpoint)) {
+      throw new UnsupportedOperationError(`endpointInfo describes local engines; \`${endpoint.id}\` is a ${e.kind} endpoint`, "unsupported_operation");
+    }
+    return e.info();
   }
 
   /** Remove one endpoint; false if it was not registered. */
