@@ -334,6 +334,10 @@ def test_the_react_example_chats_through_the_gateway(browser: Any, gateway: tupl
             "() => document.querySelector('[data-testid=local-status]').textContent.startsWith('done')", timeout=120_000
         )
         assert "Paris" in pg.get_by_test_id("local-answer").inner_text()
+        # The example's page is cross-origin isolated: the pthread runtime, in a worker.
+        cores = pg.evaluate("() => navigator.hardwareConcurrency")
+        about = pg.get_by_test_id("local-about").inner_text()
+        assert about == f"wasm-pthread, {min(cores, 4)} thread(s), worker", about
         assert TOKEN not in pg.content().replace(f'value="{TOKEN}"', "")
         assert not problems, problems
         context.close()
@@ -386,7 +390,7 @@ def test_the_spec_browser_local_snippet(page: Any) -> None:
     assert out["n"] == 384 and abs(out["norm"] - 1) < 1e-4 and out["normalized"]
     assert out["near"] > out["far"] + 0.2, out
     assert out["info"]["executionMode"] == "worker" and out["info"]["mountedWithoutCopy"] is True
-    print(f"[{page.mode}] wasm single-thread decode {out['chat']['localStats']['decodeTokensPerSecond']:.1f} tok/s")
+    print(f"[{page.mode}] {out['info']['runtime']} decode {out['chat']['localStats']['decodeTokensPerSecond']:.1f} tok/s")
 
 
 def test_a_second_load_comes_from_opfs(page: Any) -> None:
@@ -459,10 +463,79 @@ return errors;
     assert out["missing"]["name"] == "ModelNotFoundError" and "404" in out["missing"]["message"], out["missing"]
     assert out["spaFallback"]["name"] == "ModelNotFoundError" and "HTML page" in out["spaFallback"]["message"]
     assert out["unsupported"]["name"] == "NotSupportedYetError" and "flash_attention" in out["unsupported"]["message"]
-    assert out["threads"]["name"] == "BackendUnavailableError"
     if page.mode == "plain":
+        assert out["threads"]["name"] == "BackendUnavailableError"
         assert "not cross-origin isolated" in out["threads"]["message"]
+    else:
+        assert out["threads"] is None, "the pthread runtime loads on an isolated page"
+
     assert out["overflow"]["name"] == "ContextOverflowError", out["overflow"]
     assert out["embedOnText"]["name"] == "UnsupportedOperationError"
     assert out["grammar"]["name"] == "NotSupportedYetError"
     assert out["noTemplate"]["name"] == "ChatTemplateMissingError", out["noTemplate"]
+
+
+PTHREAD_CHAT = """
+const messages = [{ role: 'user', content: 'What is the capital of France?' }];
+const story = '<|im_start|>user\\nWrite a long story about a dragon.<|im_end|>\\n<|im_start|>assistant\\n';
+const out = {};
+for (const [name, options] of Object.entries(CLIENTS)) {
+  const client = new sipp.SippClient(options.client);
+  const ep = await client.add('text', { kind: 'local', source: '/models/chat.gguf', options: { runtime: { context: { n_ctx: 1024, ...options.context } } } });
+  const chat = await client.chat(messages, { endpoint: ep, maxTokens: 48, temperature: 0 }).response;
+  const long = await client.query(story, { endpoint: ep, maxTokens: 64, temperature: 0 }).response;
+  const run = client.query(story, { endpoint: ep, maxTokens: 400, emitTokens: true, temperature: 0 });
+  let n = 0;
+  for await (const _ of run.tokens) { if (++n === 3) run.cancel('user'); }
+  out[name] = { chat, long, cancelled: await run.response, n, info: client.endpointInfo(ep) };
+  await client.close();
+}
+return out;
+"""
+
+
+def test_pthread_runtime_runs_only_on_an_isolated_page(page: Any) -> None:
+    if page.mode == "plain":
+        out = run_js(page, """
+const grab = async (f) => { try { await f(); return null; } catch (e) { return [e.name, e.message]; } };
+const client = new sipp.SippClient();
+const ep = await client.add('t', { kind: 'local', source: '/models/chat.gguf', options: { runtime: { context: { n_ctx: 256 } } } });
+const info = client.endpointInfo(ep);
+await client.close();
+return {
+  info,
+  refused: await grab(() => new sipp.SippClient({ wasmThreading: 'pthread' }).add('t', { kind: 'local', source: '/models/chat.gguf' })),
+  threads: await grab(() => client.add('u', { kind: 'local', source: '/models/chat.gguf', options: { runtime: { context: { n_threads_batch: 2 } } } })),
+};
+""")
+        assert out["refused"][0] == "BackendUnavailableError" and "Cross-Origin-Embedder-Policy" in out["refused"][1], out
+        assert out["info"]["runtime"] == "wasm-single-thread" and out["info"]["threads"] == 1, out["info"]
+        assert out["threads"][0] == "InvalidConfigError" and "n_threads_batch 2 needs wasmThreading 'pthread'" in out["threads"][1]
+        return
+    clients = {
+        "single": {"client": {"wasmThreading": "single-thread"}, "context": {}},
+        # Unset wasmThreading on an isolated page: the pthread runtime, a thread per core (2 here, at most 4).
+        "default": {"client": {}, "context": {}},
+        "pthread2": {"client": {"wasmThreading": "pthread"}, "context": {"n_threads": 2, "n_threads_batch": 1}},
+        "mainThread": {"client": {"wasmThreading": "pthread", "executionMode": "main-thread"}, "context": {"n_threads": 2}},
+    }
+    out = run_js(page, f"const CLIENTS = {json.dumps(clients)};" + PTHREAD_CHAT)
+    cores = page.evaluate("() => navigator.hardwareConcurrency")
+    assert out["single"]["info"]["runtime"] == "wasm-single-thread" and out["single"]["info"]["threads"] == 1
+    assert out["default"]["info"]["runtime"] == "wasm-pthread" and out["default"]["info"]["threads"] == min(cores, 4)
+    assert out["pthread2"]["info"]["threads"] == 2
+    assert out["mainThread"]["info"]["executionMode"] == "main-thread"
+    for name, r in out.items():
+        assert "Paris" in r["chat"]["text"], (name, r["chat"])
+        assert r["cancelled"]["finishReason"] == "cancelled" and r["n"] <= 5, (name, r["cancelled"])
+        # WebAssembly arithmetic is the same on every CPU, and ggml gives each dot product
+        # to one thread: the threads change the speed, never the answer.
+        assert r["long"]["text"] == out["single"]["long"]["text"], (name, r["long"]["text"], out["single"]["long"]["text"])
+        assert r["chat"]["text"] == out["single"]["chat"]["text"], name
+    refused = run_js(page, """
+try { await new sipp.SippClient().add('t', { kind: 'local', source: '/models/chat.gguf', options: { runtime: { context: { n_threads: 5 } } } }); return null; }
+catch (e) { return [e.name, e.message]; }
+""")
+    assert refused[0] == "InvalidConfigError" and "at most 4 threads" in refused[1], refused
+    rates = {name: r["long"]["localStats"]["decodeTokensPerSecond"] for name, r in out.items()}
+    print("[isolated] wasm decode tok/s: " + ", ".join(f"{k} {v:.1f}" for k, v in rates.items()))

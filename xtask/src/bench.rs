@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--rust-only | --gateway-only | --prefix-only | --load-only | --node-only] [ARGS]`:
+//! `cargo xtask bench [--rust-only | --gateway-only | --prefix-only | --load-only | --node-only | --browser-only] [ARGS]`:
 //! the side-by-side benchmark.
 //! Not a test.
 //!
@@ -24,6 +24,9 @@
 //!
 //! 6. apps/bench/node: `@sipp/sipp-server` vs the Python package vs node-llama-cpp (npm),
 //!    single-stream and 8-stream aggregate decode (`--node-only`).
+//! 7. apps/bench/browser: decode speed of the browser package's WebAssembly runtime in
+//!    headless Chromium (single-thread and pthread) beside wllama (npm, its own llama.cpp
+//!    build) in the same page, and the native engine on as many threads (`--browser-only`).
 //!
 //! Reports land in `.build/bench/`.
 
@@ -54,6 +57,9 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     if only("--node-only") {
         return node(sh, &project_venv(sh)?);
     }
+    if only("--browser-only") {
+        return browser(sh, &project_venv(sh)?);
+    }
     let args: Vec<&String> = extra.iter().filter(|a| *a != "--rust-only").collect();
     cmd!(sh, "cargo run --release --quiet -p sipp-bench -- {args...}").run()?;
     if only("--rust-only") {
@@ -73,6 +79,7 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     prefix(sh, &venv)?;
     load(sh, &venv)?;
     node(sh, &venv)?;
+    browser(sh, &venv)?;
     gateway(sh, &venv)
 }
 
@@ -96,6 +103,38 @@ fn node(sh: &Shell, venv: &python::Venv) -> Result<()> {
     let table = cmd!(sh, "node apps/bench/node/run.mjs --model {model} --python {py} --out {out}").read()?;
     sh.write_file(".build/bench/node.md", &table)?;
     println!("{table}");
+    Ok(())
+}
+
+/// Part 7: the browser package (packed, installed into apps/bench/browser as an app
+/// installs it) beside wllama in the same cross-origin isolated page, and the native
+/// engine (the project venv's wheel) on as many threads.
+fn browser(sh: &Shell, venv: &python::Venv) -> Result<()> {
+    let tarball = crate::web::package(sh)?;
+    let dir = sh.current_dir().join("apps").join("bench").join("browser");
+    crate::npm::ci(&dir, "the browser benchmark")?;
+    crate::progress::run_to_stderr_with(
+        &dir,
+        "adding the packed @sipp/sipp to the browser benchmark",
+        "",
+        &mut crate::npm::npm(&["install", "--no-save", "--no-audit", &tarball.display().to_string()]),
+    )?;
+    crate::progress::run_to_stderr_with(
+        &dir,
+        "building the browser benchmark's page (vite build)",
+        "",
+        &mut crate::npm::npm(&["run", "build"]),
+    )?;
+    let model = sipp_models::default_model()?;
+    let py = venv.python();
+    sh.create_dir(".build/bench")?;
+    let report = cmd!(
+        sh,
+        "{py} apps/bench/browser/bench_browser.py --app {dir} --model {model} --markdown .build/bench/browser.md"
+    )
+    .read()?;
+    sh.write_file(".build/bench/browser.json", &report)?;
+    println!("{}", sh.read_file(".build/bench/browser.md")?);
     Ok(())
 }
 

@@ -41,11 +41,14 @@ pub const WEB_TOOLS: &[Tool] = &[Tool {
     apt_package: "emscripten",
 }];
 
-/// The gateway benchmark's upstream: a server much faster than anything measured.
+/// The gateway benchmark's upstream (a server much faster than anything measured) and
+/// load generator; the browser benchmark's browser and WebAssembly toolchain.
 pub const BENCH_TOOLS: &[Tool] = &[
     Tool { program: "nginx", what: "nginx (the gateway benchmark's mock upstream)", apt_package: "nginx-light" },
     Tool { program: "wrk", what: "wrk (the gateway benchmark's load generator)", apt_package: "wrk" },
     Tool { program: "redis-server", what: "redis-server (the traffic-limits benchmark)", apt_package: "redis-server" },
+    Tool { program: "chromium", what: "Chromium (the browser benchmark)", apt_package: "chromium" },
+    Tool { program: "emcc", what: "Emscripten (the browser package's WebAssembly runtime)", apt_package: "emscripten" },
 ];
 
 fn has(sh: &Shell, program: &str) -> bool {

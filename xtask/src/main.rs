@@ -10,7 +10,7 @@
 //!     cargo xtask build gateway-server  stage sipp-gateway + its Admin Dashboard in .build/artifacts
 //!     cargo xtask build node            pack @sipp/sipp-server + its linux-x64-gnu package in .build/artifacts
 //!     cargo xtask build web             build, test and pack the browser package @sipp/sipp in .build/artifacts
-//!     cargo xtask bench [ARGS]          engine, Python and gateway benchmarks (--gateway-only)
+//!     cargo xtask bench [ARGS]          engine, Python, Node, browser and gateway benchmarks (--browser-only, …)
 //!     cargo xtask determinism [--avx2]  the determinism matrix (also on an AVX2-only build)
 //!     cargo xtask fuzz --minutes N      fuzz the gateway's public routes for N minutes
 //!     cargo xtask soak --minutes N      mixed gateway traffic for N minutes, RSS every 30 s

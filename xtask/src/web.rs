@@ -8,8 +8,9 @@
 //!
 //! The package's local endpoints run `packages/sipp/runtime/sipp_wasm.cpp` over the same
 //! llama.cpp the native crates build (llama-cpp-sys-2's copy), compiled by Debian's
-//! Emscripten into `.build/wasm/single-thread/sipp-wasm.{js,wasm}`: SIMD128, wasm
-//! exceptions (llama.cpp reports load failures by throwing), 32-bit memory (Emscripten
+//! Emscripten into `.build/wasm/single-thread/sipp-wasm.{js,wasm}` and, with `-pthread`,
+//! `.build/wasm/pthread/sipp-wasm-pthread.{js,wasm,worker.js}`: SIMD128, C++ exceptions
+//! (llama.cpp reports load failures by throwing), 32-bit memory (Emscripten
 //! 3.1.6 predates memory64, which llama.cpp's CMake turns on by default).
 
 use crate::{npm, progress};
@@ -21,8 +22,9 @@ fn package_dir(sh: &Shell) -> PathBuf {
     sh.current_dir().join("packages").join("sipp")
 }
 
-/// Flags every object of the runtime is compiled with (llama.cpp, ggml and the shim).
-const WASM_FLAGS: &str = "-msimd128 -fwasm-exceptions";
+/// Flags every object of both runtimes is compiled with (llama.cpp, ggml and the shim);
+/// each variant adds its own exception handling (`Variant::compile`).
+const WASM_FLAGS: &str = "-msimd128";
 
 /// What the runtime's link exports and how it loads (an ES module factory, in a page or
 /// a worker, memory that grows to 4 GiB, WORKERFS to read a File without a copy).
@@ -72,30 +74,60 @@ fn emscripten(program: &str) -> std::process::Command {
     c
 }
 
-/// The single-thread WebAssembly runtime, built once per source and flag set.
-pub fn runtime(sh: &Shell) -> Result<PathBuf> {
+/// One build of the runtime: the single-thread one, or the pthread one (`-pthread`, a
+/// pool of worker threads made at load: a thread started later would need the event loop
+/// of the worker that is busy waiting for it).
+struct Variant {
+    dir: &'static str,
+    output: &'static str,
+    compile: &'static str,
+    link: &'static [&'static str],
+}
+
+/// Native WebAssembly exceptions (llama.cpp reports load failures by throwing).
+const SINGLE_THREAD: Variant =
+    Variant { dir: "single-thread", output: "sipp-wasm.js", compile: " -fwasm-exceptions", link: &[] };
+/// Emscripten's JavaScript exceptions: with `-pthread`, 3.1.6's native-exception build
+/// matches no typed `catch` (a thrown std::out_of_range reaches only `catch (...)`), and
+/// llama.cpp's chat template lookup catches one on every chat. The math is ggml's C code,
+/// which throws nothing and pays nothing for it.
+const PTHREAD: Variant = Variant {
+    dir: "pthread",
+    output: "sipp-wasm-pthread.js",
+    compile: " -fexceptions -pthread",
+    link: &["-sUSE_PTHREADS=1", "-sPTHREAD_POOL_SIZE=4"],
+};
+
+/// Both runtimes, each built once per source and flag set. Returns (single, pthread).
+pub fn runtimes(sh: &Shell) -> Result<(PathBuf, PathBuf)> {
+    Ok((runtime(sh, &SINGLE_THREAD)?, runtime(sh, &PTHREAD)?))
+}
+
+fn runtime(sh: &Shell, v: &Variant) -> Result<PathBuf> {
     let root = sh.current_dir();
     let wasm = root.join(".build").join("wasm");
-    let out = wasm.join("single-thread");
+    let out = wasm.join(v.dir);
     let shim = root.join("packages").join("sipp").join("runtime").join("sipp_wasm.cpp");
     let source = llama_cpp_source(&root)?;
+    let flags = format!("{WASM_FLAGS}{}", v.compile);
     let stamp = format!(
-        "{}\n{WASM_FLAGS}\n{}\n{}\n",
+        "{}\n{flags}\n{} {}\n{}\n",
         source.display(),
         LINK_FLAGS.join(" "),
+        v.link.join(" "),
         std::fs::read_to_string(&shim).context("reading runtime/sipp_wasm.cpp")?
     );
     let stamp_file = out.join("stamp");
-    if std::fs::read_to_string(&stamp_file).is_ok_and(|s| s == stamp) && out.join("sipp-wasm.wasm").is_file() {
+    if std::fs::read_to_string(&stamp_file).is_ok_and(|s| s == stamp) && out.join(v.output).is_file() {
         return Ok(out);
     }
-    let build = wasm.join("build-single-thread");
-    let flags = format!("-DCMAKE_C_FLAGS={WASM_FLAGS}");
-    let cxx_flags = format!("-DCMAKE_CXX_FLAGS={WASM_FLAGS}");
+    let build = wasm.join(format!("build-{}", v.dir));
+    let c_flags = format!("-DCMAKE_C_FLAGS={flags}");
+    let cxx_flags = format!("-DCMAKE_CXX_FLAGS={flags}");
     let mut configure = emscripten("emcmake");
     configure.arg("cmake").arg("-S").arg(&source).arg("-B").arg(&build).args([
         "-DCMAKE_BUILD_TYPE=Release",
-        &flags,
+        &c_flags,
         &cxx_flags,
         "-DBUILD_SHARED_LIBS=OFF",
         "-DLLAMA_WASM_MEM64=OFF",
@@ -109,13 +141,19 @@ pub fn runtime(sh: &Shell) -> Result<PathBuf> {
         "-DLLAMA_CURL=OFF",
         "-DGGML_OPENMP=OFF",
     ]);
-    progress::run_to_stderr_with(&root, "configuring llama.cpp for WebAssembly (emcmake cmake)", "", &mut configure)?;
+    let what = format!("the {} WebAssembly runtime", v.dir);
+    progress::run_to_stderr_with(
+        &root,
+        &format!("configuring llama.cpp for {what} (emcmake cmake)"),
+        "",
+        &mut configure,
+    )?;
     let jobs = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get).to_string();
     let mut compile = emscripten("cmake");
     compile.arg("--build").arg(&build).args(["--target", "llama", "-j", &jobs]);
     progress::run_to_stderr_with(
         &root,
-        "compiling llama.cpp and ggml to WebAssembly",
+        &format!("compiling llama.cpp and ggml for {what}"),
         "about 5 minutes",
         &mut compile,
     )?;
@@ -124,7 +162,7 @@ pub fn runtime(sh: &Shell) -> Result<PathBuf> {
     let lib = |p: &str| build.join(p).display().to_string();
     let mut link = emscripten("em++");
     link.args(["-O3", "-std=c++17"])
-        .args(WASM_FLAGS.split(' '))
+        .args(flags.split(' '))
         .args([include("include"), include("ggml/include")])
         .arg(&shim)
         .args([
@@ -134,14 +172,10 @@ pub fn runtime(sh: &Shell) -> Result<PathBuf> {
             lib("ggml/src/libggml-base.a"),
         ])
         .arg("-o")
-        .arg(out.join("sipp-wasm.js"))
-        .args(LINK_FLAGS);
-    progress::run_to_stderr_with(
-        &root,
-        "linking the WebAssembly runtime (em++, wasm-opt)",
-        "about 3 minutes",
-        &mut link,
-    )?;
+        .arg(out.join(v.output))
+        .args(LINK_FLAGS)
+        .args(v.link);
+    progress::run_to_stderr_with(&root, &format!("linking {what} (em++, wasm-opt)"), "about 3 minutes", &mut link)?;
     std::fs::write(&stamp_file, stamp)?;
     Ok(out)
 }
@@ -149,7 +183,7 @@ pub fn runtime(sh: &Shell) -> Result<PathBuf> {
 /// Build, test and pack `@sipp/sipp`; returns the tarball.
 pub fn package(sh: &Shell) -> Result<PathBuf> {
     npm::check_node(sh)?;
-    let runtime = runtime(sh)?;
+    let (single, pthread) = runtimes(sh)?;
     // The generator of the schema's types lives in the Node package (one generator).
     npm::ci(&crate::node::wrapper_dir(sh), "@sipp/sipp-server")?;
     let dir = package_dir(sh);
@@ -158,7 +192,7 @@ pub fn package(sh: &Shell) -> Result<PathBuf> {
         &dir,
         "building @sipp/sipp (shared types + tsc + the runtime)",
         "",
-        npm::npm(&["run", "build"]).env("SIPP_WASM_DIR", &runtime),
+        npm::npm(&["run", "build"]).env("SIPP_WASM_DIR", &single).env("SIPP_WASM_PTHREAD_DIR", &pthread),
     )?;
     progress::run_to_stderr_with(
         &dir,

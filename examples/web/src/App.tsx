@@ -34,6 +34,11 @@ export function App(): React.JSX.Element {
               options: { runtime: { context: { n_ctx: 2048 } } },
             })
           }
+          describe={(ref) => {
+            // pthread with a thread per core (at most 4) when the page is cross-origin isolated.
+            const info = client.endpointInfo(ref);
+            return `${String(info.runtime)}, ${String(info.threads)} thread(s), ${String(info.executionMode)}`;
+          }}
         />
         <Chat
           id="gateway"

@@ -8,13 +8,16 @@ export interface ChatProps {
   title: string;
   client: SippClient;
   connect: () => Promise<EndpointRef>;
+  /** A line about the connected endpoint (the local panel shows its runtime). */
+  describe?: (endpoint: EndpointRef) => string;
   children?: React.ReactNode;
 }
 
-export function Chat({ id, title, client, connect, children }: ChatProps): React.JSX.Element {
+export function Chat({ id, title, client, connect, describe, children }: ChatProps): React.JSX.Element {
   const [prompt, setPrompt] = useState("What is the capital of France?");
   const [answer, setAnswer] = useState("");
   const [status, setStatus] = useState("idle");
+  const [about, setAbout] = useState("");
   const endpoint = useRef<Promise<EndpointRef> | null>(null);
   const run = useRef<SippTextRun | null>(null);
 
@@ -24,6 +27,7 @@ export function Chat({ id, title, client, connect, children }: ChatProps): React
     try {
       endpoint.current ??= connect();
       const ref = await endpoint.current;
+      if (describe) setAbout(describe(ref));
       const current = client.chat([{ role: "user", content: prompt }], { endpoint: ref, maxTokens: 64, emitTokens: true });
       run.current = current;
       for await (const batch of current.tokens) setAnswer((a) => a + batch.text);
@@ -42,6 +46,11 @@ export function Chat({ id, title, client, connect, children }: ChatProps): React
   return (
     <section className="panel" data-testid={`${id}-panel`}>
       <h2>{title}</h2>
+      {about && (
+        <p className="status" data-testid={`${id}-about`}>
+          {about}
+        </p>
+      )}
       {children}
       <textarea data-testid={`${id}-prompt`} value={prompt} onChange={(e) => setPrompt(e.currentTarget.value)} rows={3} />
       <div className="buttons">

@@ -1,15 +1,19 @@
 // The browser runtime's C ABI over llama.cpp (compiled with Emscripten into
-// sipp-wasm.js + sipp-wasm.wasm by `cargo xtask build web`). One model and one context
+// sipp-wasm.js + sipp-wasm.wasm, and with -pthread into the pthread runtime, by
+// `cargo xtask build web`). One model and one context
 // per handle and one sequence at a time: the worker (src/runtime/worker.ts) calls these
 // in order and owns all scheduling. Every function reports failure by its return value
 // and `sipp_last_error()`, never by throwing across the boundary.
+#include "ggml-cpu.h"
 #include "llama.h"
 
 #include <emscripten/emscripten.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -21,6 +25,7 @@ struct Session {
     llama_model * model = nullptr;
     llama_context * ctx = nullptr;
     llama_sampler * sampler = nullptr;
+    ggml_threadpool * threadpool = nullptr;
     const llama_vocab * vocab = nullptr;
     bool embeddings = false;
     int n_past = 0;
@@ -32,6 +37,20 @@ struct Session {
 bool fail(const std::string & why) {
     g_error = why;
     return false;
+}
+
+/// `f()`, or `on_error` with the exception's message in g_error: llama.cpp throws (a
+/// failed allocation, std::system_error from a thread), and an exception that reached
+/// JavaScript would say nothing but "WebAssembly.Exception".
+template <typename T, typename F> T guarded(T on_error, F && f) {
+    try {
+        return f();
+    } catch (const std::exception & e) {
+        g_error = std::string("llama.cpp threw: ") + e.what();
+    } catch (...) {
+        g_error = "llama.cpp threw an exception that is not a std::exception";
+    }
+    return on_error;
 }
 
 void log_quiet(ggml_log_level level, const char * text, void *) {
@@ -79,8 +98,8 @@ EMSCRIPTEN_KEEPALIVE void sipp_init() {
 }
 
 /// Load `path`; pooling: -1 unset, else llama_pooling_type. Returns a handle or 0.
-EMSCRIPTEN_KEEPALIVE Session * sipp_load(const char * path, int n_ctx, int n_batch, int n_threads, int embeddings,
-                                          int pooling) {
+static Session * sipp_load_impl(const char * path, int n_ctx, int n_batch, int n_threads, int n_threads_batch,
+                                          int embeddings, int pooling) {
     g_error.clear();
     llama_model_params mp = llama_model_default_params();
     mp.load_mode = LLAMA_LOAD_MODE_NONE;  // read into memory: a page has no mmap
@@ -97,7 +116,7 @@ EMSCRIPTEN_KEEPALIVE Session * sipp_load(const char * path, int n_ctx, int n_bat
     cp.n_ubatch = cp.n_batch;
     cp.n_seq_max = 1;
     cp.n_threads = n_threads > 0 ? n_threads : 1;
-    cp.n_threads_batch = cp.n_threads;
+    cp.n_threads_batch = n_threads_batch > 0 ? n_threads_batch : cp.n_threads;
     cp.embeddings = embeddings != 0;
     if (pooling >= 0) cp.pooling_type = static_cast<enum llama_pooling_type>(pooling);
     llama_context * ctx = llama_init_from_model(model, cp);
@@ -109,15 +128,32 @@ EMSCRIPTEN_KEEPALIVE Session * sipp_load(const char * path, int n_ctx, int n_bat
     Session * s = new Session();
     s->model = model;
     s->ctx = ctx;
+    const int pool = std::max(cp.n_threads, cp.n_threads_batch);
+    if (pool > 1) {
+        // One pool for the session's life (the pthread runtime). Without it ggml starts and
+        // joins n_threads - 1 threads for every graph, a round of worker messages per token.
+        // Each graph uses as many of its threads as n_threads or n_threads_batch say.
+        ggml_threadpool_params tpp = ggml_threadpool_params_default(pool);
+        s->threadpool = ggml_threadpool_new(&tpp);
+        if (!s->threadpool) {
+            llama_free(ctx);
+            llama_model_free(model);
+            delete s;
+            g_error = "could not start " + std::to_string(pool) + " threads";
+            return nullptr;
+        }
+        llama_attach_threadpool(ctx, s->threadpool, nullptr);
+    }
     s->vocab = llama_model_get_vocab(model);
     s->embeddings = embeddings != 0;
     return s;
 }
 
-EMSCRIPTEN_KEEPALIVE void sipp_free(Session * s) {
+static void sipp_free_impl(Session * s) {
     if (!s) return;
     if (s->sampler) llama_sampler_free(s->sampler);
     llama_free(s->ctx);
+    if (s->threadpool) ggml_threadpool_free(s->threadpool);
     llama_model_free(s->model);
     delete s;
 }
@@ -134,7 +170,7 @@ EMSCRIPTEN_KEEPALIVE const char * sipp_chat_template(Session * s) {
 
 /// `n` messages rendered by the model's template with the assistant turn opened.
 /// Returns the prompt (owned by the session) or null.
-EMSCRIPTEN_KEEPALIVE const char * sipp_render_chat(Session * s, const char ** roles, const char ** contents, int n) {
+static const char * sipp_render_chat_impl(Session * s, const char ** roles, const char ** contents, int n) {
     const char * tmpl = llama_model_chat_template(s->model, nullptr);
     if (!tmpl) {
         fail("the model has no tokenizer.chat_template");
@@ -162,7 +198,7 @@ EMSCRIPTEN_KEEPALIVE const char * sipp_render_chat(Session * s, const char ** ro
 
 /// Start generating from `prompt` (special tokens parsed). Returns the prompt's token
 /// count, or -1 (error) or -2 (the prompt does not fit: n_ctx in sipp_last_error).
-EMSCRIPTEN_KEEPALIVE int sipp_begin(Session * s, const char * prompt, int max_tokens, float temperature, int top_k,
+static int sipp_begin_impl(Session * s, const char * prompt, int max_tokens, float temperature, int top_k,
                                     float top_p, float min_p, float repeat_penalty, int repeat_last_n, uint32_t seed) {
     g_error.clear();
     llama_memory_clear(llama_get_memory(s->ctx), true);
@@ -197,7 +233,7 @@ EMSCRIPTEN_KEEPALIVE int sipp_begin(Session * s, const char * prompt, int max_to
 
 /// The next token's text: returns its length (the bytes at sipp_piece()), -1 at the end
 /// of generation (EOG), -3 when max_tokens or the window is reached, -4 on error.
-EMSCRIPTEN_KEEPALIVE int sipp_next(Session * s) {
+static int sipp_next_impl(Session * s) {
     if (s->remaining <= 0) return -3;
     llama_token t = llama_sampler_sample(s->sampler, s->ctx, -1);
     if (llama_vocab_is_eog(s->vocab, t)) return -1;
@@ -214,7 +250,7 @@ EMSCRIPTEN_KEEPALIVE const char * sipp_piece(Session * s) { return s->piece.data
 
 /// One pooled embedding of `text` into `out` (n_embd floats), L2-normalized if asked.
 /// Returns the token count, -1 on error, -2 when the text does not fit.
-EMSCRIPTEN_KEEPALIVE int sipp_embed(Session * s, const char * text, float * out, int normalize) {
+static int sipp_embed_impl(Session * s, const char * text, float * out, int normalize) {
     g_error.clear();
     if (!s->embeddings) return fail("the endpoint was not loaded with context.embeddings = true"), -1;
     llama_memory_clear(llama_get_memory(s->ctx), true);
@@ -233,6 +269,37 @@ EMSCRIPTEN_KEEPALIVE int sipp_embed(Session * s, const char * text, float * out,
     norm = std::sqrt(norm);
     for (int i = 0; i < n; i++) out[i] = normalize && norm > 0 ? (float) (e[i] / norm) : e[i];
     return (int) tokens.size();
+}
+
+// What JavaScript calls: the functions above, with no exception let through.
+
+EMSCRIPTEN_KEEPALIVE Session * sipp_load(const char * path, int n_ctx, int n_batch, int n_threads, int n_threads_batch,
+                                          int embeddings, int pooling) {
+    return guarded<Session *>(nullptr, [&] { return sipp_load_impl(path, n_ctx, n_batch, n_threads, n_threads_batch, embeddings, pooling); });
+}
+
+EMSCRIPTEN_KEEPALIVE const char * sipp_render_chat(Session * s, const char ** roles, const char ** contents, int n) {
+    return guarded<const char *>(nullptr, [&] { return sipp_render_chat_impl(s, roles, contents, n); });
+}
+
+EMSCRIPTEN_KEEPALIVE int sipp_begin(Session * s, const char * prompt, int max_tokens, float temperature, int top_k,
+                                    float top_p, float min_p, float repeat_penalty, int repeat_last_n, uint32_t seed) {
+    return guarded<int>(-1, [&] { return sipp_begin_impl(s, prompt, max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n, seed); });
+}
+
+EMSCRIPTEN_KEEPALIVE int sipp_next(Session * s) {
+    return guarded<int>(-4, [&] { return sipp_next_impl(s); });
+}
+
+EMSCRIPTEN_KEEPALIVE int sipp_embed(Session * s, const char * text, float * out, int normalize) {
+    return guarded<int>(-1, [&] { return sipp_embed_impl(s, text, out, normalize); });
+}
+
+EMSCRIPTEN_KEEPALIVE void sipp_free(Session * s) {
+    guarded<int>(0, [&] {
+        sipp_free_impl(s);
+        return 0;
+    });
 }
 
 }  // extern "C"

@@ -79,3 +79,21 @@ for (const file of ["sipp-wasm.js", "sipp-wasm.wasm"]) {
   copyFileSync(from, new URL(`dist/runtime/${file}`, root));
 }
 copyFileSync(new URL("src/runtime/sipp-wasm.d.ts", root), new URL("dist/runtime/sipp-wasm.d.ts", root));
+// The pthread runtime (wasmThreading: 'pthread'), from SIPP_WASM_PTHREAD_DIR (default
+// .build/wasm/pthread): the module, its .wasm, and the script each thread's worker runs.
+const pthreadDir = process.env.SIPP_WASM_PTHREAD_DIR
+  ? new URL(`file://${process.env.SIPP_WASM_PTHREAD_DIR.replace(/\/?$/, "/")}`)
+  : new URL("../../.build/wasm/pthread/", root);
+for (const file of ["sipp-wasm-pthread.js", "sipp-wasm-pthread.wasm", "sipp-wasm-pthread.worker.js"]) {
+  const from = new URL(file, pthreadDir);
+  if (!existsSync(from)) {
+    console.error(`${from.pathname} is missing: the pthread runtime is built by \`cargo xtask build web\``);
+    process.exit(1);
+  }
+  if (file.endsWith(".worker.js")) {
+    // Started from a blob: URL (src/local/engine.ts), so it travels as a string.
+    const source = readFileSync(from, "utf8");
+    writeFileSync(new URL("dist/runtime/sipp-wasm-pthread-worker.js", root), `export default ${JSON.stringify(source)};\n`);
+    copyFileSync(new URL("src/runtime/sipp-wasm-pthread-worker.d.ts", root), new URL("dist/runtime/sipp-wasm-pthread-worker.d.ts", root));
+  } else copyFileSync(from, new URL(`dist/runtime/${file}`, root));
+}

@@ -17,7 +17,7 @@ import {
 import type * as S from "./generated/schema-types.js";
 import type { LocalEndpointDescriptor } from "./descriptors.js";
 import { RuntimeFailure, startHost, type Host } from "./local/host.js";
-import type { LoadedInfo, Sampling } from "./local/protocol.js";
+import type { Assets, LoadedInfo, Sampling } from "./local/protocol.js";
 import { resolveSource, SourceError } from "./local/source.js";
 import type { SippClientOptions } from "./options.js";
 import type { EmbedCall, TextCall } from "./request.js";
@@ -37,6 +37,7 @@ const SUPPORTED: Record<string, readonly string[]> = {
   observability: [],
 };
 const POOLING: Record<string, number> = { none: 0, mean: 1, cls: 2, last: 3, rank: 4 };
+type Threading = "single-thread" | "pthread";
 
 function config(message: string): InvalidConfigError {
   return new InvalidConfigError(message, "invalid_config");
@@ -70,12 +71,13 @@ interface Settings {
   nCtx: number;
   nBatch: number;
   nThreads: number;
+  nThreadsBatch: number;
   embeddings: boolean;
   pooling: number;
   sampling: S.SamplingRuntimeConfig;
 }
 
-function settingsOf(runtime: S.NativeRuntimeConfig | undefined): Settings {
+function settingsOf(runtime: S.NativeRuntimeConfig | undefined, threading: Threading): Settings {
   const r = (runtime ?? {}) as Record<string, Record<string, unknown> | undefined>;
   if (typeof r !== "object" || r === null) throw config("options.runtime must be an object of config groups");
   for (const [group, fields] of Object.entries(r)) {
@@ -100,29 +102,62 @@ function settingsOf(runtime: S.NativeRuntimeConfig | undefined): Settings {
     return v as number;
   };
   const pooling = c.pooling ?? null;
+  // Unset: one per core the browser reports, within the thread pool.
+  const cores = threading === "pthread" ? Math.min(globalThis.navigator?.hardwareConcurrency ?? 2, MAX_THREADS) : 1;
+  const nThreads = whole(c.n_threads, "n_threads", 1) ?? cores;
   if (pooling !== null && !(pooling in POOLING)) throw config(`options.runtime.context.pooling must be one of ${Object.keys(POOLING).join(", ")}`);
   return {
     nCtx: whole(c.n_ctx, "n_ctx", 16) ?? 2048,
     nBatch: whole(c.n_batch, "n_batch", 1) ?? 512,
-    nThreads: whole(c.n_threads, "n_threads", 1) ?? 1,
+    nThreads,
+    nThreadsBatch: whole(c.n_threads_batch, "n_threads_batch", 1) ?? nThreads,
     embeddings: c.embeddings === true,
     pooling: pooling === null ? -1 : POOLING[pooling]!,
     sampling: (r.sampling ?? {}) as S.SamplingRuntimeConfig,
   };
 }
 
-/** The runtime's asset URLs, checked against the page's origin and trustedOrigins. */
-function assetsOf(client: Readonly<SippClientOptions>): { moduleUrl: string; wasmUrl: string } {
-  const wasmUrl = client.wasmUrl ?? new URL("./runtime/sipp-wasm.wasm", import.meta.url).href;
-  const moduleUrl = client.moduleUrl ?? "";
+/** Most threads the pthread runtime starts (its worker pool is made at load). */
+export const MAX_THREADS = 4;
+
+/** What the pthread runtime needs (spec: WASM Threading): shared memory and workers. */
+export function supportsWasmPthreads(): boolean {
+  return typeof SharedArrayBuffer !== "undefined" && globalThis.crossOriginIsolated === true && typeof Worker !== "undefined";
+}
+
+/**
+ * The runtime's asset URLs for `threading`, checked against the page's origin and
+ * trustedOrigins. Written as `new URL("./runtime/…", import.meta.url)` so that bundlers
+ * (Vite, webpack) copy the files next to the app.
+ */
+function assetsOf(client: Readonly<SippClientOptions>, threading: Threading): Assets {
+  const assets: Assets =
+    threading === "pthread"
+      ? {
+          moduleUrl: client.pthreadModuleUrl ?? new URL("./runtime/sipp-wasm-pthread.js", import.meta.url).href,
+          wasmUrl: client.pthreadWasmUrl ?? new URL("./runtime/sipp-wasm-pthread.wasm", import.meta.url).href,
+          pthread: true,
+        }
+      : {
+          moduleUrl: client.moduleUrl ?? "",
+          wasmUrl: client.wasmUrl ?? new URL("./runtime/sipp-wasm.wasm", import.meta.url).href,
+          pthread: false,
+        };
   const here = globalThis.location?.origin;
   const trusted = new Set([here, ...(client.trustedOrigins ?? [])]);
-  for (const [what, url] of [["moduleUrl", moduleUrl], ["wasmUrl", wasmUrl], ["workerUrl", client.workerUrl ?? ""]] as const) {
-    if (url === "" || !client[what as keyof SippClientOptions]) continue;
+  const given: [string, string | undefined][] = [
+    ["moduleUrl", client.moduleUrl],
+    ["wasmUrl", client.wasmUrl],
+    ["pthreadModuleUrl", client.pthreadModuleUrl],
+    ["pthreadWasmUrl", client.pthreadWasmUrl],
+    ["workerUrl", client.workerUrl],
+  ];
+  for (const [what, url] of given) {
+    if (!url) continue;
     const origin = new URL(url, globalThis.location?.href).origin;
     if (!trusted.has(origin)) throw config(`${what} ${url} is on ${origin}, which is not this page's origin or in trustedOrigins`);
   }
-  return { moduleUrl, wasmUrl };
+  return assets;
 }
 
 function rethrow(id: string, e: unknown): SippError {
@@ -141,13 +176,15 @@ export class LocalEndpoint {
   readonly #info: LoadedInfo;
   readonly #settings: Settings;
   readonly #origin: string;
+  readonly #threading: Threading;
 
-  private constructor(id: string, host: Host, info: LoadedInfo, settings: Settings, origin: string) {
+  private constructor(id: string, host: Host, info: LoadedInfo, settings: Settings, origin: string, threading: Threading) {
     this.#id = id;
     this.#host = host;
     this.#info = info;
     this.#settings = settings;
     this.#origin = origin;
+    this.#threading = threading;
   }
 
   static async load(id: string, d: LocalEndpointDescriptor, client: Readonly<SippClientOptions>): Promise<LocalEndpoint> {
@@ -159,27 +196,28 @@ export class LocalEndpoint {
         "backend_unavailable",
       );
     }
-    const threading = client.wasmThreading ?? "single-thread";
-    if (threading === "pthread") {
+    const threading = client.wasmThreading ?? (supportsWasmPthreads() ? "pthread" : "single-thread");
+    if (threading === "pthread" && !supportsWasmPthreads()) {
       throw new BackendUnavailableError(
-        globalThis.crossOriginIsolated
-          ? `endpoint \`${id}\`: wasmThreading 'pthread' was asked for, but this build ships only the single-thread runtime; use 'single-thread'`
-          : `endpoint \`${id}\`: wasmThreading 'pthread' needs SharedArrayBuffer, and this page is not cross-origin isolated: ` +
-              "serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, or use 'single-thread'",
+        `endpoint \`${id}\`: wasmThreading 'pthread' needs SharedArrayBuffer, and this page is not cross-origin isolated: ` +
+          "serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, or use 'single-thread'",
         "backend_unavailable",
       );
     }
-    const settings = settingsOf(d.options?.runtime);
-    if (settings.nThreads > 1) {
-      throw config(`options.runtime.context.n_threads ${settings.nThreads} needs wasmThreading 'pthread'; the single-thread runtime uses 1`);
+    const settings = settingsOf(d.options?.runtime, threading);
+    for (const [field, n] of [["n_threads", settings.nThreads], ["n_threads_batch", settings.nThreadsBatch]] as const) {
+      if (threading === "single-thread" && n > 1) {
+        throw config(`options.runtime.context.${field} ${n} needs wasmThreading 'pthread'; the single-thread runtime uses 1`);
+      }
+      if (n > MAX_THREADS) throw config(`options.runtime.context.${field} ${n}: the pthread runtime starts at most ${MAX_THREADS} threads`);
     }
-    const assets = assetsOf(client);
+    const assets = assetsOf(client, threading);
     let host: Host | undefined;
     try {
       const resolved = await resolveSource(d.source, client.browserCache ?? {}, d.options?.onProgress);
       host = startHost(client.executionMode ?? "auto", client.workerUrl);
       const info = await host.load(assets, resolved.bytes, settings);
-      return new LocalEndpoint(id, host, info, settings, resolved.origin);
+      return new LocalEndpoint(id, host, info, settings, resolved.origin, threading);
     } catch (e) {
       host?.close();
       throw rethrow(id, e);
@@ -190,7 +228,8 @@ export class LocalEndpoint {
   info(): Record<string, unknown> {
     return {
       backend: "cpu",
-      runtime: "wasm-single-thread",
+      runtime: `wasm-${this.#threading}`,
+      threads: this.#info.threads,
       executionMode: this.#host.inWorker ? "worker" : "main-thread",
       nCtx: this.#info.nCtx,
       nEmbd: this.#info.nEmbd,

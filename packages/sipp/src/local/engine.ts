@@ -3,9 +3,20 @@
 // (worker.ts) or on the main thread, and does one job at a time. Between two tokens it
 // yields to the event loop, so a cancel message is seen within one token.
 import createSippWasm, { type SippWasmModule } from "../runtime/sipp-wasm.js";
-import type { Failure, LoadedInfo, LoadSettings, ModelBytes, TextDone, TextJob } from "./protocol.js";
+import threadWorkerSource from "../runtime/sipp-wasm-pthread-worker.js";
+import type { Assets, Failure, LoadedInfo, LoadSettings, ModelBytes, TextDone, TextJob } from "./protocol.js";
 
 const MOUNT = "/sipp-model";
+
+let threadWorker: string | undefined;
+/**
+ * The script each pthread's worker runs, as a blob: URL of this origin. Bundlers inline
+ * a file this small as a data: URL, whose opaque origin could not import the runtime.
+ */
+function threadWorkerUrl(): string {
+  threadWorker ??= URL.createObjectURL(new Blob([threadWorkerSource], { type: "text/javascript" }));
+  return threadWorker;
+}
 
 class Fail extends Error {
   constructor(readonly failure: Failure) {
@@ -51,7 +62,7 @@ export class Engine {
   #nEmbd = 0;
   #cancelled = new Set<number>();
 
-  async load(assets: { moduleUrl: string; wasmUrl: string }, bytes: ModelBytes, s: LoadSettings): Promise<LoadedInfo> {
+  async load(assets: Assets, bytes: ModelBytes, s: LoadSettings): Promise<LoadedInfo> {
     const head = new Uint8Array(await bytes.slice(0, 4).arrayBuffer());
     if (String.fromCharCode(...head) !== "GGUF") {
       throw new Fail({ code: "not_gguf", message: "the model source is not a GGUF file (its first bytes are not `GGUF`)" });
@@ -60,7 +71,13 @@ export class Engine {
       assets.moduleUrl === "" ? createSippWasm : (await import(/* @vite-ignore */ assets.moduleUrl)).default;
     const logs: string[] = [];
     this.#m = await factory({
-      locateFile: (path, prefix) => (path.endsWith(".wasm") && assets.wasmUrl ? assets.wasmUrl : prefix + path),
+      locateFile: (path, prefix) => {
+        if (path.endsWith(".wasm") && assets.wasmUrl) return assets.wasmUrl;
+        if (path.endsWith(".worker.js") && assets.pthread) return threadWorkerUrl();
+        return prefix + path;
+      },
+      // Each thread's worker imports the runtime again, by this URL.
+      mainScriptUrlOrBlob: assets.moduleUrl || undefined,
       print: () => {},
       printErr: (t) => logs.push(t),
     });
@@ -80,8 +97,8 @@ export class Engine {
     this.#session = m.ccall(
       "sipp_load",
       "number",
-      ["string", "number", "number", "number", "number", "number"],
-      [`${MOUNT}/model.gguf`, s.nCtx, s.nBatch, s.nThreads, s.embeddings ? 1 : 0, s.pooling],
+      ["string", "number", "number", "number", "number", "number", "number"],
+      [`${MOUNT}/model.gguf`, s.nCtx, s.nBatch, s.nThreads, s.nThreadsBatch, s.embeddings ? 1 : 0, s.pooling],
     );
     if (mounted) m.FS.unmount(MOUNT);
     else m.FS.unlink(`${MOUNT}/model.gguf`);

@@ -2,7 +2,7 @@
 // the Engine runs: 'auto' and 'worker' start a module worker (worker.ts), 'main-thread'
 // runs it inline. Both speak protocol.ts, so the endpoint cannot tell them apart.
 import { Engine, failureOf } from "./engine.js";
-import type { Failure, LoadedInfo, LoadSettings, ModelBytes, Reply, Request, TextDone, TextJob } from "./protocol.js";
+import type { Assets, Failure, LoadedInfo, LoadSettings, ModelBytes, Reply, Request, TextDone, TextJob } from "./protocol.js";
 
 export class RuntimeFailure extends Error {
   constructor(readonly failure: Failure) {
@@ -18,7 +18,7 @@ interface Pending {
 
 export interface Host {
   readonly inWorker: boolean;
-  load(assets: { moduleUrl: string; wasmUrl: string }, bytes: ModelBytes, settings: LoadSettings): Promise<LoadedInfo>;
+  load(assets: Assets, bytes: ModelBytes, settings: LoadSettings): Promise<LoadedInfo>;
   text(job: TextJob, onToken: (text: string) => void, cancelled: AbortSignal): Promise<TextDone>;
   embed(input: string, normalize: boolean): Promise<{ values: Float32Array; tokens: number }>;
   close(): void;
@@ -75,7 +75,7 @@ class WorkerHost implements Host {
     this.#worker.postMessage(request, transfer);
   }
 
-  load(assets: { moduleUrl: string; wasmUrl: string }, bytes: ModelBytes, settings: LoadSettings): Promise<LoadedInfo> {
+  load(assets: Assets, bytes: ModelBytes, settings: LoadSettings): Promise<LoadedInfo> {
     return new Promise((resolve, reject) => {
       this.#loading = { resolve: resolve as (v: unknown) => void, reject };
       this.#send({ op: "load", assets, bytes, settings });
@@ -126,7 +126,7 @@ class InlineHost implements Host {
     return next;
   }
 
-  load(assets: { moduleUrl: string; wasmUrl: string }, bytes: ModelBytes, settings: LoadSettings): Promise<LoadedInfo> {
+  load(assets: Assets, bytes: ModelBytes, settings: LoadSettings): Promise<LoadedInfo> {
     return this.#run(() => this.#engine.load(assets, bytes, settings));
   }
 

@@ -4,10 +4,20 @@
 /** How the runtime gets the model: an OPFS-backed or user File, or bytes. */
 export type ModelBytes = Blob;
 
+/** Where the runtime is loaded from ("" moduleUrl: the single-thread one bundled with the package). */
+export interface Assets {
+  moduleUrl: string;
+  wasmUrl: string;
+  /** The pthread runtime: its threads' workers are started from the bundled script. */
+  pthread: boolean;
+}
+
 export interface LoadSettings {
   nCtx: number;
   nBatch: number;
   nThreads: number;
+  /** Threads for prompt batches (prefill, embeddings). */
+  nThreadsBatch: number;
   embeddings: boolean;
   /** llama_pooling_type, -1 for the model's own. */
   pooling: number;
@@ -57,7 +67,7 @@ export interface Failure {
 }
 
 export type Request =
-  | { op: "load"; assets: { moduleUrl: string; wasmUrl: string }; bytes: ModelBytes; settings: LoadSettings }
+  | { op: "load"; assets: Assets; bytes: ModelBytes; settings: LoadSettings }
   | { op: "text"; rid: number; job: TextJob }
   | { op: "embed"; rid: number; input: string; normalize: boolean }
   | { op: "cancel"; rid: number }

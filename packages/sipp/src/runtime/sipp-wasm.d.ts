@@ -1,5 +1,6 @@
 // The Emscripten module `cargo xtask build web` compiles from runtime/sipp_wasm.cpp
-// (llama.cpp + ggml, CPU with SIMD128). Only what src/local/engine.ts uses is declared.
+// (llama.cpp + ggml, CPU with SIMD128), and its pthread twin sipp-wasm-pthread.js. Only what
+// src/local/engine.ts uses is declared.
 export interface SippWasmModule {
   FS: {
     mkdir(path: string): void;
@@ -27,6 +28,8 @@ export interface SippWasmModule {
 
 export interface SippWasmOptions {
   locateFile?: (path: string, prefix: string) => string;
+  /** The pthread runtime: where each thread's worker imports the runtime from. */
+  mainScriptUrlOrBlob?: string;
   print?: (text: string) => void;
   printErr?: (text: string) => void;
 }
