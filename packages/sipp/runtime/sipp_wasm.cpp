@@ -1,9 +1,9 @@
 // The browser runtime's C ABI over llama.cpp (compiled with Emscripten into
-// sipp-wasm.js + sipp-wasm.wasm, and with -pthread into the pthread runtime, by
-// `cargo xtask build web`). One model and one context
-// per handle and one sequence at a time: the worker (src/runtime/worker.ts) calls these
-// in order and owns all scheduling. Every function reports failure by its return value
-// and `sipp_last_error()`, never by throwing across the boundary.
+// sipp-wasm.js + sipp-wasm.wasm, and with -pthread into sipp-wasm-pthread.*, by
+// `cargo xtask build web`). One model and one context per handle and one sequence at a
+// time: the worker (src/local/worker.ts) calls these in order and owns all scheduling.
+// Every function reports failure by its return value and `sipp_last_error()`, never by
+// throwing across the boundary.
 #include "ggml-cpu.h"
 #include "llama.h"
 
@@ -99,7 +99,7 @@ EMSCRIPTEN_KEEPALIVE void sipp_init() {
 
 /// Load `path`; pooling: -1 unset, else llama_pooling_type. Returns a handle or 0.
 static Session * sipp_load_impl(const char * path, int n_ctx, int n_batch, int n_threads, int n_threads_batch,
-                                          int embeddings, int pooling) {
+                                int embeddings, int pooling) {
     g_error.clear();
     llama_model_params mp = llama_model_default_params();
     mp.load_mode = LLAMA_LOAD_MODE_NONE;  // read into memory: a page has no mmap
@@ -199,7 +199,7 @@ static const char * sipp_render_chat_impl(Session * s, const char ** roles, cons
 /// Start generating from `prompt` (special tokens parsed). Returns the prompt's token
 /// count, or -1 (error) or -2 (the prompt does not fit: n_ctx in sipp_last_error).
 static int sipp_begin_impl(Session * s, const char * prompt, int max_tokens, float temperature, int top_k,
-                                    float top_p, float min_p, float repeat_penalty, int repeat_last_n, uint32_t seed) {
+                           float top_p, float min_p, float repeat_penalty, int repeat_last_n, uint32_t seed) {
     g_error.clear();
     llama_memory_clear(llama_get_memory(s->ctx), true);
     s->n_past = 0;
