@@ -112,19 +112,7 @@ fn node(sh: &Shell, venv: &python::Venv) -> Result<()> {
 fn browser(sh: &Shell, venv: &python::Venv) -> Result<()> {
     let tarball = crate::web::package(sh)?;
     let dir = sh.current_dir().join("apps").join("bench").join("browser");
-    crate::npm::ci(&dir, "the browser benchmark")?;
-    crate::progress::run_to_stderr_with(
-        &dir,
-        "adding the packed @sipp/sipp to the browser benchmark",
-        "",
-        &mut crate::npm::npm(&["install", "--no-save", "--no-audit", &tarball.display().to_string()]),
-    )?;
-    crate::progress::run_to_stderr_with(
-        &dir,
-        "building the browser benchmark's page (vite build)",
-        "",
-        &mut crate::npm::npm(&["run", "build"]),
-    )?;
+    crate::web::build_page(&dir, "the browser benchmark's page", &tarball)?;
     let model = sipp_models::default_model()?;
     let py = venv.python();
     sh.create_dir(".build/bench")?;

@@ -216,27 +216,27 @@ pub fn package(sh: &Shell) -> Result<PathBuf> {
     Ok(tarball)
 }
 
-/// The pages the browser tests serve: their packages from the lockfile, the packed
-/// `@sipp/sipp` added without touching package.json (it is on no registry here), then
-/// `npm run build` (the React example type-checks first). Returns (test page, example).
+/// The pages the browser tests serve, each built on the packed package (`build_page`; the
+/// React example type-checks first). Returns (test page, example).
 pub fn pages(sh: &Shell, tarball: &Path) -> Result<(PathBuf, PathBuf)> {
     let root = sh.current_dir();
     let app = root.join("tests").join("browser").join("app");
     let example = root.join("examples").join("web");
     for (dir, what) in [(&app, "the browser test page"), (&example, "the React example (examples/web)")] {
-        npm::ci(dir, what)?;
-        progress::run_to_stderr_with(
-            dir,
-            &format!("adding the packed @sipp/sipp to {what}"),
-            "",
-            &mut npm::npm(&["install", "--no-save", "--no-audit", &tarball.display().to_string()]),
-        )?;
-        progress::run_to_stderr_with(
-            dir,
-            &format!("building {what} (vite build)"),
-            "",
-            &mut npm::npm(&["run", "build"]),
-        )?;
+        build_page(dir, what, tarball)?;
     }
     Ok((app, example))
+}
+
+/// One page on the packed package: its packages from the lockfile, the tarball added
+/// without touching package.json (it is on no registry here), then `npm run build`.
+pub fn build_page(dir: &Path, what: &str, tarball: &Path) -> Result<()> {
+    npm::ci(dir, what)?;
+    progress::run_to_stderr_with(
+        dir,
+        &format!("adding the packed @sipp/sipp to {what}"),
+        "",
+        &mut npm::npm(&["install", "--no-save", "--no-audit", &tarball.display().to_string()]),
+    )?;
+    progress::run_to_stderr_with(dir, &format!("building {what} (vite build)"), "", &mut npm::npm(&["run", "build"]))
 }
