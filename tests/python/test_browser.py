@@ -317,6 +317,10 @@ def test_the_react_example_chats_through_the_gateway(browser: Any, gateway: tupl
         pg.on("pageerror", lambda e: problems.append(str(e)))
         pg.goto(f"http://127.0.0.1:{port}/?gateway={public}&target=local")
         assert pg.get_by_test_id("isolated").inner_text() == "true"
+        # Greedy, as a user would pin it: the default temperature samples, and a 135M model
+        # sampled at 0.8 does not always say "Paris".
+        for panel in ("gateway", "local"):
+            pg.get_by_test_id(f"{panel}-temperature").fill("0")
         pg.get_by_test_id("gateway-send").click()
         pg.wait_for_function(
             "() => document.querySelector('[data-testid=gateway-status]').textContent !== 'running'"
@@ -338,6 +342,21 @@ def test_the_react_example_chats_through_the_gateway(browser: Any, gateway: tupl
         cores = pg.evaluate("() => navigator.hardwareConcurrency")
         about = pg.get_by_test_id("local-about").inner_text()
         assert about == f"wasm-pthread, {min(cores, 4)} thread(s), worker", about
+        # A bad temperature typed in is the library's typed refusal, shown as the status.
+        pg.get_by_test_id("local-temperature").fill("-1")
+        pg.get_by_test_id("local-send").click()
+        pg.wait_for_function(
+            "() => document.querySelector('[data-testid=local-status]').textContent !== 'running'"
+        )
+        status = pg.get_by_test_id("local-status").inner_text()
+        assert status == "InvalidRequestError: temperature must be a finite number >= 0", status
+        # ...and the endpoint stays: corrected, the next send runs on it.
+        pg.get_by_test_id("local-temperature").fill("0")
+        pg.get_by_test_id("local-send").click()
+        pg.wait_for_function(
+            "() => document.querySelector('[data-testid=local-status]').textContent !== 'running'", timeout=120_000
+        )
+        assert pg.get_by_test_id("local-status").inner_text().startswith("done"), pg.get_by_test_id("local-status").inner_text()
         assert TOKEN not in pg.content().replace(f'value="{TOKEN}"', "")
         assert not problems, problems
         context.close()

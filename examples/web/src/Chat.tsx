@@ -14,7 +14,11 @@ export interface ChatProps {
 }
 
 export function Chat({ id, title, client, connect, describe, children }: ChatProps): React.JSX.Element {
+  // A small model answers a bare question loosely; a system turn keeps it to the point.
+  const [system, setSystem] = useState("Answer concisely.");
   const [prompt, setPrompt] = useState("What is the capital of France?");
+  // Empty: the endpoint's default sampling. 0 is greedy (the same answer every time).
+  const [temperature, setTemperature] = useState("");
   const [answer, setAnswer] = useState("");
   const [status, setStatus] = useState("idle");
   const [about, setAbout] = useState("");
@@ -26,17 +30,29 @@ export function Chat({ id, title, client, connect, describe, children }: ChatPro
     setStatus("running");
     try {
       endpoint.current ??= connect();
-      const ref = await endpoint.current;
+      const ref = await endpoint.current.catch((e: unknown) => {
+        // A failed connect is retried on the next send (a token typed in, say); a failed
+        // request keeps the endpoint (adding it again would load the model again).
+        endpoint.current = null;
+        throw e;
+      });
       if (describe) setAbout(describe(ref));
-      const current = client.chat([{ role: "user", content: prompt }], { endpoint: ref, maxTokens: 64, emitTokens: true });
+      const options = { endpoint: ref, maxTokens: 64, emitTokens: true as const };
+      const messages = [
+        ...(system.trim() === "" ? [] : [{ role: "system" as const, content: system }]),
+        { role: "user" as const, content: prompt },
+      ];
+      // A bad temperature (negative, say) comes back from the library as a typed error.
+      const current = client.chat(
+        messages,
+        temperature.trim() === "" ? options : { ...options, temperature: Number(temperature) },
+      );
       run.current = current;
       for await (const batch of current.tokens) setAnswer((a) => a + batch.text);
       const response = await current.response;
       setAnswer(response.text);
       setStatus(`done: ${response.finishReason}`);
     } catch (e) {
-      // A failed connect is retried on the next send (a token typed in, say).
-      endpoint.current = null;
       setStatus(e instanceof SippError ? `${e.name}: ${e.message}` : `error: ${String(e)}`);
     } finally {
       run.current = null;
@@ -52,7 +68,22 @@ export function Chat({ id, title, client, connect, describe, children }: ChatPro
         </p>
       )}
       {children}
+      <label>
+        System <input data-testid={`${id}-system`} value={system} onChange={(e) => setSystem(e.currentTarget.value)} />
+      </label>
       <textarea data-testid={`${id}-prompt`} value={prompt} onChange={(e) => setPrompt(e.currentTarget.value)} rows={3} />
+      <label>
+        Temperature{" "}
+        <input
+          data-testid={`${id}-temperature`}
+          type="number"
+          min={0}
+          step={0.1}
+          placeholder="default"
+          value={temperature}
+          onChange={(e) => setTemperature(e.currentTarget.value)}
+        />
+      </label>
       <div className="buttons">
         <button type="button" data-testid={`${id}-send`} disabled={status === "running"} onClick={() => void send()}>
           Send
