@@ -66,7 +66,10 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
         return Ok(());
     }
     let venv = project_venv(sh)?;
-    let anchor = anchor_venv(sh, "bench-venv", "llama_cpp, llama_cpp.server", &llama_cpp_python())?;
+    // A source build (PyPI has only the sdist): CMAKE_ARGS reaches its llama.cpp.
+    let undefines = crate::llama_server::GGML_UNDEFINES;
+    let cmake_args = format!("-DCMAKE_C_FLAGS={undefines:?} -DCMAKE_CXX_FLAGS={undefines:?}");
+    let anchor = anchor_venv(sh, "bench-venv", "llama_cpp, llama_cpp.server", &llama_cpp_python(), Some(&cmake_args))?;
     let model = sipp_models::default_model()?;
     let py = venv.python();
     let report = cmd!(
@@ -190,7 +193,7 @@ fn gateway(sh: &Shell, venv: &python::Venv) -> Result<()> {
     // What users run: the `dist` profile (whole-program optimisation), not the tests' build.
     let root = sh.current_dir();
     crate::build::cargo_build(&root, "sipp-gateway-server", "cpu", crate::build::DIST, "building sipp-gateway")?;
-    let anchor = anchor_venv(sh, "bench-litellm", "litellm.proxy.proxy_server", LITELLM)?;
+    let anchor = anchor_venv(sh, "bench-litellm", "litellm.proxy.proxy_server", LITELLM, None)?;
     let litellm = anchor.with_file_name("litellm");
     let model = sipp_models::default_model()?;
     let py = venv.python();
@@ -207,20 +210,37 @@ fn gateway(sh: &Shell, venv: &python::Venv) -> Result<()> {
 }
 
 /// A venv of its own under `.build/<name>` holding an anchor `package` from PyPI
-/// (installed once: `probe` imports when it is there); returns its python.
-fn anchor_venv(sh: &Shell, name: &str, probe: &str, package: &str) -> Result<std::path::PathBuf> {
+/// (installed once: `probe` imports when it is there), built from source with
+/// `cmake_args` where given; returns its python.
+fn anchor_venv(
+    sh: &Shell,
+    name: &str,
+    probe: &str,
+    package: &str,
+    cmake_args: Option<&str>,
+) -> Result<std::path::PathBuf> {
     let dir = sh.current_dir().join(".build").join(name);
     let python = dir.join("bin").join("python");
     if !python.exists() {
         cmd!(sh, "python3 -m venv {dir}").run()?;
     }
+    // The CMake arguments of a source build are stamped: an install built otherwise (an
+    // older one, with ggml's AMX kernels say) is built again.
+    let stamp = dir.join("sipp-anchor");
+    let stamped = format!("{package} {}", cmake_args.unwrap_or_default());
     let code = format!("import {probe}");
-    let installed = cmd!(sh, "{python} -c {code}").quiet().ignore_stderr().run().is_ok();
-    if !installed {
+    let importable = cmd!(sh, "{python} -c {code}").quiet().ignore_stderr().run().is_ok();
+    let current = std::fs::read_to_string(&stamp).is_ok_and(|s| s == stamped);
+    if !(importable && (cmake_args.is_none() || current)) {
         eprintln!("bench: installing {package} (once; source builds take several minutes)");
-        cmd!(sh, "{python} -m pip install --quiet --disable-pip-version-check {package}")
-            .run()
-            .with_context(|| format!("installing the {package} anchor"))?;
+        let mut install = cmd!(sh, "{python} -m pip install --quiet --disable-pip-version-check {package}");
+        if let Some(args) = cmake_args {
+            // pip's wheel cache is keyed by the sdist, not by CMAKE_ARGS: skip it, or an
+            // old build comes back.
+            install = install.args(["--no-cache-dir", "--force-reinstall"]).env("CMAKE_ARGS", args);
+        }
+        install.run().with_context(|| format!("installing the {package} anchor"))?;
+        std::fs::write(&stamp, &stamped)?;
     }
     Ok(python)
 }

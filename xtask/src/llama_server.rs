@@ -12,6 +12,11 @@ use xshell::{cmd, Shell};
 pub const LLAMA_CPP_PYTHON_VERSION: &str = "0.3.36";
 
 /// Path of the built `llama-server`, building it first if needed (~10 min on 2 cores).
+/// What Sipp's own build undefines for ggml (`.cargo/config.toml` says why: the AMX
+/// kernels crash, AVX512-FP16 sums f16 in half precision). Every llama.cpp anchor is
+/// built with it too, so it runs the same kernels as Sipp.
+pub const GGML_UNDEFINES: &str = "-U__AMX_INT8__ -U__AVX512FP16__";
+
 pub fn ensure(sh: &Shell, venv: &Venv) -> Result<PathBuf> {
     ensure_tool(sh, venv, "llama-server")
 }
@@ -24,8 +29,8 @@ pub fn ensure_tool(sh: &Shell, venv: &Venv, tool: &str) -> Result<PathBuf> {
     let build = root.join("build");
     let binary = build.join("bin").join(tool);
     // The flags are part of the stamp: a build made with other flags is made again.
-    let no = "-U__AMX_INT8__ -U__AVX512FP16__";
-    let (c_flags, cxx_flags) = (format!("-DCMAKE_C_FLAGS=-w {no}"), format!("-DCMAKE_CXX_FLAGS=-w {no}"));
+    let (c_flags, cxx_flags) =
+        (format!("-DCMAKE_C_FLAGS=-w {GGML_UNDEFINES}"), format!("-DCMAKE_CXX_FLAGS=-w {GGML_UNDEFINES}"));
     let stamp = root.join("VERSION");
     let stamped = format!("{version} {c_flags} {cxx_flags}");
     if std::fs::read_to_string(&stamp).is_ok_and(|v| v.trim() == stamped) {
