@@ -11,12 +11,12 @@ use xshell::{cmd, Shell};
 /// The llama-cpp-python release whose vendored llama.cpp is built (also benchmarked).
 pub const LLAMA_CPP_PYTHON_VERSION: &str = "0.3.36";
 
-/// Path of the built `llama-server`, building it first if needed (~10 min on 2 cores).
-/// What Sipp's own build undefines for ggml (`.cargo/config.toml` says why: the AMX
-/// kernels crash, AVX512-FP16 sums f16 in half precision). Every llama.cpp anchor is
-/// built with it too, so it runs the same kernels as Sipp.
+/// What Sipp's own build undefines for ggml (`.cargo/config.toml` sets it and says why:
+/// the AMX kernels crash, AVX512-FP16 sums f16 in half precision). Every llama.cpp anchor
+/// is built with it too, so it runs the same kernels as Sipp.
 pub const GGML_UNDEFINES: &str = "-U__AMX_INT8__ -U__AVX512FP16__";
 
+/// Path of the built `llama-server`, building it first if needed (~10 min on 2 cores).
 pub fn ensure(sh: &Shell, venv: &Venv) -> Result<PathBuf> {
     ensure_tool(sh, venv, "llama-server")
 }
