@@ -90,7 +90,8 @@ const SINGLE_THREAD: Variant =
 /// Emscripten's JavaScript exceptions: with `-pthread`, 3.1.6's native-exception build
 /// matches no typed `catch` (a thrown std::out_of_range reaches only `catch (...)`), and
 /// llama.cpp's chat template lookup catches one on every chat. The math is ggml's C code,
-/// which throws nothing and pays nothing for it.
+/// which throws nothing and pays nothing for it. The pool size is packages/sipp's
+/// `MAX_THREADS` (src/local.ts): a thread beyond the pool would wait forever.
 const PTHREAD: Variant = Variant {
     dir: "pthread",
     output: "sipp-wasm-pthread.js",

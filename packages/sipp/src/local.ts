@@ -102,7 +102,7 @@ function settingsOf(runtime: S.NativeRuntimeConfig | undefined, threading: Threa
     return v as number;
   };
   const pooling = c.pooling ?? null;
-  // Unset: one per core the browser reports, within the thread pool.
+  // Unset: one per core the browser reports, at most MAX_THREADS.
   const cores = threading === "pthread" ? Math.min(globalThis.navigator?.hardwareConcurrency ?? 2, MAX_THREADS) : 1;
   const nThreads = whole(c.n_threads, "n_threads", 1) ?? cores;
   if (pooling !== null && !(pooling in POOLING)) throw config(`options.runtime.context.pooling must be one of ${Object.keys(POOLING).join(", ")}`);
@@ -117,7 +117,11 @@ function settingsOf(runtime: S.NativeRuntimeConfig | undefined, threading: Threa
   };
 }
 
-/** Most threads the pthread runtime starts (its worker pool is made at load). */
+/**
+ * Most threads the pthread runtime starts: its worker pool, made at load, is
+ * `-sPTHREAD_POOL_SIZE` in xtask/src/web.rs (keep the two equal); a thread started
+ * later would need the event loop of the worker that is busy waiting for it.
+ */
 export const MAX_THREADS = 4;
 
 /** What the pthread runtime needs (spec: WASM Threading): shared memory and workers. */
